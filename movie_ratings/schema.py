@@ -1,0 +1,324 @@
+"""The one place where columns, types, keys and allowed ranges are declared.
+
+Three layers are described here:
+
+* the **raw snapshot**: the 28 columns of Kaggle's ``TMDB_all_movies.csv``, in file order;
+* the **feature groups** ``movies`` and ``movie_genres`` written to the feature store;
+* the **feature view** ``movie_ratings`` that joins them and names the label.
+
+Everything else (cleaning, features, stores, sources) imports from here instead of
+repeating column names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+# --------------------------------------------------------------------------------------
+# Raw snapshot (Kaggle schema)
+# --------------------------------------------------------------------------------------
+
+KAGGLE_DATASET = "alanvourch/tmdb-movies-daily-updates"
+KAGGLE_FILE = "TMDB_all_movies.csv"
+
+#: Raw columns in file order, with the type each is coerced to during cleaning.
+#: List columns stay strings here (``"A, B"``); cleaning splits them.
+RAW_COLUMNS: dict[str, pa.DataType] = {
+    "id": pa.int64(),
+    "title": pa.string(),
+    "vote_average": pa.float64(),
+    "vote_count": pa.float64(),
+    "status": pa.string(),
+    "release_date": pa.date32(),
+    "revenue": pa.float64(),
+    "runtime": pa.float64(),
+    "budget": pa.float64(),
+    "imdb_id": pa.string(),
+    "original_language": pa.string(),
+    "original_title": pa.string(),
+    "overview": pa.string(),
+    "popularity": pa.float64(),
+    "tagline": pa.string(),
+    "genres": pa.string(),
+    "production_companies": pa.string(),
+    "production_countries": pa.string(),
+    "spoken_languages": pa.string(),
+    "cast": pa.string(),
+    "director": pa.string(),
+    "director_of_photography": pa.string(),
+    "writers": pa.string(),
+    "producers": pa.string(),
+    "music_composer": pa.string(),
+    "imdb_rating": pa.float64(),
+    "imdb_votes": pa.float64(),
+    "poster_path": pa.string(),
+}
+RAW_COLUMN_NAMES: tuple[str, ...] = tuple(RAW_COLUMNS)
+NUMERIC_RAW_COLUMNS: tuple[str, ...] = tuple(
+    name for name, dtype in RAW_COLUMNS.items() if pa.types.is_floating(dtype)
+)
+
+#: Columns a snapshot must have to be ingested. Every raw column is used by a feature.
+REQUIRED_INGEST_COLUMNS: tuple[str, ...] = RAW_COLUMN_NAMES
+#: Columns known only after release: never model inputs for a pre-release prediction.
+POST_RELEASE_COLUMNS: tuple[str, ...] = (
+    "imdb_votes",
+    "vote_average",
+    "vote_count",
+    "popularity",
+    "revenue",
+)
+#: Comma-separated list columns in the raw file (``"Drama, Crime"``).
+LIST_COLUMNS: tuple[str, ...] = (
+    "genres",
+    "production_companies",
+    "production_countries",
+    "spoken_languages",
+    "cast",
+    "director",
+    "director_of_photography",
+    "writers",
+    "producers",
+    "music_composer",
+)
+LIST_SEPARATOR = ", "
+#: In the raw file 0 means "unknown" for these columns; cleaning turns 0 into null.
+ZERO_MEANS_UNKNOWN: tuple[str, ...] = ("budget", "revenue", "runtime", "vote_average")
+
+STATUSES: tuple[str, ...] = (
+    "Released",
+    "Post Production",
+    "In Production",
+    "Planned",
+    "Rumored",
+    "Canceled",
+)
+UPCOMING_STATUSES: tuple[str, ...] = ("Post Production", "In Production", "Planned")
+
+IMDB_ID_PATTERN = re.compile(r"^tt\d{1,10}$")
+POSTER_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-]{1,100}\.(?:jpg|jpeg|png|webp)$")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive bounds a non-null value must fall in; outside them a row is quarantined."""
+
+    low: float | None = None
+    high: float | None = None
+
+    def describe(self) -> str:
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        return f"[{low}, {high}]"
+
+
+#: Allowed ranges of raw numeric values, checked after zeros became null.
+RAW_RANGES: dict[str, Range] = {
+    "id": Range(1, None),
+    "vote_average": Range(0, 10),
+    "vote_count": Range(0, None),
+    "revenue": Range(0, 1e11),
+    "runtime": Range(1, 1000),
+    "budget": Range(0, 1e10),
+    "popularity": Range(0, None),
+    "imdb_rating": Range(1, 10),
+    "imdb_votes": Range(0, None),
+}
+EARLIEST_RELEASE_YEAR = 1870
+#: Release dates further than this many years after the snapshot date are absurd.
+MAX_YEARS_AHEAD = 15
+
+#: If more than this share of a snapshot's rows is quarantined, the source is broken:
+#: the run fails and writes nothing.
+DEFAULT_MAX_REJECT_FRACTION = 0.10
+
+# --------------------------------------------------------------------------------------
+# Genres
+# --------------------------------------------------------------------------------------
+
+#: The 19 TMDB genres and their one-hot feature names (as in the old notebook).
+GENRES: dict[str, str] = {
+    "Action": "action",
+    "Adventure": "adventure",
+    "Animation": "animation",
+    "Comedy": "comedy",
+    "Crime": "crime",
+    "Documentary": "documentary",
+    "Drama": "drama",
+    "Family": "family",
+    "Fantasy": "fantasy",
+    "History": "history",
+    "Horror": "horror",
+    "Music": "music",
+    "Mystery": "mystery",
+    "Romance": "romance",
+    "Science Fiction": "science_fiction",
+    "TV Movie": "tv_movie",
+    "Thriller": "thriller",
+    "War": "war",
+    "Western": "western",
+}
+GENRE_FEATURES: tuple[str, ...] = tuple(GENRES.values())
+
+# --------------------------------------------------------------------------------------
+# Feature groups and the feature view
+# --------------------------------------------------------------------------------------
+
+PRIMARY_KEY = "id"
+EVENT_TIME = "snapshot_date"
+LABEL = "imdb_rating"
+TOP_CAST = 10
+HOPSWORKS_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+_STR_LIST = pa.list_(pa.string())
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One column of a feature group."""
+
+    name: str
+    dtype: pa.DataType
+    description: str
+
+
+@dataclass(frozen=True)
+class FeatureGroupSpec:
+    """Name, keys and columns of a feature group (mirrors a Hopsworks feature group)."""
+
+    name: str
+    description: str
+    features: tuple[Feature, ...]
+    primary_key: tuple[str, ...] = (PRIMARY_KEY,)
+    event_time: str = EVENT_TIME
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        """Columns compared to tell whether a row changed (all but keys and event time)."""
+        keys = {*self.primary_key, self.event_time}
+        return tuple(n for n in self.column_names if n not in keys)
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(f.name, f.dtype) for f in self.features])
+
+
+def _f(name: str, dtype: pa.DataType, description: str) -> Feature:
+    return Feature(name, dtype, description)
+
+
+MOVIES = FeatureGroupSpec(
+    name="movies",
+    description="One row per TMDB film and snapshot date on which its features changed.",
+    features=(
+        _f("id", pa.int64(), "TMDB movie id (primary key)."),
+        _f("snapshot_date", pa.date32(), "Date of the snapshot that first showed this version of the row (event time)."),
+        _f("title", pa.string(), "Title as shown on TMDB."),
+        _f("original_title", pa.string(), "Title in the original language."),
+        _f("status", pa.string(), "TMDB production status."),
+        _f("release_date", pa.date32(), "Release date; null when unknown."),
+        _f("release_year", pa.int32(), "Year of release_date."),
+        _f("release_month", pa.int32(), "Month of release_date (1-12)."),
+        _f("runtime", pa.float64(), "Runtime in minutes; null when unknown (0 in the raw file)."),
+        _f("budget", pa.float64(), "Budget in USD; null when unknown (0 in the raw file)."),
+        _f("original_language", pa.string(), "ISO 639-1 code of the original language."),
+        _f("first_producer", pa.string(), "First listed producer (as in the old notebook)."),
+        _f("first_actor", pa.string(), "First billed cast member (as in the old notebook)."),
+        _f("first_company", pa.string(), "First listed production company (as in the old notebook)."),
+        _f("directors", _STR_LIST, "Directors, in listed order."),
+        _f("writers", _STR_LIST, "Writers, in listed order."),
+        _f("producers", _STR_LIST, "Producers, in listed order."),
+        _f("top_cast", _STR_LIST, f"First {TOP_CAST} billed cast members."),
+        _f("companies", _STR_LIST, "Production companies."),
+        _f("countries", _STR_LIST, "Production countries."),
+        _f("spoken_languages", _STR_LIST, "Spoken languages."),
+        _f("composers", _STR_LIST, "Music composers."),
+        _f("cinematographers", _STR_LIST, "Directors of photography."),
+        _f("n_cast", pa.int32(), "Number of listed cast members."),
+        _f("n_directors", pa.int32(), "Number of listed directors."),
+        _f("n_writers", pa.int32(), "Number of listed writers."),
+        _f("n_producers", pa.int32(), "Number of listed producers."),
+        _f("n_companies", pa.int32(), "Number of production companies."),
+        _f("n_countries", pa.int32(), "Number of production countries."),
+        _f("n_spoken_languages", pa.int32(), "Number of spoken languages."),
+        _f("overview", pa.string(), "Plot overview text."),
+        _f("tagline", pa.string(), "Tagline text."),
+        _f("imdb_id", pa.string(), "IMDb title id (tt1234567); null when missing or malformed."),
+        _f("poster_path", pa.string(), "TMDB poster path (/abc.jpg); null when missing or malformed."),
+        _f("vote_average", pa.float64(), "TMDB vote average (post-release signal)."),
+        _f("vote_count", pa.float64(), "TMDB vote count (post-release signal)."),
+        _f("popularity", pa.float64(), "TMDB popularity (post-release signal)."),
+        _f("revenue", pa.float64(), "Revenue in USD (post-release signal); null when unknown."),
+        _f("imdb_votes", pa.float64(), "IMDb vote count (post-release signal; the old notebook's leak)."),
+        _f("imdb_rating", pa.float64(), "IMDb rating, the label; null until the film is rated."),
+    ),
+)
+
+MOVIE_GENRES = FeatureGroupSpec(
+    name="movie_genres",
+    description="Genres of each film: the list and one 0/1 column per TMDB genre.",
+    features=(
+        _f("id", pa.int64(), "TMDB movie id (primary key)."),
+        _f("snapshot_date", pa.date32(), "Date of the snapshot that first showed this version of the row (event time)."),
+        _f("genres", _STR_LIST, "Genres, in listed order."),
+        _f("n_genres", pa.int32(), "Number of genres."),
+        *(_f(col, pa.int8(), f"1 if the film is tagged {name}, else 0.") for name, col in GENRES.items()),
+    ),
+)
+
+FEATURE_GROUPS: dict[str, FeatureGroupSpec] = {g.name: g for g in (MOVIES, MOVIE_GENRES)}
+
+
+@dataclass(frozen=True)
+class FeatureViewSpec:
+    """A join of feature groups on the primary key, with a label (mirrors a Hopsworks view)."""
+
+    name: str
+    description: str
+    groups: tuple[str, ...]
+    label: str
+    join_key: str = PRIMARY_KEY
+    #: Columns of later groups that repeat a column of an earlier group are dropped.
+    exclude: tuple[str, ...] = field(default=(EVENT_TIME,))
+
+
+MOVIE_RATINGS_VIEW = FeatureViewSpec(
+    name="movie_ratings",
+    description="Movies joined with their genres; label imdb_rating.",
+    groups=(MOVIES.name, MOVIE_GENRES.name),
+    label=LABEL,
+)
+
+REJECTS_SCHEMA = pa.schema(
+    [
+        pa.field("snapshot_date", pa.date32()),
+        pa.field("source", pa.string()),
+        pa.field("record", pa.int64()),
+        pa.field("id", pa.int64()),
+        pa.field("column", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("raw", pa.string()),
+    ]
+)
+
+
+def check_hopsworks_names() -> None:
+    """Raise if a group, view or feature name is not valid in Hopsworks.
+
+    Raises:
+        ValueError: naming every invalid name.
+    """
+    names = [MOVIE_RATINGS_VIEW.name]
+    for group in FEATURE_GROUPS.values():
+        names.append(group.name)
+        names.extend(group.column_names)
+    bad = sorted({n for n in names if not HOPSWORKS_NAME.match(n)})
+    if bad:
+        raise ValueError(f"names not valid in Hopsworks: {bad}")

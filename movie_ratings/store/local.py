@@ -1,0 +1,470 @@
+"""The embedded feature store: Delta Lake tables on local disk.
+
+Layout under the store root::
+
+    groups/<name>_<version>/   one Delta table per feature group version (a log keyed by
+                               id + snapshot_date; see :mod:`movie_ratings.store.changes`)
+    rejects/                   Delta table of quarantined records
+    _commits/<n>.json          store commits: the Delta version of every group, atomically
+    _views/<name>_<version>.json  feature view definitions
+    .write.lock                one writer at a time (flock; released if the process dies)
+
+Why Delta Lake: a real open table format with atomic commits, time travel to any version,
+merge by key, and cheap appends (a daily update writes only the changed rows). A write is
+made visible by one atomic file creation (the commit record), so a process killed half way
+leaves the store readable at its previous commit; the next writer rolls the tables back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from movie_ratings.errors import DataError, TransientError
+from movie_ratings.schema import (
+    FEATURE_GROUPS,
+    MOVIE_RATINGS_VIEW,
+    MOVIES,
+    PRIMARY_KEY,
+    REJECTS_SCHEMA,
+    FeatureGroupSpec,
+)
+from movie_ratings.store.base import (
+    GroupState,
+    SnapshotInfo,
+    StoreCommit,
+    UpsertResult,
+    group_key,
+)
+from movie_ratings.store.changes import (
+    DELETED,
+    GroupChanges,
+    current_rows,
+    diff_group,
+    join_on_key,
+    tombstones,
+    with_live_flag,
+)
+
+
+class StoreLockedError(TransientError):
+    """Another writer holds the store; retrying later may succeed."""
+
+
+class LocalFeatureStore:
+    """Feature groups, views and rejects as Delta tables under ``root``.
+
+    Args:
+        root: directory of the store (created on first write).
+        lock_timeout: seconds a writer waits for another writer before giving up.
+    """
+
+    backend = "local"
+
+    def __init__(self, root: Path, *, lock_timeout: float = 600.0) -> None:
+        self.root = Path(root)
+        self.lock_timeout = lock_timeout
+
+    # ----------------------------------------------------------------------------------
+    # paths
+    # ----------------------------------------------------------------------------------
+
+    def _group_path(self, name: str, version: int) -> Path:
+        return self.root / "groups" / group_key(name, version)
+
+    @property
+    def _rejects_path(self) -> Path:
+        return self.root / "rejects"
+
+    @property
+    def _commits_dir(self) -> Path:
+        return self.root / "_commits"
+
+    def _view_path(self, name: str, version: int) -> Path:
+        return self.root / "_views" / f"{group_key(name, version)}.json"
+
+    # ----------------------------------------------------------------------------------
+    # commits
+    # ----------------------------------------------------------------------------------
+
+    def _commit_numbers(self) -> list[int]:
+        if not self._commits_dir.is_dir():
+            return []
+        return sorted(int(p.stem) for p in self._commits_dir.glob("*.json") if p.stem.isdigit())
+
+    def latest_commit(self) -> StoreCommit | None:
+        numbers = self._commit_numbers()
+        return self.commit(numbers[-1]) if numbers else None
+
+    def commit(self, number: int) -> StoreCommit:
+        path = self._commits_dir / f"{number:012d}.json"
+        try:
+            return StoreCommit.from_json(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise DataError(f"store commit {number} does not exist in {self.root}") from None
+
+    def commits(self) -> list[StoreCommit]:
+        return [self.commit(n) for n in self._commit_numbers()]
+
+    def _resolve(self, commit: int | None) -> StoreCommit:
+        found = self.latest_commit() if commit is None else self.commit(commit)
+        if found is None:
+            raise DataError(f"the feature store at {self.root} is empty: run a backfill first")
+        return found
+
+    def _write_commit(self, commit: StoreCommit) -> None:
+        self._commits_dir.mkdir(parents=True, exist_ok=True)
+        final = self._commits_dir / f"{commit.number:012d}.json"
+        _atomic_create(final, json.dumps(commit.to_json(), indent=2, sort_keys=True))
+
+    # ----------------------------------------------------------------------------------
+    # locking and recovery
+    # ----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the store's write lock (waits up to ``lock_timeout`` seconds).
+
+        Raises:
+            StoreLockedError: another writer kept the lock for too long.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".write.lock", "a+") as handle:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StoreLockedError(
+                            f"another run is writing to the feature store at {self.root} "
+                            f"(waited {self.lock_timeout:.0f} s)"
+                        ) from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _roll_back_uncommitted(self, latest: StoreCommit | None) -> list[str]:
+        """Undo table writes of a run that died before its commit record; returns what was undone."""
+        undone = []
+        groups_dir = self.root / "groups"
+        committed = latest.groups if latest else {}
+        tables = [(p, committed.get(p.name)) for p in groups_dir.iterdir()] if groups_dir.is_dir() else []
+        rejects_version = latest.rejects_table_version if latest else None
+        if self._rejects_path.exists():
+            tables.append((self._rejects_path, rejects_version))
+        for path, state in tables:
+            version = state.table_version if isinstance(state, GroupState) else state
+            if version is None:
+                shutil.rmtree(path)
+                undone.append(f"removed uncommitted table {path.name}")
+                continue
+            table = DeltaTable(path)
+            if table.version() > version:
+                table.restore(version)
+                undone.append(f"restored {path.name} to version {version}")
+        return undone
+
+    # ----------------------------------------------------------------------------------
+    # writes
+    # ----------------------------------------------------------------------------------
+
+    def upsert_snapshot(
+        self,
+        groups: dict[str, pa.Table],
+        versions: dict[str, int],
+        info: SnapshotInfo,
+        rejects: pa.Table,
+    ) -> UpsertResult:
+        """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
+
+        Raises:
+            DataError: the snapshot is older than what the store already holds.
+            StoreLockedError: another writer holds the store too long.
+        """
+        with self.writer_lock():
+            latest = self.latest_commit()
+            self._roll_back_uncommitted(latest)
+            if latest is not None and info.snapshot_date < latest.snapshot_date:
+                raise DataError(
+                    f"snapshot of {info.snapshot_date} is older than the store's latest "
+                    f"({latest.snapshot_date}); refusing to write it over newer data"
+                )
+            changes: dict[str, GroupChanges] = {}
+            current_counts: dict[str, int] = {}
+            for name, table in groups.items():
+                spec = FEATURE_GROUPS[name]
+                current = self._current_or_empty(spec, versions[name], latest)
+                current_counts[name] = current.num_rows
+                changes[name] = diff_group(current, table, spec)
+            same_day = latest is not None and latest.snapshot_date == info.snapshot_date
+            if same_day and all(c.is_empty for c in changes.values()):
+                return _result(latest, False, changes)
+
+            new_groups = dict(latest.groups) if latest else {}
+            for name, change in changes.items():
+                spec = FEATURE_GROUPS[name]
+                key = group_key(name, versions[name])
+                previous = new_groups.get(key)
+                table_version = self._write_group(spec, versions[name], change, info, previous)
+                rows = current_counts[name] + change.new - change.deleted
+                new_groups[key] = GroupState(name, versions[name], table_version, rows)
+            rejects_version = self._write_rejects(rejects, info)
+            commit = StoreCommit(
+                number=(latest.number + 1) if latest else 1,
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                snapshot_date=info.snapshot_date,
+                source=info.source,
+                source_version=info.source_version,
+                is_demo=info.is_demo,
+                groups=new_groups,
+                rejects_table_version=rejects_version,
+                counts=_counts(changes) | {"rejected": rejects.num_rows},
+            )
+            self._write_commit(commit)
+            return _result(commit, True, changes)
+
+    def _current_or_empty(
+        self, spec: FeatureGroupSpec, version: int, latest: StoreCommit | None
+    ) -> pa.Table:
+        key = group_key(spec.name, version)
+        if latest is None or key not in latest.groups:
+            return spec.arrow_schema.empty_table()
+        return self._read_current(spec, version, latest.groups[key].table_version)
+
+    def _write_group(
+        self,
+        spec: FeatureGroupSpec,
+        version: int,
+        change: GroupChanges,
+        info: SnapshotInfo,
+        previous: GroupState | None,
+    ) -> int:
+        path = self._group_path(spec.name, version)
+        rows = with_live_flag(change.upserts)
+        if change.deleted:
+            rows = pa.concat_tables([rows, tombstones(change.deleted_ids, spec, info.snapshot_date)])
+        if previous is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_deltalake(path, rows, mode="error", name=group_key(spec.name, version),
+                            description=spec.description)
+            return DeltaTable(path).version()
+        if rows.num_rows == 0:
+            return previous.table_version
+        table = DeltaTable(path)
+        key = spec.primary_key[0]
+        # Same (id, snapshot_date) written again on a re-run of a day: update in place,
+        # as Hopsworks does; other rows are appended. The literal date lets Delta skip
+        # every file of other days.
+        (
+            table.merge(
+                rows,
+                predicate=(
+                    f"t.{key} = s.{key} AND t.{spec.event_time} = s.{spec.event_time} "
+                    f"AND t.{spec.event_time} = '{info.snapshot_date.isoformat()}'"
+                ),
+                source_alias="s",
+                target_alias="t",
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return table.version()
+
+    def _write_rejects(self, rejects: pa.Table, info: SnapshotInfo) -> int:
+        path = self._rejects_path
+        rows = rejects.cast(REJECTS_SCHEMA)
+        if not DeltaTable.is_deltatable(str(path)):
+            write_deltalake(path, rows, mode="error", name="rejects")
+        else:
+            # Re-running a day replaces that day's rejects instead of adding duplicates.
+            write_deltalake(
+                path, rows, mode="overwrite",
+                predicate=f"snapshot_date = '{info.snapshot_date.isoformat()}'",
+            )
+        return DeltaTable(path).version()
+
+    # ----------------------------------------------------------------------------------
+    # reads
+    # ----------------------------------------------------------------------------------
+
+    def _read_log(self, spec: FeatureGroupSpec, version: int, table_version: int,
+                  columns: list[str] | None = None) -> pa.Table:
+        path = self._group_path(spec.name, version)
+        table = DeltaTable(path, version=table_version).to_pyarrow_table(columns=columns)
+        target = pa.schema(
+            [spec.arrow_schema.field(n) if n != DELETED else pa.field(DELETED, pa.bool_())
+             for n in table.column_names]
+        )
+        return table.cast(target)
+
+    def _read_current(self, spec: FeatureGroupSpec, version: int, table_version: int,
+                      columns: list[str] | None = None) -> pa.Table:
+        needed = None
+        if columns is not None:
+            needed = list(dict.fromkeys([*spec.primary_key, spec.event_time, *columns, DELETED]))
+        log = self._read_log(spec, version, table_version, needed)
+        current = current_rows(log, spec.primary_key[0], spec.event_time)
+        return current.select(columns) if columns is not None else current
+
+    def read_group(
+        self, name: str, version: int, *, commit: int | None = None, columns: list[str] | None = None
+    ) -> pa.Table:
+        spec = FEATURE_GROUPS[name]
+        state = self._resolve(commit).group(name, version)
+        return self._read_current(spec, version, state.table_version, columns)
+
+    def ensure_feature_view(self, name: str, version: int, group_versions: dict[str, int]) -> None:
+        if name != MOVIE_RATINGS_VIEW.name:
+            raise DataError(f"unknown feature view {name!r}")
+        definition = {
+            "name": name,
+            "version": version,
+            "groups": {g: group_versions[g] for g in MOVIE_RATINGS_VIEW.groups},
+            "label": MOVIE_RATINGS_VIEW.label,
+            "join_key": MOVIE_RATINGS_VIEW.join_key,
+        }
+        path = self._view_path(name, version)
+        if path.exists():
+            existing = json.loads(path.read_text())
+            if existing != definition:
+                raise DataError(
+                    f"feature view {name} version {version} already exists with groups "
+                    f"{existing['groups']}; create a new view version for {definition['groups']}"
+                )
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # a concurrent creator wrote the same
+            _atomic_create(path, json.dumps(definition, indent=2, sort_keys=True))
+
+    def feature_view(self, name: str, version: int) -> dict[str, Any]:
+        path = self._view_path(name, version)
+        if not path.exists():
+            raise DataError(f"feature view {name} version {version} does not exist: run a backfill")
+        return json.loads(path.read_text())
+
+    def read_feature_view(self, name: str, version: int, *, commit: int | None = None) -> pa.Table:
+        definition = self.feature_view(name, version)
+        resolved = self._resolve(commit)
+        tables = [
+            self.read_group(group, group_version, commit=resolved.number)
+            for group, group_version in definition["groups"].items()
+        ]
+        joined = tables[0]
+        for other in tables[1:]:
+            joined = join_on_key(joined, other, definition["join_key"],
+                                 drop=MOVIE_RATINGS_VIEW.exclude)
+        return joined
+
+    def read_rejects(self, *, commit: int | None = None) -> pa.Table:
+        resolved = self._resolve(commit)
+        if resolved.rejects_table_version is None:
+            return REJECTS_SCHEMA.empty_table()
+        table = DeltaTable(self._rejects_path, version=resolved.rejects_table_version)
+        return table.to_pyarrow_table().cast(REJECTS_SCHEMA)
+
+    def status(self) -> dict[str, Any]:
+        latest = self.latest_commit()
+        out: dict[str, Any] = {"backend": self.backend, "path": str(self.root)}
+        if latest is None:
+            return out | {"commit": None, "feature_groups": [], "feature_views": []}
+        rejects_total = 0
+        if latest.rejects_table_version is not None:
+            rejects_total = (
+                DeltaTable(self._rejects_path, version=latest.rejects_table_version)
+                .to_pyarrow_dataset().count_rows()
+            )
+        views_dir = self.root / "_views"
+        views = sorted(json.loads(p.read_text()) for p in views_dir.glob("*.json")) if views_dir.is_dir() else []
+        return out | {
+            "commit": latest.number,
+            "commits": len(self._commit_numbers()),
+            "snapshot_date": latest.snapshot_date.isoformat(),
+            "source": latest.source,
+            "source_version": latest.source_version,
+            "is_demo": latest.is_demo,
+            "created_at": latest.created_at,
+            "feature_groups": [
+                {"name": g.name, "version": g.version, "rows": g.rows,
+                 "table_version": g.table_version}
+                for g in sorted(latest.groups.values(), key=lambda g: (g.name, g.version))
+            ],
+            "feature_views": [{"name": v["name"], "version": v["version"], "label": v["label"],
+                               "groups": v["groups"]} for v in views],
+            "last_run": latest.counts,
+            "rejects": {"last_snapshot": latest.counts.get("rejected", 0), "total": rejects_total},
+        }
+
+
+def _counts(changes: dict[str, GroupChanges]) -> dict[str, int]:
+    """Film-level counts: a film is changed when any of its groups changed.
+
+    Every film has a ``movies`` row, so new and deleted films are counted there; a new
+    film is in the upserts of every group, so it is taken out of the changed count.
+    """
+    movies = changes[MOVIES.name]
+    touched = np.unique(np.concatenate([c.changed_or_new_ids(PRIMARY_KEY) for c in changes.values()]))
+    changed = len(touched) - movies.new
+    total = movies.new + movies.changed + movies.unchanged
+    return {
+        "new": movies.new,
+        "changed": changed,
+        "unchanged": total - movies.new - changed,
+        "deleted": movies.deleted,
+    }
+
+
+def _result(commit: StoreCommit, created: bool, changes: dict[str, GroupChanges]) -> UpsertResult:
+    counts = _counts(changes)
+    return UpsertResult(
+        commit=commit,
+        created_commit=created,
+        new=counts["new"],
+        changed=counts["changed"],
+        unchanged=counts["unchanged"],
+        deleted=counts["deleted"],
+        per_group={
+            name: {"new": c.new, "changed": c.changed, "unchanged": c.unchanged, "deleted": c.deleted}
+            for name, c in changes.items()
+        },
+    )
+
+
+def _atomic_create(final: Path, text: str) -> None:
+    """Create ``final`` with ``text`` all at once; fails if it already exists.
+
+    The content is written and synced to a temporary file first, then hard-linked into
+    place: readers see either no file or the whole file, and two writers cannot both win.
+    """
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, final)
+        dir_fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        os.unlink(tmp)
+

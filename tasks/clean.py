@@ -1,0 +1,561 @@
+"""Read a snapshot CSV and clean it: schema check, types, unknowns, dates, lists, duplicates, ranges.
+
+Pure functions over :class:`pyarrow.Table` (immutable, so an input is never changed) come
+first; the Prefect tasks at the bottom only wrap them. Rows that fail a check are not
+dropped silently and not repaired: they go to a rejects table with the column and reason.
+Missing values are information and stay null (no ``dropna()``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from movie_ratings.errors import BrokenSourceError, SchemaError
+from movie_ratings.schema import (
+    EARLIEST_RELEASE_YEAR,
+    LIST_COLUMNS,
+    LIST_SEPARATOR,
+    MAX_YEARS_AHEAD,
+    RAW_COLUMN_NAMES,
+    RAW_COLUMNS,
+    RAW_RANGES,
+    REJECTS_SCHEMA,
+    REQUIRED_INGEST_COLUMNS,
+    STATUSES,
+    ZERO_MEANS_UNKNOWN,
+)
+
+log = logging.getLogger(__name__)
+
+#: Row number column carried through cleaning so rejects can point at the record.
+ROW = "_row"
+_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+_INTEGER = r"^\s*[-+]?\d+(\.0*)?\s*$"
+_DATE = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
+_RAW_SNIPPET = 500
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A physical CSV line that could not be split into the header's columns."""
+
+    number: int | None
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedSnapshot:
+    """A snapshot as strings, straight from the CSV.
+
+    Attributes:
+        table: every column as string, plus ``_row`` (1-based record number).
+        bad_lines: lines with the wrong number of fields.
+        extra_columns: columns not in the Kaggle schema (kept out, warned about).
+    """
+
+    table: pa.Table
+    bad_lines: tuple[BadLine, ...] = ()
+    extra_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CleanSnapshot:
+    """The outcome of cleaning a snapshot.
+
+    Attributes:
+        table: typed rows, one per id, raw column names; list columns are lists of strings.
+        rejects: quarantined rows (``REJECTS_SCHEMA``), one row per (record, reason).
+        rows_read: records in the file, bad lines included.
+        duplicates: records dropped because a later record had the same id.
+    """
+
+    table: pa.Table
+    rejects: pa.Table
+    rows_read: int
+    duplicates: int = 0
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.rows_read - self.table.num_rows
+
+
+# --------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------
+
+
+def read_snapshot_csv(path: Path) -> ParsedSnapshot:
+    """Parse a snapshot CSV with every value as a string.
+
+    Types are coerced later, row by row, so that one bad value quarantines one row
+    instead of failing the whole file.
+
+    Args:
+        path: CSV in the Kaggle schema (header row first).
+
+    Returns:
+        The parsed snapshot.
+
+    Raises:
+        SchemaError: the file is missing, empty, not CSV, or lacks required columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SchemaError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise SchemaError(f"{path}: the file is empty (no header, no rows)")
+    header = _read_header(path)
+    missing = [c for c in REQUIRED_INGEST_COLUMNS if c not in header]
+    if missing:
+        raise SchemaError(
+            f"{path}: missing required column(s) {', '.join(missing)}; "
+            f"found {len(header)} column(s): {', '.join(header[:30])}"
+        )
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise SchemaError(f"{path}: column(s) named twice in the header: {', '.join(duplicated)}")
+    extra = tuple(c for c in header if c not in RAW_COLUMNS)
+
+    bad_lines: list[BadLine] = []
+
+    def on_invalid_row(row: pacsv.InvalidRow) -> str:
+        bad_lines.append(
+            BadLine(
+                row.number,
+                (row.text or "")[:_RAW_SNIPPET],
+                f"expected {row.expected_columns} fields, got {row.actual_columns}",
+            )
+        )
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid_row
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                include_columns=list(RAW_COLUMN_NAMES),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise SchemaError(f"{path}: not a readable CSV in the Kaggle schema: {exc}") from exc
+    table = table.append_column(ROW, pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+    return ParsedSnapshot(table, tuple(bad_lines), extra)
+
+
+def _read_header(path: Path) -> list[str]:
+    with path.open("rb") as f:
+        first = f.readline(1 << 20)
+    try:
+        text = first.decode("utf-8-sig").strip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{path}: the header line is not UTF-8 text") from exc
+    if not text.strip():
+        raise SchemaError(f"{path}: the first line is empty, expected the CSV header")
+    return [c.strip().strip('"') for c in text.split(",")]
+
+
+# --------------------------------------------------------------------------------------
+# Cleaning steps (pure)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Rejects:
+    """Collects (row, id, column, reason, raw) for rejected records."""
+
+    rows: list[np.ndarray] = field(default_factory=list)
+    reasons: list[list[str]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+    def add(self, rows: np.ndarray, column: str, reasons: list[str]) -> None:
+        if len(rows):
+            self.rows.append(rows)
+            self.reasons.append(reasons)
+            self.columns.append(column)
+
+
+def _reasons_for(values: pa.Array, template: str) -> list[str]:
+    return [template.format(value=_short(v)) for v in values.to_pylist()]
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _mark(table: pa.Table, mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Indices (positions) where a boolean mask is true; null counts as false."""
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+
+
+def coerce_types(table: pa.Table, as_of: date, rejects: _Rejects) -> pa.Table:
+    """Cast string columns to the schema's types; a value that does not parse rejects its row.
+
+    Args:
+        table: parsed snapshot (all strings).
+        as_of: snapshot date, bounds release dates.
+        rejects: collector of rejected records.
+
+    Returns:
+        A new table with typed columns (invalid values set null; their rows are rejected).
+    """
+    columns = {}
+    for name in RAW_COLUMN_NAMES:
+        values = pc.utf8_trim_whitespace(table[name]) if name in _TRIMMED else table[name]
+        dtype = RAW_COLUMNS[name]
+        if pa.types.is_floating(dtype) or pa.types.is_integer(dtype):
+            pattern = _INTEGER if pa.types.is_integer(dtype) else _NUMBER
+            kind = "an integer" if pa.types.is_integer(dtype) else "a number"
+            values = _cast_checked(table, values, name, dtype, pattern, kind, rejects)
+        elif pa.types.is_date(dtype):
+            values = _cast_dates(table, values, name, as_of, rejects)
+        columns[name] = values
+    columns[ROW] = table[ROW]
+    return pa.table(columns)
+
+
+_TRIMMED = {name for name, dtype in RAW_COLUMNS.items() if not pa.types.is_string(dtype)} | {
+    "status",
+    "imdb_id",
+    "original_language",
+    "poster_path",
+}
+
+
+def _cast_checked(
+    table: pa.Table,
+    values: pa.ChunkedArray,
+    name: str,
+    dtype: pa.DataType,
+    pattern: str,
+    kind: str,
+    rejects: _Rejects,
+) -> pa.ChunkedArray:
+    try:  # the common case: every value parses, no regex pass needed
+        if pa.types.is_integer(dtype):
+            return pc.cast(pc.cast(values, pa.float64()), dtype)
+        return _finite(pc.cast(values, dtype))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, _NonFinite):
+        pass
+    ok = pc.match_substring_regex(values, pattern)
+    bad = _mark(table, pc.invert(ok))
+    rejects.add(
+        pc.take(table[ROW], bad).to_numpy(),
+        name,
+        _reasons_for(pc.take(values, bad), f"{name} is not {kind}: {{value}}"),
+    )
+    kept = pc.if_else(ok, values, pa.scalar(None, pa.string()))
+    if pa.types.is_integer(dtype):
+        return pc.cast(pc.cast(kept, pa.float64()), dtype, safe=False)
+    return pc.cast(kept, dtype)
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _finite(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Refuse inf/nan so the regex pass reports them as not numbers."""
+    if pc.any(pc.invert(pc.is_finite(values))).as_py():
+        raise _NonFinite
+    return values
+
+
+def _cast_dates(
+    table: pa.Table, values: pa.ChunkedArray, name: str, as_of: date, rejects: _Rejects
+) -> pa.ChunkedArray:
+    parsed = pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True)
+    bad_format = pc.and_(pc.is_valid(values), pc.is_null(parsed))
+    bad = _mark(table, bad_format)
+    rejects.add(
+        pc.take(table[ROW], bad).to_numpy(),
+        name,
+        _reasons_for(pc.take(values, bad), f"{name} is not a YYYY-MM-DD date: {{value}}"),
+    )
+    dates = pc.cast(parsed, pa.date32())
+    years = pc.year(dates)
+    out = pc.or_(
+        pc.less(years, EARLIEST_RELEASE_YEAR), pc.greater(years, as_of.year + MAX_YEARS_AHEAD)
+    )
+    far = _mark(table, out)
+    rejects.add(
+        pc.take(table[ROW], far).to_numpy(),
+        name,
+        _reasons_for(
+            pc.take(dates, far),
+            f"{name} year outside [{EARLIEST_RELEASE_YEAR}, {as_of.year + MAX_YEARS_AHEAD}]: {{value}}",
+        ),
+    )
+    return dates
+
+
+def zeros_to_null(table: pa.Table) -> pa.Table:
+    """Replace the raw file's 0 ("unknown") by null in budget, revenue, runtime, vote_average.
+
+    Args:
+        table: typed snapshot.
+
+    Returns:
+        A new table.
+    """
+    out = table
+    for name in ZERO_MEANS_UNKNOWN:
+        col = out[name]
+        out = out.set_column(
+            out.schema.get_field_index(name),
+            name,
+            pc.if_else(pc.equal(col, 0), pa.scalar(None, col.type), col),
+        )
+    return out
+
+
+def check_values(table: pa.Table, rejects: _Rejects) -> None:
+    """Reject rows with a missing id, an unknown status or a value outside its allowed range.
+
+    Args:
+        table: typed snapshot after :func:`zeros_to_null`.
+        rejects: collector of rejected records.
+    """
+    missing_id = _mark(table, pc.is_null(table["id"]))
+    rejects.add(
+        pc.take(table[ROW], missing_id).to_numpy(),
+        "id",
+        ["id is missing"] * len(missing_id),
+    )
+    for name, bounds in RAW_RANGES.items():
+        col = table[name]
+        out = pa.scalar(False)
+        if bounds.low is not None:
+            out = pc.or_(out, pc.less(col, bounds.low))
+        if bounds.high is not None:
+            out = pc.or_(out, pc.greater(col, bounds.high))
+        bad = _mark(table, out)
+        rejects.add(
+            pc.take(table[ROW], bad).to_numpy(),
+            name,
+            _reasons_for(pc.take(col, bad), f"{name} outside {bounds.describe()}: {{value}}"),
+        )
+    status = table["status"]
+    unknown = pc.invert(pc.is_in(status, value_set=pa.array(STATUSES)))
+    bad = _mark(table, unknown)
+    rejects.add(
+        pc.take(table[ROW], bad).to_numpy(),
+        "status",
+        _reasons_for(pc.take(status, bad), f"status is not one of {', '.join(STATUSES)}: {{value}}"),
+    )
+
+
+def split_lists(table: pa.Table) -> pa.Table:
+    """Turn ``"A, B"`` list columns into lists of strings (null stays null).
+
+    Args:
+        table: typed snapshot.
+
+    Returns:
+        A new table where every column of ``LIST_COLUMNS`` is ``list<string>``.
+    """
+    out = table
+    for name in LIST_COLUMNS:
+        items = pc.split_pattern(out[name], LIST_SEPARATOR)
+        out = out.set_column(out.schema.get_field_index(name), name, items)
+    return out
+
+
+def drop_duplicate_ids(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Keep the last record of each id; the others are returned to be quarantined.
+
+    The rule is deterministic: for a repeated id the record furthest down the file wins,
+    as a later line is the newer export.
+
+    Args:
+        table: typed snapshot with ``_row``.
+
+    Returns:
+        (kept rows in file order, dropped rows).
+    """
+    ids = table["id"].to_numpy(zero_copy_only=False)
+    if len(ids) == 0:
+        return table, table.slice(0, 0)
+    # Position of the last occurrence of each id: unique over the reversed array.
+    _, last_rev = np.unique(ids[::-1], return_index=True)
+    keep = np.zeros(len(ids), dtype=bool)
+    keep[len(ids) - 1 - last_rev] = True
+    if keep.all():
+        return table, table.slice(0, 0)
+    mask = pa.array(keep)
+    return table.filter(mask), table.filter(pc.invert(mask))
+
+
+def clean_snapshot(
+    parsed: ParsedSnapshot,
+    *,
+    as_of: date,
+    source: str,
+    max_reject_fraction: float,
+) -> CleanSnapshot:
+    """Apply every cleaning step and quarantine what fails.
+
+    Args:
+        parsed: the output of :func:`read_snapshot_csv`.
+        as_of: snapshot date.
+        source: source name, recorded with rejects.
+        max_reject_fraction: a larger rejected share means a broken source.
+
+    Returns:
+        The cleaned snapshot with its rejects.
+
+    Raises:
+        SchemaError: the snapshot has no rows at all.
+        BrokenSourceError: more than ``max_reject_fraction`` of the records were rejected.
+    """
+    raw = parsed.table
+    rows_read = raw.num_rows + len(parsed.bad_lines)
+    if rows_read == 0:
+        raise SchemaError("the snapshot has a header but no rows")
+    rejects = _Rejects()
+    typed = coerce_types(raw, as_of, rejects)
+    typed = zeros_to_null(typed)
+    check_values(typed, rejects)
+    rejected = np.unique(np.concatenate(rejects.rows)) if rejects.rows else np.array([], np.int64)
+    # _row is 1-based and equals position + 1 in the parsed table.
+    valid_mask = np.ones(typed.num_rows, dtype=bool)
+    valid_mask[rejected - 1] = False
+    valid = typed.filter(pa.array(valid_mask))
+    kept, dropped = drop_duplicate_ids(valid)
+    if dropped.num_rows:
+        rejects.add(
+            dropped[ROW].to_numpy(),
+            "id",
+            _reasons_for(dropped["id"], "id repeated, kept its last record: {value}"),
+        )
+    reject_table = _rejects_table(raw, parsed.bad_lines, rejects, as_of=as_of, source=source)
+    clean = split_lists(kept)
+    rejected_rows = rows_read - clean.num_rows
+    if rejected_rows > max_reject_fraction * rows_read:
+        raise BrokenSourceError(
+            f"{rejected_rows:,} of {rows_read:,} records rejected "
+            f"({rejected_rows / rows_read:.1%} > {max_reject_fraction:.0%}): the source looks broken, "
+            f"nothing was written. Most common reasons: {_top_reasons(reject_table)}"
+        )
+    warnings = ()
+    if parsed.extra_columns:
+        warnings = (f"ignored unknown column(s): {', '.join(parsed.extra_columns)}",)
+    return CleanSnapshot(
+        table=clean.drop_columns([ROW]),
+        rejects=reject_table,
+        rows_read=rows_read,
+        duplicates=dropped.num_rows,
+        warnings=warnings,
+    )
+
+
+def _rejects_table(
+    raw: pa.Table,
+    bad_lines: tuple[BadLine, ...],
+    rejects: _Rejects,
+    *,
+    as_of: date,
+    source: str,
+) -> pa.Table:
+    rows: list[int | None] = []
+    columns: list[str | None] = []
+    reasons: list[str] = []
+    for idx, column, why in zip(rejects.rows, rejects.columns, rejects.reasons, strict=True):
+        rows.extend(idx.tolist())
+        columns.extend([column] * len(idx))
+        reasons.extend(why)
+    positions = np.asarray(rows, dtype=np.int64) - 1
+    subset = raw.take(pa.array(positions)) if len(positions) else raw.slice(0, 0)
+    ids = pc.cast(
+        pc.if_else(pc.match_substring_regex(subset["id"], _INTEGER), subset["id"], None),
+        pa.float64(),
+    )
+    raw_json = [
+        json.dumps(r, ensure_ascii=False)[:_RAW_SNIPPET]
+        for r in subset.drop_columns([ROW]).to_pylist()
+    ]
+    n_bad = len(bad_lines)
+    return pa.table(
+        {
+            "snapshot_date": pa.array([as_of] * (len(rows) + n_bad), pa.date32()),
+            "source": pa.array([source] * (len(rows) + n_bad), pa.string()),
+            "record": pa.array(rows + [None] * n_bad, pa.int64()),
+            "id": pa.concat_arrays(
+                [pc.cast(ids, pa.int64()).combine_chunks() if len(rows) else pa.array([], pa.int64()),
+                 pa.nulls(n_bad, pa.int64())]
+            ),
+            "column": pa.array(columns + [None] * n_bad, pa.string()),
+            "reason": pa.array(reasons + [b.reason for b in bad_lines], pa.string()),
+            "raw": pa.array(raw_json + [b.text for b in bad_lines], pa.string()),
+        },
+        schema=REJECTS_SCHEMA,
+    )
+
+
+def _top_reasons(rejects: pa.Table, n: int = 3) -> str:
+    """The most common kinds of reject ("budget outside [0, 1e+10]"), with counts."""
+    kinds = Counter(r.rpartition(": ")[0] or r for r in rejects["reason"].to_pylist())
+    return "; ".join(f"{k} ({v:,})" for k, v in kinds.most_common(n)) or "none"
+
+
+# --------------------------------------------------------------------------------------
+# Prefect tasks
+# --------------------------------------------------------------------------------------
+
+
+@task(name="read-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)
+def read_snapshot_task(path: Path) -> ParsedSnapshot:
+    """Parse the snapshot CSV (strings only); logs rows read."""
+    logger = get_run_logger()
+    parsed = read_snapshot_csv(path)
+    logger.info(
+        "read %s records from %s (%s malformed lines)",
+        f"{parsed.table.num_rows:,}",
+        path,
+        len(parsed.bad_lines),
+    )
+    for column in parsed.extra_columns:
+        logger.warning("ignoring unknown column %r in %s", column, path)
+    return parsed
+
+
+@task(name="clean-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)
+def clean_snapshot_task(
+    parsed: ParsedSnapshot, as_of: date, source: str, max_reject_fraction: float
+) -> CleanSnapshot:
+    """Clean the parsed snapshot; logs kept, quarantined and duplicate counts."""
+    logger = get_run_logger()
+    clean = clean_snapshot(
+        parsed, as_of=as_of, source=source, max_reject_fraction=max_reject_fraction
+    )
+    logger.info(
+        "kept %s of %s records; quarantined %s (%s duplicate ids)",
+        f"{clean.table.num_rows:,}",
+        f"{clean.rows_read:,}",
+        f"{clean.rejected_rows:,}",
+        f"{clean.duplicates:,}",
+    )
+    if clean.rejects.num_rows:
+        logger.warning("quarantine reasons: %s", _top_reasons(clean.rejects, 5))
+    return clean

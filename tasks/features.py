@@ -1,0 +1,166 @@
+"""Model-independent features of the ``movies`` and ``movie_genres`` feature groups.
+
+Only what can be computed from one snapshot row lives here. Encodings that depend on
+the training data (label encoders, target encoding, vectorisers) are fitted in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from movie_ratings.schema import (
+    EVENT_TIME,
+    GENRES,
+    MOVIE_GENRES,
+    MOVIES,
+    TOP_CAST,
+    FeatureGroupSpec,
+)
+
+
+@dataclass(frozen=True)
+class FeatureTables:
+    """Rows for each feature group, keyed by group name."""
+
+    tables: dict[str, pa.Table]
+
+    @property
+    def num_rows(self) -> int:
+        return next(iter(self.tables.values())).num_rows
+
+
+def first_item(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """First element of each list; null for null or empty lists."""
+    non_empty = pc.greater(pc.list_value_length(lists), 0)
+    return pc.list_element(pc.if_else(non_empty, lists, pa.scalar(None, lists.type)), 0)
+
+
+def list_count(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Number of items per list as int32; 0 for null."""
+    return pc.cast(pc.fill_null(pc.list_value_length(lists), 0), pa.int32())
+
+
+def one_hot(lists: pa.ChunkedArray | pa.Array, value: str) -> pa.Array:
+    """1 where the list contains ``value``, else 0 (int8)."""
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    flat = pc.list_flatten(lists)
+    parents = pc.list_parent_indices(lists).to_numpy()
+    hits = pc.fill_null(pc.equal(flat, value), False).to_numpy(zero_copy_only=False)
+    out = np.zeros(len(lists), dtype=np.int8)
+    out[parents[hits]] = 1
+    return pa.array(out)
+
+
+def build_movies(clean: pa.Table, as_of: date) -> pa.Table:
+    """Rows of the ``movies`` feature group from a cleaned snapshot.
+
+    Args:
+        clean: cleaned snapshot (typed, list columns split, one row per id).
+        as_of: snapshot date, the event time of these rows.
+
+    Returns:
+        A new table with exactly the columns of :data:`MOVIES`, in order.
+    """
+    release = clean["release_date"]
+    columns = {
+        "id": clean["id"],
+        EVENT_TIME: pa.array(np.full(clean.num_rows, np.datetime64(as_of, "D"))).cast(pa.date32()),
+        "title": clean["title"],
+        "original_title": clean["original_title"],
+        "status": clean["status"],
+        "release_date": release,
+        "release_year": pc.cast(pc.year(release), pa.int32()),
+        "release_month": pc.cast(pc.month(release), pa.int32()),
+        "runtime": clean["runtime"],
+        "budget": clean["budget"],
+        "original_language": clean["original_language"],
+        "first_producer": first_item(clean["producers"]),
+        "first_actor": first_item(clean["cast"]),
+        "first_company": first_item(clean["production_companies"]),
+        "directors": clean["director"],
+        "writers": clean["writers"],
+        "producers": clean["producers"],
+        "top_cast": pc.list_slice(clean["cast"], 0, TOP_CAST),
+        "companies": clean["production_companies"],
+        "countries": clean["production_countries"],
+        "spoken_languages": clean["spoken_languages"],
+        "composers": clean["music_composer"],
+        "cinematographers": clean["director_of_photography"],
+        "n_cast": list_count(clean["cast"]),
+        "n_directors": list_count(clean["director"]),
+        "n_writers": list_count(clean["writers"]),
+        "n_producers": list_count(clean["producers"]),
+        "n_companies": list_count(clean["production_companies"]),
+        "n_countries": list_count(clean["production_countries"]),
+        "n_spoken_languages": list_count(clean["spoken_languages"]),
+        "overview": clean["overview"],
+        "tagline": clean["tagline"],
+        "imdb_id": clean["imdb_id"],
+        "poster_path": clean["poster_path"],
+        "vote_average": clean["vote_average"],
+        "vote_count": clean["vote_count"],
+        "popularity": clean["popularity"],
+        "revenue": clean["revenue"],
+        "imdb_votes": clean["imdb_votes"],
+        "imdb_rating": clean["imdb_rating"],
+    }
+    return _conform(columns, MOVIES)
+
+
+def build_movie_genres(clean: pa.Table, as_of: date) -> pa.Table:
+    """Rows of the ``movie_genres`` feature group: the genre list and 19 one-hot columns.
+
+    Args:
+        clean: cleaned snapshot.
+        as_of: snapshot date, the event time of these rows.
+
+    Returns:
+        A new table with exactly the columns of :data:`MOVIE_GENRES`, in order.
+    """
+    genres = clean["genres"]
+    columns = {
+        "id": clean["id"],
+        EVENT_TIME: pa.array(np.full(clean.num_rows, np.datetime64(as_of, "D"))).cast(pa.date32()),
+        "genres": genres,
+        "n_genres": list_count(genres),
+    }
+    for name, col in GENRES.items():
+        columns[col] = one_hot(genres, name)
+    return _conform(columns, MOVIE_GENRES)
+
+
+def _conform(columns: dict, spec: FeatureGroupSpec) -> pa.Table:
+    arrays = []
+    for f in spec.features:
+        values = columns[f.name]
+        arrays.append(values if values.type == f.dtype else pc.cast(values, f.dtype))
+    return pa.Table.from_arrays(arrays, schema=spec.arrow_schema)
+
+
+def build_features(clean: pa.Table, as_of: date) -> FeatureTables:
+    """Rows of every feature group from one cleaned snapshot."""
+    return FeatureTables(
+        {
+            MOVIES.name: build_movies(clean, as_of),
+            MOVIE_GENRES.name: build_movie_genres(clean, as_of),
+        }
+    )
+
+
+@task(name="build-features", cache_policy=NO_CACHE, timeout_seconds=1800)
+def build_features_task(clean: pa.Table, as_of: date) -> FeatureTables:
+    """Build the feature-group rows; logs how many."""
+    features = build_features(clean, as_of)
+    get_run_logger().info(
+        "built features for %s films (%s)",
+        f"{features.num_rows:,}",
+        ", ".join(f"{k}: {v.num_columns} columns" for k, v in features.tables.items()),
+    )
+    return features

@@ -1,0 +1,21 @@
+"""Test-wide setup: state goes to temporary directories, never into the repository's var/.
+
+The environment is set when this file is imported, on purpose: pytest imports every initial
+conftest (the integration one imports Prefect, which reads its settings once) before any
+``pytest_configure`` hook runs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_ROOT = Path(tempfile.mkdtemp(prefix="movie-ratings-tests-"))
+(_ROOT / "prefect").mkdir()
+os.environ["PREFECT_HOME"] = str(_ROOT / "prefect")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
+os.environ["MOVIE_RATINGS_HOME"] = str(_ROOT / "home")
+# The demo feed is kept small in tests unless a test asks otherwise.
+os.environ["MOVIE_RATINGS_DEMO_SIZE"] = "2000"

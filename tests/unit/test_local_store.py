@@ -1,0 +1,205 @@
+"""The embedded Delta Lake feature store: upserts, idempotence, versions, recovery, locking."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable, write_deltalake
+
+from movie_ratings.errors import DataError
+from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES, REJECTS_SCHEMA
+from movie_ratings.store.base import SnapshotInfo
+from movie_ratings.store.changes import with_live_flag
+from movie_ratings.store.local import LocalFeatureStore, StoreLockedError
+from tasks.clean import clean_snapshot, read_snapshot_csv
+from tasks.features import build_features
+
+HEADER = (
+    "id,title,vote_average,vote_count,status,release_date,revenue,runtime,budget,imdb_id,"
+    "original_language,original_title,overview,popularity,tagline,genres,production_companies,"
+    "production_countries,spoken_languages,cast,director,director_of_photography,writers,"
+    "producers,music_composer,imdb_rating,imdb_votes,poster_path"
+)
+VERSIONS = {MOVIES.name: 1, MOVIE_GENRES.name: 1}
+
+
+def _row(movie_id: int, title: str = "A film", rating: str = "7.1", genres: str = "Drama") -> str:
+    return (
+        f'{movie_id},{title},6.5,120.0,Released,2020-05-01,0,101,0,tt{movie_id:07d},en,{title},'
+        f'"An overview, with a comma",3.2,,"{genres}",Studio A,United States of America,English,'
+        f'"Actor A, Actor B",Director D,,Writer W,Producer P,,{rating},1500.0,/p{movie_id}.jpg'
+    )
+
+
+def _groups(tmp_path: Path, rows: list[str], as_of: date) -> tuple[dict[str, pa.Table], pa.Table]:
+    path = tmp_path / f"snap-{as_of}.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    clean = clean_snapshot(read_snapshot_csv(path), as_of=as_of, source="csv",
+                           max_reject_fraction=0.9)
+    return build_features(clean.table, as_of).tables, clean.rejects
+
+
+def _write(store: LocalFeatureStore, tmp_path: Path, rows: list[str], as_of: date):
+    groups, rejects = _groups(tmp_path, rows, as_of)
+    return store.upsert_snapshot(groups, VERSIONS, SnapshotInfo(as_of, "csv"), rejects)
+
+
+D1, D2, D3 = date(2026, 2, 1), date(2026, 2, 2), date(2026, 2, 3)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalFeatureStore:
+    return LocalFeatureStore(tmp_path / "store", lock_timeout=1.0)
+
+
+def test_empty_store_has_no_commit_and_reads_fail_clearly(store: LocalFeatureStore) -> None:
+    assert store.latest_commit() is None
+    assert store.status()["commit"] is None
+    with pytest.raises(DataError, match="empty"):
+        store.read_group("movies", 1)
+
+
+def test_first_write_stores_every_row(store: LocalFeatureStore, tmp_path: Path) -> None:
+    result = _write(store, tmp_path, [_row(1), _row(2), _row(3)], D1)
+    assert (result.new, result.changed, result.deleted, result.created_commit) == (3, 0, 0, True)
+    assert result.commit.number == 1
+    movies = store.read_group("movies", 1)
+    assert sorted(movies["id"].to_pylist()) == [1, 2, 3]
+    assert movies.schema == MOVIES.arrow_schema
+    assert store.read_group("movie_genres", 1).schema == MOVIE_GENRES.arrow_schema
+
+
+def test_same_snapshot_twice_changes_nothing(store: LocalFeatureStore, tmp_path: Path) -> None:
+    _write(store, tmp_path, [_row(1), _row(2)], D1)
+    again = _write(store, tmp_path, [_row(1), _row(2)], D1)
+    assert again.created_commit is False
+    assert (again.new, again.changed, again.unchanged, again.deleted) == (0, 0, 2, 0)
+    assert store.latest_commit().number == 1
+
+
+def test_next_day_writes_only_new_changed_and_deleted(store: LocalFeatureStore, tmp_path: Path) -> None:
+    _write(store, tmp_path, [_row(1), _row(2), _row(3)], D1)
+    # 1 unchanged, 2 re-rated, 3 gone, 4 new, 1 changes genre only (a second group)
+    result = _write(store, tmp_path, [_row(1, genres="Drama, Comedy"), _row(2, rating="8.0"), _row(4)], D2)
+    assert (result.new, result.changed, result.unchanged, result.deleted) == (1, 2, 0, 1)
+    assert result.per_group["movies"] == {"new": 1, "changed": 1, "unchanged": 1, "deleted": 1}
+    assert result.per_group["movie_genres"] == {"new": 1, "changed": 1, "unchanged": 1, "deleted": 1}
+    movies = {r["id"]: r for r in store.read_group("movies", 1).to_pylist()}
+    assert sorted(movies) == [1, 2, 4]
+    assert movies[2]["imdb_rating"] == 8.0 and movies[2]["snapshot_date"] == D2
+    assert movies[1]["snapshot_date"] == D1  # unchanged rows keep their event time
+    status = store.status()
+    assert {g["name"]: g["rows"] for g in status["feature_groups"]} == {"movies": 3, "movie_genres": 3}
+
+
+def test_earlier_commit_still_readable(store: LocalFeatureStore, tmp_path: Path) -> None:
+    _write(store, tmp_path, [_row(1), _row(2, rating="6.0")], D1)
+    _write(store, tmp_path, [_row(1), _row(2, rating="9.0"), _row(3)], D2)
+    old = {r["id"]: r["imdb_rating"] for r in store.read_group("movies", 1, commit=1).to_pylist()}
+    new = {r["id"]: r["imdb_rating"] for r in store.read_group("movies", 1).to_pylist()}
+    assert old == {1: 7.1, 2: 6.0}
+    assert new == {1: 7.1, 2: 9.0, 3: 7.1}
+
+
+def test_deleted_film_can_come_back(store: LocalFeatureStore, tmp_path: Path) -> None:
+    _write(store, tmp_path, [_row(1), _row(2)], D1)
+    _write(store, tmp_path, [_row(1)], D2)
+    back = _write(store, tmp_path, [_row(1), _row(2)], D3)
+    assert back.new == 1
+    assert sorted(store.read_group("movies", 1)["id"].to_pylist()) == [1, 2]
+
+
+def test_older_snapshot_is_refused(store: LocalFeatureStore, tmp_path: Path) -> None:
+    _write(store, tmp_path, [_row(1)], D2)
+    with pytest.raises(DataError, match="older than"):
+        _write(store, tmp_path, [_row(1)], D1)
+
+
+def test_rerun_of_a_day_with_other_values_keeps_one_row_per_key_and_day(
+    store: LocalFeatureStore, tmp_path: Path
+) -> None:
+    _write(store, tmp_path, [_row(1)], D1)
+    _write(store, tmp_path, [_row(1, rating="8.0")], D2)
+    _write(store, tmp_path, [_row(1, rating="8.5")], D2)  # corrected export of the same day
+    log = DeltaTable(store.root / "groups" / "movies_1").to_pyarrow_table()
+    pairs = list(zip(log["id"].to_pylist(), log["snapshot_date"].to_pylist(), strict=True))
+    assert len(pairs) == len(set(pairs)) == 2
+    assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [8.5]
+
+
+def test_feature_view_joins_groups_with_label(store: LocalFeatureStore, tmp_path: Path) -> None:
+    _write(store, tmp_path, [_row(1, genres="Drama, Comedy"), _row(2, genres="Horror")], D1)
+    store.ensure_feature_view(MOVIE_RATINGS_VIEW.name, 1, VERSIONS)
+    view = store.read_feature_view(MOVIE_RATINGS_VIEW.name, 1)
+    rows = {r["id"]: r for r in view.to_pylist()}
+    assert rows[1]["comedy"] == 1 and rows[1]["horror"] == 0 and rows[2]["horror"] == 1
+    assert rows[1]["imdb_rating"] == 7.1
+    assert view.column_names.count("snapshot_date") == 1
+    with pytest.raises(DataError, match="already exists"):
+        store.ensure_feature_view(MOVIE_RATINGS_VIEW.name, 1, {MOVIES.name: 2, MOVIE_GENRES.name: 1})
+
+
+def test_rejects_of_a_day_are_replaced_not_duplicated(store: LocalFeatureStore, tmp_path: Path) -> None:
+    bad = _row(9, rating="12.0")
+    _write(store, tmp_path, [_row(1), _row(2), bad], D1)
+    _write(store, tmp_path, [_row(1), _row(2), bad], D2)
+    _write(store, tmp_path, [_row(1), _row(3), bad], D2)  # D2 again, with a change
+    rejects = store.read_rejects()
+    assert rejects.schema == REJECTS_SCHEMA
+    assert sorted(rejects["snapshot_date"].to_pylist()) == [D1, D2]
+    assert "imdb_rating" in rejects["reason"][0].as_py()
+    assert store.status()["rejects"] == {"last_snapshot": 1, "total": 2}
+
+
+def test_uncommitted_table_write_is_invisible_and_rolled_back(
+    store: LocalFeatureStore, tmp_path: Path
+) -> None:
+    """A run that dies after writing a table but before its commit record."""
+    _write(store, tmp_path, [_row(1), _row(2)], D1)
+    groups, _ = _groups(tmp_path, [_row(1, rating="1.0"), _row(5)], D2)
+    write_deltalake(store.root / "groups" / "movies_1", with_live_flag(groups["movies"]), mode="append")
+
+    assert store.latest_commit().number == 1
+    assert sorted(store.read_group("movies", 1)["id"].to_pylist()) == [1, 2]
+
+    result = _write(store, tmp_path, [_row(1), _row(2), _row(3)], D2)
+    assert (result.new, result.changed, result.deleted) == (1, 0, 0)
+    movies = {r["id"]: r["imdb_rating"] for r in store.read_group("movies", 1).to_pylist()}
+    assert movies == {1: 7.1, 2: 7.1, 3: 7.1}
+
+
+def test_group_created_by_a_dead_run_is_removed(store: LocalFeatureStore, tmp_path: Path) -> None:
+    groups, _ = _groups(tmp_path, [_row(1)], D1)
+    (store.root / "groups").mkdir(parents=True)
+    write_deltalake(store.root / "groups" / "movies_1", with_live_flag(groups["movies"]))
+    assert store.latest_commit() is None
+    result = _write(store, tmp_path, [_row(1), _row(2)], D1)
+    assert result.new == 2
+    assert store.status()["feature_groups"][0]["rows"] == 2
+
+
+def test_second_writer_waits_then_gives_up_with_a_retryable_error(
+    store: LocalFeatureStore, tmp_path: Path
+) -> None:
+    _write(store, tmp_path, [_row(1)], D1)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.writer_lock():
+            holding.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(5)
+    try:
+        with pytest.raises(StoreLockedError, match="another run is writing"):
+            _write(store, tmp_path, [_row(1), _row(2)], D2)
+    finally:
+        release.set()
+        thread.join()
+    assert store.latest_commit().number == 1

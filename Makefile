@@ -20,6 +20,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP_INSTALL) -e '.[kaggle]'
+	@mkdir -p var/prefect  # prefect.toml's home; Prefect does not create missing parents
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml constraints.txt $(VENV)/.installed

@@ -1,0 +1,51 @@
+"""Demo snapshots for the benchmark, cached as CSV files keyed by (seed, size, date)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench.proc import REPO, run_child
+
+#: Cached snapshot files (git-ignored).
+CACHE_DIR = REPO / "bench" / ".cache"
+
+
+def snapshot_dates(days: int) -> list[date]:
+    """The backfill date (the demo epoch) and the ``days`` following days."""
+    from movie_ratings.sources.demo import DEMO_EPOCH
+
+    return [DEMO_EPOCH + timedelta(days=d) for d in range(days + 1)]
+
+
+def snapshot_path(seed: int, size: int, as_of: date, cache_dir: Path = CACHE_DIR) -> Path:
+    """Cache file of one snapshot."""
+    return cache_dir / f"demo-s{seed}-n{size}-{as_of:%Y-%m-%d}.csv"
+
+
+def ensure_snapshots(dates: list[date], *, seed: int, size: int, env: dict[str, str],
+                     cache_dir: Path = CACHE_DIR, log=print) -> list[Path]:
+    """Write the snapshots that are not cached yet (one child process each).
+
+    Args:
+        dates: snapshot dates.
+        seed: demo seed.
+        size: films on the demo epoch.
+        env: environment of the child processes.
+        cache_dir: where the files are kept.
+        log: progress output.
+
+    Returns:
+        The file of each date, in order.
+    """
+    paths = []
+    for as_of in dates:
+        path = snapshot_path(seed, size, as_of, cache_dir)
+        if not path.exists():
+            log(f"  generating {path.name} ...")
+            run = run_child("generate", {"as_of": as_of.isoformat(), "seed": seed,
+                                         "size": size, "path": str(path)}, env)
+            log(f"  generated {path.name}: {run.result['rows']:,} rows, "
+                f"{path.stat().st_size / 1e6:.0f} MB in {run.wall_s:.1f} s")
+        paths.append(path)
+    return paths

@@ -244,6 +244,7 @@ _IN_PRODUCTION_FROM = -365
 _POST_PRODUCTION_FROM = -120
 _RAMP_DAYS = 30  # IMDb numbers drift for this many days after release, then stay put
 _UPDATE_EVERY = 7  # within the ramp a film's numbers move only every 7th day
+_ABSURD_RUNTIME_EVERY = 4_000
 _NEVER = 10**9  # a day that never comes (for deletions and undated releases)
 _IMDB_MODULUS = 40_000_000  # coprime with the multiplier below, so imdb ids are unique
 _IMDB_MULTIPLIER = 7_919_317
@@ -1171,7 +1172,7 @@ def _rows_on(films: _Films, day: int) -> pa.Table:
         "status": pa.array(schema.STATUSES).take(pa.array(status)),
         "release_date": films.release_date,
         "revenue": pa.array(revenue, pa.float64()),
-        "runtime": pa.array(films.runtime, pa.float64()),
+        "runtime": pa.array(_with_absurd_runtimes(films.id, films.runtime), pa.float64()),
         "budget": pa.array(films.budget, pa.float64()),
         "imdb_id": films.imdb_id,
         "original_language": films.original_language,
@@ -1196,6 +1197,13 @@ def _rows_on(films: _Films, day: int) -> pa.Table:
     table = pa.table({name: columns[name] for name in schema.RAW_COLUMN_NAMES})
     alive = films.delete_day > day
     return table if alive.all() else table.filter(pa.array(alive))
+
+
+def _with_absurd_runtimes(ids: np.ndarray, runtime: np.ndarray) -> np.ndarray:
+    """About 1 film in 4,000 gets a runtime of days, as in the real file (art installations,
+    data entry slips); cleaning must quarantine them, so the demo shows rejects at work."""
+    absurd = ids % _ABSURD_RUNTIME_EVERY == 0
+    return np.where(absurd, 1_001.0 + (ids % 9_000), runtime)
 
 
 def demo_snapshot(as_of: date, *, seed: int = 42, size: int = 20_000) -> pa.Table:

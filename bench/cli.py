@@ -1,0 +1,238 @@
+"""``python -m bench``: measure the ingest chain against a plain CSV parse and check the goals."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bench.measure import Measurement, Run, evaluate, tree_bytes
+from bench.proc import REPO, ChildFailed, child_env, run_child
+from bench.report import machine, now, render
+from bench.snapshots import CACHE_DIR, ensure_snapshots, snapshot_dates, snapshot_path
+
+QUICK = {"rows": 50_000, "repeats": 1, "days": 2}
+PREFECT_ROWS = 20_000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Ingest benchmark on demo snapshots: parse baseline, backfill, daily "
+                    "update, store growth and Prefect overhead; writes RESULTS.md.",
+    )
+    parser.add_argument("--rows", type=int, default=1_200_000,
+                        help="films in the backfill snapshot (default 1,200,000)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs per timed measurement; the median is reported (default 3)")
+    parser.add_argument("--days", type=int, default=7,
+                        help="consecutive dailies for the store-growth check (default 7)")
+    parser.add_argument("--seed", type=int, default=42, help="demo seed (default 42)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: {QUICK['rows']:,} rows, {QUICK['repeats']} repeat, "
+                             f"{QUICK['days']} days (explicit --rows/--repeats/--days win)")
+    parser.add_argument("--stages", action="store_true", help="report per-stage times too")
+    parser.add_argument("--profile", action="store_true",
+                        help="also run one backfill and one daily under cProfile and print the top")
+    parser.add_argument("--skip-prefect", action="store_true",
+                        help="skip the Prefect overhead measurement")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md",
+                        help="report file (default bench/RESULTS.md)")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR,
+                        help="snapshot cache (default bench/.cache)")
+    parser.add_argument("--no-fail", action="store_true",
+                        help="exit 0 even when a goal fails (report only)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary stores")
+    return parser
+
+
+def _options(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.quick:
+        given = set(argv if argv is not None else sys.argv[1:])
+        for name, value in QUICK.items():
+            if not any(a == f"--{name}" or a.startswith(f"--{name}=") for a in given):
+                setattr(args, name, value)
+    if args.rows < 10 or args.repeats < 1 or args.days < 1:
+        parser.error("--rows must be >= 10, --repeats and --days >= 1")
+    return args
+
+
+class Bench:
+    """One benchmark session: a scratch folder, the child environment, progress output."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.tmp = Path(tempfile.mkdtemp(prefix="movie-ratings-bench-"))
+        self.env = child_env(self.tmp / "home")
+        self._stores = 0
+
+    def log(self, text: str) -> None:
+        print(text, flush=True)
+
+    def new_store(self, label: str) -> Path:
+        self._stores += 1
+        return self.tmp / "stores" / f"{self._stores:03d}-{label}"
+
+    def chain(self, path: Path, as_of: date, store: Path, *, daily: bool,
+              profile: Path | None = None) -> Run:
+        args: dict[str, Any] = {
+            "path": str(path), "as_of": as_of.isoformat(), "store": str(store),
+            "require_existing": daily, "version": f"seed={self.args.seed},size={self.args.rows}",
+        }
+        if profile is not None:
+            args["profile"] = str(profile)
+        return Run.from_child(run_child("chain", args, self.env))
+
+    def repeat(self, name: str, make_run) -> Measurement:
+        runs = []
+        for k in range(self.args.repeats):
+            run = make_run(k)
+            runs.append(run)
+            self.log(f"  {name} {k + 1}/{self.args.repeats}: work {run.work_s:.2f} s, "
+                     f"cpu {run.work_cpu_s:.2f} s, process {run.process_s:.2f} s, "
+                     f"peak RSS {run.maxrss_bytes / 1e9:.2f} GB")
+        return Measurement(name, tuple(runs))
+
+    # ----------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        a = self.args
+        started, load_start = now(), os.getloadavg()[0]
+        dates = snapshot_dates(a.days)
+        self.log(f"snapshots: {a.rows:,} rows, {len(dates)} dates, cache {a.cache_dir}")
+        paths = ensure_snapshots(dates, seed=a.seed, size=a.rows, env=self.env,
+                                 cache_dir=a.cache_dir, log=self.log)
+
+        self.log("parse baseline: pyarrow.csv.read_csv")
+        parse = self.repeat("parse", lambda k: Run.from_child(
+            run_child("parse", {"path": str(paths[0])}, self.env)))
+
+        self.log("backfill: read -> clean -> features -> upsert into an empty store")
+        base_store = self.new_store("backfill")
+
+        def backfill_run(k: int) -> Run:
+            store = base_store if k == 0 else self.new_store("backfill")
+            run = self.chain(paths[0], dates[0], store, daily=False)
+            if k:
+                shutil.rmtree(store, ignore_errors=True)
+            return run
+
+        backfill = self.repeat("backfill", backfill_run)
+
+        self.log(f"daily: {dates[1]} onto a copy of the backfilled store")
+
+        def daily_run(k: int) -> Run:
+            store = self.new_store("daily")
+            shutil.copytree(base_store, store)
+            run = self.chain(paths[1], dates[1], store, daily=True)
+            shutil.rmtree(store, ignore_errors=True)
+            return run
+
+        daily = self.repeat("daily", daily_run)
+        self.log(f"  changed share: {max(r.changed_share for r in daily.runs):.3%}")
+
+        growth = self.growth(base_store, paths, dates)
+        prefect = None if a.skip_prefect else self.prefect()
+        if a.profile:
+            self.profile(paths, dates, base_store)
+
+        goals = evaluate(parse, backfill, daily, growth)
+        meta = {
+            "command": "python -m bench " + shlex.join(sys.argv[1:]) if sys.argv[1:]
+            else "python -m bench",
+            "started": started, "load_start": load_start, "load_end": os.getloadavg()[0],
+            "machine": machine(), "seed": a.seed, "rows": a.rows, "repeats": a.repeats,
+            "days": a.days, "file_bytes": paths[0].stat().st_size,
+            "backfill_date": dates[0].isoformat(), "daily_date": dates[1].isoformat(),
+            "daily_rows": daily.runs[0].info["rows_read"],
+        }
+        text = render(meta, parse, backfill, daily, growth, prefect, goals, stages=a.stages)
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(text + "\n")
+        self.log("")
+        self.log(text)
+        self.log(f"report written to {a.out}")
+        failed = [g.name for g in goals if not g.passed]
+        if failed:
+            self.log(f"FAILED: {', '.join(failed)}" + (" (--no-fail: exit 0)" if a.no_fail else ""))
+        return 1 if failed and not a.no_fail else 0
+
+    def growth(self, base_store: Path, paths: list[Path], dates: list[date]) -> dict[str, Any]:
+        self.log(f"store growth: backfill, then {len(dates) - 1} consecutive dailies")
+        store = self.new_store("growth")
+        shutil.copytree(base_store, store)
+        size, files = tree_bytes(store)
+        sizes, counts, runs = [size], [files], []
+        self.log(f"  backfill: {size / 1e6:.1f} MB, {files} files")
+        for path, as_of in zip(paths[1:], dates[1:], strict=True):
+            run = self.chain(path, as_of, store, daily=True)
+            size, files = tree_bytes(store)
+            self.log(f"  {as_of}: {size / 1e6:.1f} MB (+{(size - sizes[-1]) / 1e6:.2f} MB, "
+                     f"{(size - sizes[-1]) / sizes[0]:.2%}), changed share "
+                     f"{run.changed_share:.3%}, work {run.work_s:.2f} s")
+            sizes.append(size)
+            counts.append(files)
+            runs.append(run)
+        verify = run_child("verify", {"store": str(store)}, self.env)
+        checks = verify.result["checks"]
+        bad = [c for c in checks if not c["ok"]]
+        self.log(f"  time travel: {len(checks) - len(bad)}/{len(checks)} reads ok "
+                 f"({verify.wall_s:.1f} s)")
+        return {"sizes": sizes, "files": counts, "daily_runs": runs, "checks": checks,
+                "dates": [d.isoformat() for d in dates]}
+
+    def prefect(self) -> dict[str, Any]:
+        rows = min(PREFECT_ROWS, self.args.rows)
+        self.log(f"prefect overhead: backfill flow vs pure chain on {rows:,} rows")
+        (path,) = ensure_snapshots(snapshot_dates(0), seed=self.args.seed, size=rows,
+                                   env=self.env, cache_dir=self.args.cache_dir, log=self.log)
+        run = run_child("prefect", {
+            "path": str(path), "as_of": snapshot_dates(0)[0].isoformat(),
+            "chain_store": str(self.new_store("prefect-chain")),
+        }, self.env)
+        r = run.result
+        self.log(f"  server start {r['server_start_s']:.2f} s, chain {r['chain_s']:.2f} s, "
+                 f"flow {r['flow_s']:.2f} s")
+        return {**r, "rows": rows}
+
+    def profile(self, paths: list[Path], dates: list[date], base_store: Path) -> None:
+        import pstats
+
+        for label, path, as_of, daily in (("backfill", paths[0], dates[0], False),
+                                          ("daily", paths[1], dates[1], True)):
+            store = self.new_store(f"profile-{label}")
+            if daily:
+                shutil.copytree(base_store, store)
+            out = self.args.cache_dir / f"profile-{label}-n{self.args.rows}.pstats"
+            self.chain(path, as_of, store, daily=daily, profile=out)
+            self.log(f"\ncProfile of one {label} ({out}), top 25 by cumulative time:")
+            stats = pstats.Stats(str(out), stream=sys.stdout)
+            stats.sort_stats("cumulative").print_stats(25)
+            self.log(f"top 15 by own time ({label}):")
+            stats.sort_stats("tottime").print_stats(15)
+
+    def close(self) -> None:
+        if self.args.keep:
+            self.log(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m bench``."""
+    bench = Bench(_options(argv))
+    try:
+        return bench.run()
+    except ChildFailed as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        bench.close()

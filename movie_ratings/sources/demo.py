@@ -1309,6 +1309,15 @@ class DemoSource:
         self.seed = seed
         self.size = size
 
+    #: Cached files kept besides the newest one: they can be regenerated at will.
+    keep_files = 2
+
+    def _prune(self, keep: Path) -> None:
+        """Delete the oldest cached snapshots (by file date), never ``keep``."""
+        cached = sorted(self.cache_dir.glob("demo-s*-n*-*.csv"), key=lambda p: p.stem[-10:])
+        for old in [p for p in cached if p != keep][: -self.keep_files or None]:
+            old.unlink(missing_ok=True)
+
     def path_for(self, as_of: date) -> Path:
         """The cache file of the snapshot of ``as_of``."""
         return self.cache_dir / f"demo-s{self.seed}-n{self.size}-{as_of:%Y-%m-%d}.csv"
@@ -1329,6 +1338,7 @@ class DemoSource:
         path = self.path_for(day)
         if not path.exists():
             write_snapshot_csv(demo_snapshot(day, seed=self.seed, size=self.size), path)
+            self._prune(keep=path)
         return Snapshot(
             path=path,
             as_of=day,

@@ -486,3 +486,15 @@ def test_fetch_before_the_epoch_raises_and_writes_nothing(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="demo feed starts"):
         DemoSource(tmp_path, size=100).fetch(date(2025, 12, 31))
     assert os.listdir(tmp_path) == []
+
+
+def test_the_demo_cache_keeps_only_the_newest_files(tmp_path: Path) -> None:
+    source = DemoSource(tmp_path, size=50)
+    days = [DEMO_EPOCH + timedelta(days=d) for d in range(5)]
+    for day in days:
+        source.fetch(day)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == sorted(source.path_for(d).name for d in days[-(source.keep_files + 1):])
+    # An older date asked for again is regenerated, and the newest files stay.
+    assert source.fetch(days[0]).path.exists()
+    assert source.path_for(days[-1]).exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,9 +26,11 @@ from prefect.cache_policies import NO_CACHE
 from movie_ratings.errors import BrokenSourceError, SchemaError
 from movie_ratings.schema import (
     EARLIEST_RELEASE_YEAR,
+    IMDB_ID_PATTERN,
     LIST_COLUMNS,
     LIST_SEPARATOR,
     MAX_YEARS_AHEAD,
+    POSTER_PATH_PATTERN,
     RAW_COLUMN_NAMES,
     RAW_COLUMNS,
     RAW_RANGES,
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 #: Row number column carried through cleaning so rejects can point at the record.
 ROW = "_row"
 _NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
-_INTEGER = r"^\s*[-+]?\d+(\.0*)?\s*$"
+_INTEGER = r"^\s*[-+]?\d{1,18}(\.0*)?\s*$"  # 18 digits always fit in int64
 _DATE = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
 _RAW_SNIPPET = 500
 
@@ -130,16 +133,10 @@ def read_snapshot_csv(path: Path) -> ParsedSnapshot:
         raise SchemaError(f"{path}: column(s) named twice in the header: {', '.join(duplicated)}")
     extra = tuple(c for c in header if c not in RAW_COLUMNS)
 
-    bad_lines: list[BadLine] = []
+    invalid: list[tuple[int | None, str, int, int]] = []
 
     def on_invalid_row(row: pacsv.InvalidRow) -> str:
-        bad_lines.append(
-            BadLine(
-                row.number,
-                (row.text or "")[:_RAW_SNIPPET],
-                f"expected {row.expected_columns} fields, got {row.actual_columns}",
-            )
-        )
+        invalid.append((row.number, row.text or "", row.expected_columns, row.actual_columns))
         return "skip"
 
     try:
@@ -160,7 +157,45 @@ def read_snapshot_csv(path: Path) -> ParsedSnapshot:
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SchemaError(f"{path}: not a readable CSV in the Kaggle schema: {exc}") from exc
     table = table.append_column(ROW, pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
-    return ParsedSnapshot(table, tuple(bad_lines), extra)
+    numbers = _line_numbers(path, [text for _, text, _, _ in invalid])
+    bad_lines = tuple(
+        BadLine(
+            number if number is not None else found,
+            text[:_RAW_SNIPPET],
+            f"line {number if number is not None else found or '?'}: "
+            f"expected {expected} fields, got {actual}",
+        )
+        for (number, text, expected, actual), found in zip(invalid, numbers, strict=True)
+    )
+    return ParsedSnapshot(table, bad_lines, extra)
+
+
+def _line_numbers(path: Path, texts: list[str], limit: int = 1000) -> list[int | None]:
+    """Physical line numbers (1-based) where each malformed row starts, found in the file.
+
+    The multi-threaded parser reports rows without their position, so the first ``limit``
+    are looked up with one scan of the file (only when there are malformed rows at all).
+    """
+    found: list[int | None] = [None] * len(texts)
+    wanted = sorted(range(min(len(texts), limit)), key=lambda i: texts[i] == "")
+    if not wanted:
+        return found
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        start, line = 0, 1
+        for i in wanted:
+            needle = texts[i].encode()
+            if not needle:
+                continue
+            at = data.find(needle, start)
+            if at < 0:  # rows can arrive out of order from the threads: search from the top
+                start, line = 0, 1
+                at = data.find(needle)
+                if at < 0:
+                    continue
+            line += data[start:at].count(b"\n")
+            start = at
+            found[i] = line
+    return found
 
 
 def _read_header(path: Path) -> list[str]:
@@ -172,7 +207,9 @@ def _read_header(path: Path) -> list[str]:
         raise SchemaError(f"{path}: the header line is not UTF-8 text") from exc
     if not text.strip():
         raise SchemaError(f"{path}: the first line is empty, expected the CSV header")
-    return [c.strip().strip('"') for c in text.split(",")]
+    # Names are taken as written (only CSV quotes removed): " title" is not "title", and
+    # the parser would not find it either.
+    return [c.strip('"') for c in text.split(",")]
 
 
 # --------------------------------------------------------------------------------------
@@ -200,7 +237,7 @@ def _reasons_for(values: pa.Array, template: str) -> list[str]:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    text = f"'{value.isoformat()}'" if isinstance(value, date) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -222,7 +259,7 @@ def coerce_types(table: pa.Table, as_of: date, rejects: _Rejects) -> pa.Table:
     """
     columns = {}
     for name in RAW_COLUMN_NAMES:
-        values = pc.utf8_trim_whitespace(table[name]) if name in _TRIMMED else table[name]
+        values = _trimmed(table[name]) if name in _TRIMMED else table[name]
         dtype = RAW_COLUMNS[name]
         if pa.types.is_floating(dtype) or pa.types.is_integer(dtype):
             pattern = _INTEGER if pa.types.is_integer(dtype) else _NUMBER
@@ -233,6 +270,22 @@ def coerce_types(table: pa.Table, as_of: date, rejects: _Rejects) -> pa.Table:
         columns[name] = values
     columns[ROW] = table[ROW]
     return pa.table(columns)
+
+
+def _trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Surrounding whitespace removed; a value of only whitespace is missing (null)."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def parse_integers(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Integers written as ``123``, ``123.0`` or `` 123 ``; anything else becomes null.
+
+    Never goes through float64, so large ids keep every digit.
+    """
+    ok = pc.match_substring_regex(values, _INTEGER)
+    digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"\.0*$", "")
+    return pc.cast(pc.if_else(ok, digits, pa.scalar(None, pa.string())), pa.int64())
 
 
 _TRIMMED = {name for name, dtype in RAW_COLUMNS.items() if not pa.types.is_string(dtype)} | {
@@ -254,7 +307,7 @@ def _cast_checked(
 ) -> pa.ChunkedArray:
     try:  # the common case: every value parses, no regex pass needed
         if pa.types.is_integer(dtype):
-            return pc.cast(pc.cast(values, pa.float64()), dtype)
+            return pc.cast(values, dtype)  # strict: "1e3" or "12.5" fall through to the regex
         return _finite(pc.cast(values, dtype))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, _NonFinite):
         pass
@@ -265,10 +318,9 @@ def _cast_checked(
         name,
         _reasons_for(pc.take(values, bad), f"{name} is not {kind}: {{value}}"),
     )
-    kept = pc.if_else(ok, values, pa.scalar(None, pa.string()))
     if pa.types.is_integer(dtype):
-        return pc.cast(pc.cast(kept, pa.float64()), dtype, safe=False)
-    return pc.cast(kept, dtype)
+        return pc.cast(parse_integers(values), dtype)
+    return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), dtype)
 
 
 class _NonFinite(Exception):
@@ -286,6 +338,10 @@ def _cast_dates(
     table: pa.Table, values: pa.ChunkedArray, name: str, as_of: date, rejects: _Rejects
 ) -> pa.ChunkedArray:
     parsed = pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2020-02-30 over to 2020-03-01: only a date that prints back as
+    # written is real.
+    round_trip = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), values)
+    parsed = pc.if_else(round_trip, parsed, pa.scalar(None, parsed.type))
     bad_format = pc.and_(pc.is_valid(values), pc.is_null(parsed))
     bad = _mark(table, bad_format)
     rejects.add(
@@ -328,6 +384,31 @@ def zeros_to_null(table: pa.Table) -> pa.Table:
             pc.if_else(pc.equal(col, 0), pa.scalar(None, col.type), col),
         )
     return out
+
+
+def null_malformed_links(table: pa.Table) -> tuple[pa.Table, dict[str, int]]:
+    """Set ``imdb_id`` / ``poster_path`` values that are not well-formed ids to null.
+
+    They only build links (IMDb page, poster image); a malformed one must not reach a URL,
+    and it says nothing about the film's other features, so the film is kept and the
+    count is reported as a warning instead of quarantining the row.
+
+    Args:
+        table: typed snapshot.
+
+    Returns:
+        A new table and, per column, how many values were set to null.
+    """
+    out, counts = table, {}
+    for name, pattern in (("imdb_id", IMDB_ID_PATTERN), ("poster_path", POSTER_PATH_PATTERN)):
+        col = out[name]
+        ok = pc.match_substring_regex(col, pattern.pattern)
+        bad = pc.sum(pc.invert(ok)).as_py() or 0  # null stays null and is not counted
+        if bad:
+            counts[name] = bad
+            kept = pc.if_else(ok, col, pa.scalar(None, col.type))
+            out = out.set_column(out.schema.get_field_index(name), name, kept)
+    return out, counts
 
 
 def check_values(table: pa.Table, rejects: _Rejects) -> None:
@@ -436,6 +517,7 @@ def clean_snapshot(
     rejects = _Rejects()
     typed = coerce_types(raw, as_of, rejects)
     typed = zeros_to_null(typed)
+    typed, malformed_links = null_malformed_links(typed)
     check_values(typed, rejects)
     rejected = np.unique(np.concatenate(rejects.rows)) if rejects.rows else np.array([], np.int64)
     # _row is 1-based and equals position + 1 in the parsed table.
@@ -455,12 +537,15 @@ def clean_snapshot(
     if rejected_rows > max_reject_fraction * rows_read:
         raise BrokenSourceError(
             f"{rejected_rows:,} of {rows_read:,} records rejected "
-            f"({rejected_rows / rows_read:.1%} > {max_reject_fraction:.0%}): the source looks broken, "
+            f"({rejected_rows / rows_read:.1%} > {max_reject_fraction:.1%}): the source looks broken, "
             f"nothing was written. Most common reasons: {_top_reasons(reject_table)}"
         )
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if parsed.extra_columns:
-        warnings = (f"ignored unknown column(s): {', '.join(parsed.extra_columns)}",)
+        warnings += (f"ignored unknown column(s): {', '.join(parsed.extra_columns)}",)
+    warnings += tuple(
+        f"{count:,} malformed {name} value(s) set to null" for name, count in malformed_links.items()
+    )
     return CleanSnapshot(
         table=clean.drop_columns([ROW]),
         rejects=reject_table,
@@ -487,12 +572,10 @@ def _rejects_table(
         reasons.extend(why)
     positions = np.asarray(rows, dtype=np.int64) - 1
     subset = raw.take(pa.array(positions)) if len(positions) else raw.slice(0, 0)
-    ids = pc.cast(
-        pc.if_else(pc.match_substring_regex(subset["id"], _INTEGER), subset["id"], None),
-        pa.float64(),
-    )
+    ids = parse_integers(subset["id"])
+    # Long texts are shortened field by field, so ``raw`` stays valid JSON.
     raw_json = [
-        json.dumps(r, ensure_ascii=False)[:_RAW_SNIPPET]
+        json.dumps({k: _clip(v) for k, v in r.items()}, ensure_ascii=False)
         for r in subset.drop_columns([ROW]).to_pylist()
     ]
     n_bad = len(bad_lines)
@@ -502,7 +585,7 @@ def _rejects_table(
             "source": pa.array([source] * (len(rows) + n_bad), pa.string()),
             "record": pa.array(rows + [None] * n_bad, pa.int64()),
             "id": pa.concat_arrays(
-                [pc.cast(ids, pa.int64()).combine_chunks() if len(rows) else pa.array([], pa.int64()),
+                [ids.combine_chunks() if len(rows) else pa.array([], pa.int64()),
                  pa.nulls(n_bad, pa.int64())]
             ),
             "column": pa.array(columns + [None] * n_bad, pa.string()),
@@ -511,6 +594,10 @@ def _rejects_table(
         },
         schema=REJECTS_SCHEMA,
     )
+
+
+def _clip(value: str | None, limit: int = 200) -> str | None:
+    return value if value is None or len(value) <= limit else value[: limit - 3] + "..."
 
 
 def _top_reasons(rejects: pa.Table, n: int = 3) -> str:

@@ -75,15 +75,34 @@ def current_rows(log: pa.Table, key: str, event_time: str) -> pa.Table:
     return log
 
 
-def _comparable(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    if pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
-        # Lists compare by their joined text; the unit separator never occurs in names.
-        return pc.binary_join(values, "\x1f")
-    return values
+def _lists_equal(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """Row-wise equality of two list arrays: same length and the same items in order."""
+    a_len, b_len = pc.list_value_length(a), pc.list_value_length(b)
+    both_null = pc.and_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False)
+    same_len = pc.fill_null(pc.equal(a_len, b_len), False).to_numpy(zero_copy_only=False)
+    equal = same_len.copy()
+    rows = np.flatnonzero(same_len)
+    if len(rows):
+        a_sel, b_sel = a.take(pa.array(rows)), b.take(pa.array(rows))
+        items_equal = _scalars_equal(a_sel.flatten(), b_sel.flatten())
+        parents = pc.list_parent_indices(a_sel).to_numpy()
+        differs = np.bincount(parents[~items_equal], minlength=len(rows)) > 0
+        equal[rows[differs]] = False
+    return equal | both_null
+
+
+def _scalars_equal(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """Element-wise equality where null equals null and NaN equals NaN."""
+    same = pc.or_(
+        pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b))
+    )
+    if pa.types.is_floating(a.type):
+        same = pc.or_(same, pc.fill_null(pc.and_(pc.is_nan(a), pc.is_nan(b)), False))
+    return same.to_numpy(zero_copy_only=False)
 
 
 def same_values(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
-    """Element-wise equality where two nulls are equal.
+    """Element-wise equality where two nulls (or two NaNs) are equal; lists item by item.
 
     Args:
         a: values.
@@ -92,10 +111,11 @@ def same_values(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
     Returns:
         Boolean numpy array.
     """
-    a, b = _comparable(a), _comparable(b)
-    equal = pc.fill_null(pc.equal(a, b), False)
-    both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-    return pc.or_(equal, both_null).to_numpy(zero_copy_only=False)
+    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    b = b.combine_chunks() if isinstance(b, pa.ChunkedArray) else b
+    if pa.types.is_list(a.type) or pa.types.is_large_list(a.type):
+        return _lists_equal(a, b)
+    return _scalars_equal(a, b)
 
 
 def diff_group(current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec) -> GroupChanges:

@@ -100,32 +100,16 @@ def test_same_values(a, b, dtype: pa.DataType, expected: bool) -> None:
     assert out.tolist() == [expected]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="same_values: NaN != NaN, so a stored NaN would count as changed on every run "
-    "(latent: cleaning rejects NaN today)",
-)
 def test_same_values_nan_equals_nan() -> None:
     nan = chunked([NAN], pa.float64())
     assert same_values(nan, nan).tolist() == [True]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="same_values compares lists by binary_join, which is null for a list holding a "
-    "null item, so such lists compare equal whatever their other items (latent: "
-    "cleaning never produces null items)",
-)
 def test_same_values_lists_with_a_null_item_differ_by_other_items() -> None:
     a, b = chunked([["a", None]], STR_LIST), chunked([["b", None]], STR_LIST)
     assert same_values(a, b).tolist() == [False]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="same_values compares lists by joined text: [''] and [] both join to '' "
-    "(latent: cleaning never produces an empty list)",
-)
 def test_same_values_empty_list_differs_from_list_of_empty_string() -> None:
     assert same_values(chunked([[""]], STR_LIST), chunked([[]], STR_LIST)).tolist() == [False]
 

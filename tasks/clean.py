@@ -645,4 +645,6 @@ def clean_snapshot_task(
     )
     if clean.rejects.num_rows:
         logger.warning("quarantine reasons: %s", _top_reasons(clean.rejects, 5))
+    for warning in clean.warnings:
+        logger.warning(warning)
     return clean

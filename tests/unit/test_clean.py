@@ -34,6 +34,7 @@ from tasks.clean import (
     clean_snapshot,
     coerce_types,
     drop_duplicate_ids,
+    null_malformed_links,
     read_snapshot_csv,
     split_lists,
     zeros_to_null,
@@ -918,3 +919,23 @@ def test_raw_record_of_a_reject_is_valid_json_even_with_long_texts() -> None:
 def test_reasons_show_dates_as_written() -> None:
     _, rejects = coerce(row(release_date="1500-01-01"))
     assert "'1500-01-01'" in rejects[0][2]
+
+
+def test_malformed_link_ids_become_null_and_are_counted() -> None:
+    typed = typed_table(
+        row(id="1", imdb_id="tt0137523", poster_path="/a1.jpg"),
+        row(id="2", imdb_id="javascript:alert(1)", poster_path="../../etc/passwd"),
+        row(id="3", imdb_id=None, poster_path=None),
+    )
+    out, counts = null_malformed_links(typed)
+    assert out["imdb_id"].to_pylist() == ["tt0137523", None, None]
+    assert out["poster_path"].to_pylist() == ["/a1.jpg", None, None]
+    assert counts == {"imdb_id": 1, "poster_path": 1}
+    assert typed["imdb_id"].to_pylist()[1] == "javascript:alert(1)"  # input unchanged
+
+
+def test_clean_snapshot_keeps_a_film_with_a_malformed_link_and_warns() -> None:
+    result = clean(row(id="1"), row(id="2", poster_path="http://evil/x.jpg"))
+    assert result.table.num_rows == 2
+    assert result.rejects.num_rows == 0
+    assert any("poster_path" in w for w in result.warnings)

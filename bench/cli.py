@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import Measurement, Run, evaluate, tree_bytes
-from bench.proc import REPO, ChildFailed, child_env, run_child
-from bench.report import machine, now, render
-from bench.snapshots import CACHE_DIR, ensure_snapshots, snapshot_dates, snapshot_path
+from bench.proc import REPO, ChildFailed, child_env, run_child, warm_memory
+from bench.report import code_version, machine, now, render
+from bench.snapshots import CACHE_DIR, ensure_snapshots, snapshot_dates
 
-QUICK = {"rows": 50_000, "repeats": 1, "days": 2}
+QUICK = {"rows": 20_000, "repeats": 1, "days": 2, "warm_gb": 0.0}
 PREFECT_ROWS = 20_000
 
 
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42, help="demo seed (default 42)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK['rows']:,} rows, {QUICK['repeats']} repeat, "
-                             f"{QUICK['days']} days (explicit --rows/--repeats/--days win)")
+                             f"{QUICK['days']} days, no warming (explicit options win)")
     parser.add_argument("--stages", action="store_true", help="report per-stage times too")
     parser.add_argument("--profile", action="store_true",
                         help="also run one backfill and one daily under cProfile and print the top")
@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="snapshot cache (default bench/.cache)")
     parser.add_argument("--no-fail", action="store_true",
                         help="exit 0 even when a goal fails (report only)")
+    parser.add_argument("--warm-gb", type=float, default=4.0,
+                        help="touch and free this many GB right before each measured process, "
+                             "so lazily host-backed VM memory does not add page-fault time "
+                             "(default 4; 0 to measure cold; --quick uses 0)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary stores")
     return parser
 
@@ -58,7 +62,8 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         given = set(argv if argv is not None else sys.argv[1:])
         for name, value in QUICK.items():
-            if not any(a == f"--{name}" or a.startswith(f"--{name}=") for a in given):
+            flag = "--" + name.replace("_", "-")
+            if not any(a == flag or a.startswith(f"{flag}=") for a in given):
                 setattr(args, name, value)
     if args.rows < 10 or args.repeats < 1 or args.days < 1:
         parser.error("--rows must be >= 10, --repeats and --days >= 1")
@@ -71,7 +76,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.tmp = Path(tempfile.mkdtemp(prefix="movie-ratings-bench-"))
-        self.env = child_env(self.tmp / "home")
+        self.env = child_env(self.tmp / "home", args.cache_dir / "pycache")
         self._stores = 0
 
     def log(self, text: str) -> None:
@@ -81,6 +86,10 @@ class Bench:
         self._stores += 1
         return self.tmp / "stores" / f"{self._stores:03d}-{label}"
 
+    def measured(self, job: str, args: dict[str, Any]) -> Run:
+        warm_memory(self.args.warm_gb)
+        return Run.from_child(run_child(job, args, self.env))
+
     def chain(self, path: Path, as_of: date, store: Path, *, daily: bool,
               profile: Path | None = None) -> Run:
         args: dict[str, Any] = {
@@ -89,55 +98,47 @@ class Bench:
         }
         if profile is not None:
             args["profile"] = str(profile)
-        return Run.from_child(run_child("chain", args, self.env))
+        return self.measured("chain", args)
 
-    def repeat(self, name: str, make_run) -> Measurement:
-        runs = []
-        for k in range(self.args.repeats):
-            run = make_run(k)
-            runs.append(run)
-            self.log(f"  {name} {k + 1}/{self.args.repeats}: work {run.work_s:.2f} s, "
-                     f"cpu {run.work_cpu_s:.2f} s, process {run.process_s:.2f} s, "
-                     f"peak RSS {run.maxrss_bytes / 1e9:.2f} GB")
-        return Measurement(name, tuple(runs))
+    def show(self, name: str, k: int, run: Run) -> None:
+        self.log(f"  {name} {k + 1}/{self.args.repeats}: work {run.work_s:.2f} s "
+                 f"(cpu {run.work_cpu_s:.2f} s, sys {run.work_sys_s:.2f} s), "
+                 f"process {run.process_s:.2f} s, peak RSS {run.maxrss_bytes / 1e9:.2f} GB")
 
     # ----------------------------------------------------------------------------------
 
     def run(self) -> int:
         a = self.args
-        started, load_start = now(), os.getloadavg()[0]
+        started, load_start, code = now(), os.getloadavg()[0], code_version(REPO)
         dates = snapshot_dates(a.days)
         self.log(f"snapshots: {a.rows:,} rows, {len(dates)} dates, cache {a.cache_dir}")
         paths = ensure_snapshots(dates, seed=a.seed, size=a.rows, env=self.env,
                                  cache_dir=a.cache_dir, log=self.log)
 
-        self.log("parse baseline: pyarrow.csv.read_csv")
-        parse = self.repeat("parse", lambda k: Run.from_child(
-            run_child("parse", {"path": str(paths[0])}, self.env)))
-
-        self.log("backfill: read -> clean -> features -> upsert into an empty store")
+        # Rounds of (parse, backfill, daily), so that a slow spell on the machine hits
+        # the baseline and the chain alike instead of one measurement's repeats.
+        self.log("rounds of: parse = pyarrow.csv.read_csv; backfill = read -> clean -> "
+                 f"features -> upsert into an empty store; daily = {dates[1]} onto a copy "
+                 "of the backfilled store")
         base_store = self.new_store("backfill")
-
-        def backfill_run(k: int) -> Run:
+        parses, backfills, dailies = [], [], []
+        for k in range(a.repeats):
+            parses.append(self.measured("parse", {"path": str(paths[0])}))
+            self.show("parse", k, parses[-1])
             store = base_store if k == 0 else self.new_store("backfill")
-            run = self.chain(paths[0], dates[0], store, daily=False)
+            backfills.append(self.chain(paths[0], dates[0], store, daily=False))
+            self.show("backfill", k, backfills[-1])
             if k:
                 shutil.rmtree(store, ignore_errors=True)
-            return run
-
-        backfill = self.repeat("backfill", backfill_run)
-
-        self.log(f"daily: {dates[1]} onto a copy of the backfilled store")
-
-        def daily_run(k: int) -> Run:
             store = self.new_store("daily")
             shutil.copytree(base_store, store)
-            run = self.chain(paths[1], dates[1], store, daily=True)
+            dailies.append(self.chain(paths[1], dates[1], store, daily=True))
+            self.show("daily", k, dailies[-1])
             shutil.rmtree(store, ignore_errors=True)
-            return run
-
-        daily = self.repeat("daily", daily_run)
-        self.log(f"  changed share: {max(r.changed_share for r in daily.runs):.3%}")
+        parse = Measurement("parse", tuple(parses))
+        backfill = Measurement("backfill", tuple(backfills))
+        daily = Measurement("daily", tuple(dailies))
+        self.log(f"  daily changed share: {max(r.changed_share for r in daily.runs):.3%}")
 
         growth = self.growth(base_store, paths, dates)
         prefect = None if a.skip_prefect else self.prefect()
@@ -149,8 +150,8 @@ class Bench:
             "command": "python -m bench " + shlex.join(sys.argv[1:]) if sys.argv[1:]
             else "python -m bench",
             "started": started, "load_start": load_start, "load_end": os.getloadavg()[0],
-            "machine": machine(), "seed": a.seed, "rows": a.rows, "repeats": a.repeats,
-            "days": a.days, "file_bytes": paths[0].stat().st_size,
+            "machine": machine(), "code": code, "seed": a.seed, "rows": a.rows, "repeats": a.repeats,
+            "days": a.days, "file_bytes": paths[0].stat().st_size, "warm_gb": a.warm_gb,
             "backfill_date": dates[0].isoformat(), "daily_date": dates[1].isoformat(),
             "daily_rows": daily.runs[0].info["rows_read"],
         }

@@ -64,7 +64,9 @@ class ParsedSnapshot:
     """A snapshot as strings, straight from the CSV.
 
     Attributes:
-        table: every column as string, plus ``_row`` (1-based record number).
+        table: the raw columns plus ``_row`` (1-based record number). Numbers and dates
+            are already typed when every value in the file converted; otherwise (and
+            always for ``id``) they are text, checked and cast row by row in cleaning.
         bad_lines: lines with the wrong number of fields.
         extra_columns: columns not in the Kaggle schema (kept out, warned about).
     """
@@ -134,26 +136,12 @@ def read_snapshot_csv(path: Path) -> ParsedSnapshot:
     extra = tuple(c for c in header if c not in RAW_COLUMNS)
 
     invalid: list[tuple[int | None, str, int, int]] = []
-
-    def on_invalid_row(row: pacsv.InvalidRow) -> str:
-        invalid.append((row.number, row.text or "", row.expected_columns, row.actual_columns))
-        return "skip"
-
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=on_invalid_row
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                include_columns=list(RAW_COLUMN_NAMES),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        try:  # a clean file: the parser converts numbers and dates itself, in parallel
+            table = _read_csv(path, header, _FAST_TYPES, invalid)
+        except pa.ArrowInvalid:  # some value does not convert: read text, check row by row
+            invalid.clear()
+            table = _read_csv(path, header, {}, invalid)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SchemaError(f"{path}: not a readable CSV in the Kaggle schema: {exc}") from exc
     table = table.append_column(ROW, pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
@@ -168,6 +156,36 @@ def read_snapshot_csv(path: Path) -> ParsedSnapshot:
         for (number, text, expected, actual), found in zip(invalid, numbers, strict=True)
     )
     return ParsedSnapshot(table, bad_lines, extra)
+
+
+#: Types the parser may convert itself when every value of the file is valid. ``id`` stays
+#: text (the parser would accept hexadecimal ids); dates must be YYYY-MM-DD and real days.
+_FAST_TYPES: dict[str, pa.DataType] = {
+    name: dtype for name, dtype in RAW_COLUMNS.items()
+    if pa.types.is_floating(dtype) or pa.types.is_date(dtype)
+}
+
+
+def _read_csv(
+    path: Path, header: list[str], types: dict[str, pa.DataType],
+    invalid: list[tuple[int | None, str, int, int]],
+) -> pa.Table:
+    def on_invalid_row(row: pacsv.InvalidRow) -> str:
+        invalid.append((row.number, row.text or "", row.expected_columns, row.actual_columns))
+        return "skip"
+
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid_row),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: types.get(name, pa.string()) for name in header},
+            include_columns=list(RAW_COLUMN_NAMES),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
 
 
 def _line_numbers(path: Path, texts: list[str], limit: int = 1000) -> list[int | None]:
@@ -259,8 +277,11 @@ def coerce_types(table: pa.Table, as_of: date, rejects: _Rejects) -> pa.Table:
     """
     columns = {}
     for name in RAW_COLUMN_NAMES:
-        values = _trimmed(table[name]) if name in _TRIMMED else table[name]
         dtype = RAW_COLUMNS[name]
+        if table[name].type == dtype != pa.string():  # typed by the parser: only checks left
+            columns[name] = _checked_typed(table, table[name], name, as_of, rejects)
+            continue
+        values = _trimmed(table[name]) if name in _TRIMMED else table[name]
         if pa.types.is_floating(dtype) or pa.types.is_integer(dtype):
             pattern = _INTEGER if pa.types.is_integer(dtype) else _NUMBER
             kind = "an integer" if pa.types.is_integer(dtype) else "a number"
@@ -270,6 +291,24 @@ def coerce_types(table: pa.Table, as_of: date, rejects: _Rejects) -> pa.Table:
         columns[name] = values
     columns[ROW] = table[ROW]
     return pa.table(columns)
+
+
+def _checked_typed(
+    table: pa.Table, values: pa.ChunkedArray, name: str, as_of: date, rejects: _Rejects
+) -> pa.ChunkedArray:
+    """The checks of :func:`_cast_checked` / :func:`_cast_dates` on already typed values."""
+    if pa.types.is_date(values.type):
+        return _check_years(table, values, name, as_of, rejects)
+    if pa.types.is_floating(values.type):
+        bad = _mark(table, pc.invert(pc.is_finite(values)))
+        rejects.add(
+            pc.take(table[ROW], bad).to_numpy(),
+            name,
+            # As text, so the reason reads as in the text path ('nan', not nan).
+            _reasons_for(pc.cast(pc.take(values, bad), pa.string()), f"{name} is not a number: {{value}}"),
+        )
+        return pc.if_else(pc.is_finite(values), values, pa.scalar(None, values.type))
+    return values
 
 
 def _trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -305,12 +344,13 @@ def _cast_checked(
     kind: str,
     rejects: _Rejects,
 ) -> pa.ChunkedArray:
-    try:  # the common case: every value parses, no regex pass needed
-        if pa.types.is_integer(dtype):
-            return pc.cast(values, dtype)  # strict: "1e3" or "12.5" fall through to the regex
-        return _finite(pc.cast(values, dtype))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, _NonFinite):
-        pass
+    # The common case for numbers: every value parses, no regex pass needed. Integers
+    # always take the regex path: Arrow's cast would read "0x10" as 16.
+    if not pa.types.is_integer(dtype):
+        try:
+            return _finite(pc.cast(values, dtype))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, _NonFinite):
+            pass
     ok = pc.match_substring_regex(values, pattern)
     bad = _mark(table, pc.invert(ok))
     rejects.add(
@@ -349,7 +389,12 @@ def _cast_dates(
         name,
         _reasons_for(pc.take(values, bad), f"{name} is not a YYYY-MM-DD date: {{value}}"),
     )
-    dates = pc.cast(parsed, pa.date32())
+    return _check_years(table, pc.cast(parsed, pa.date32()), name, as_of, rejects)
+
+
+def _check_years(
+    table: pa.Table, dates: pa.ChunkedArray, name: str, as_of: date, rejects: _Rejects
+) -> pa.ChunkedArray:
     years = pc.year(dates)
     out = pc.or_(
         pc.less(years, EARLIEST_RELEASE_YEAR), pc.greater(years, as_of.year + MAX_YEARS_AHEAD)
@@ -571,11 +616,16 @@ def _rejects_table(
         columns.extend([column] * len(idx))
         reasons.extend(why)
     positions = np.asarray(rows, dtype=np.int64) - 1
-    subset = raw.take(pa.array(positions)) if len(positions) else raw.slice(0, 0)
+    # A filter copies only the chosen rows (a take would first join a chunked table's
+    # chunks); the few rows are then ordered like the reasons.
+    unique, inverse = np.unique(positions, return_inverse=True)
+    mask = np.zeros(raw.num_rows, dtype=bool)
+    mask[unique] = True
+    subset = raw.filter(pa.array(mask)).take(pa.array(inverse, pa.int64()))
     ids = parse_integers(subset["id"])
     # Long texts are shortened field by field, so ``raw`` stays valid JSON.
     raw_json = [
-        json.dumps({k: _clip(v) for k, v in r.items()}, ensure_ascii=False)
+        json.dumps({k: _clip(v) for k, v in r.items()}, ensure_ascii=False, default=str)
         for r in subset.drop_columns([ROW]).to_pylist()
     ]
     n_bad = len(bad_lines)
@@ -596,8 +646,10 @@ def _rejects_table(
     )
 
 
-def _clip(value: str | None, limit: int = 200) -> str | None:
-    return value if value is None or len(value) <= limit else value[: limit - 3] + "..."
+def _clip(value: object, limit: int = 200) -> object:
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 3] + "..."
+    return value
 
 
 def _top_reasons(rejects: pa.Table, n: int = 3) -> str:

@@ -7,11 +7,14 @@ conftest (the integration one imports Prefect, which reads its settings once) be
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 _ROOT = Path(tempfile.mkdtemp(prefix="movie-ratings-tests-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 (_ROOT / "prefect").mkdir()
 os.environ["PREFECT_HOME"] = str(_ROOT / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"

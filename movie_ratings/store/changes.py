@@ -70,8 +70,10 @@ def current_rows(log: pa.Table, key: str, event_time: str) -> pa.Table:
         first = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]
         log = log.take(pa.array(np.sort(order[first])))
     if DELETED in log.column_names:
-        live = pc.invert(pc.fill_null(log[DELETED], False))
-        log = log.filter(live).drop_columns([DELETED])
+        deleted = pc.fill_null(log[DELETED], False)
+        if pc.any(deleted).as_py():  # a filter copies every column: only when needed
+            log = log.filter(pc.invert(deleted))
+        log = log.drop_columns([DELETED])
     return log
 
 
@@ -91,7 +93,7 @@ def _lists_equal(a: pa.Array, b: pa.Array) -> np.ndarray:
     return equal | both_null
 
 
-def _scalars_equal(a: pa.Array, b: pa.Array) -> np.ndarray:
+def _scalars_equal(a: pa.Array | pa.ChunkedArray, b: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Element-wise equality where null equals null and NaN equals NaN."""
     same = pc.or_(
         pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b))
@@ -111,11 +113,11 @@ def same_values(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
     Returns:
         Boolean numpy array.
     """
-    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
-    b = b.combine_chunks() if isinstance(b, pa.ChunkedArray) else b
     if pa.types.is_list(a.type) or pa.types.is_large_list(a.type):
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        b = b.combine_chunks() if isinstance(b, pa.ChunkedArray) else b
         return _lists_equal(a, b)
-    return _scalars_equal(a, b)
+    return _scalars_equal(a, b)  # chunked arrays compare as they are, without a copy
 
 
 def diff_group(current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec) -> GroupChanges:
@@ -141,10 +143,13 @@ def diff_group(current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec) ->
     inc_pos = np.flatnonzero(found)
     cur_pos = order[pos[found]]
 
-    differs = np.zeros(len(inc_pos), dtype=bool)
-    inc_take, cur_take = pa.array(inc_pos), pa.array(cur_pos)
+    # Current rows are aligned to the incoming ones (one take per column, null where the
+    # film is new); the incoming side is compared in place, without a copy.
+    aligned = pa.array(order[pos], mask=~found)
+    differs = np.zeros(len(inc_ids), dtype=bool)
     for name in spec.value_columns:
-        differs |= ~same_values(incoming[name].take(inc_take), current[name].take(cur_take))
+        differs |= ~same_values(incoming[name], current[name].take(aligned))
+    differs = differs[inc_pos]
 
     present = np.zeros(len(cur_ids), dtype=bool)
     present[cur_pos] = True

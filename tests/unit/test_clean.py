@@ -146,11 +146,13 @@ GOOD_LINE = ",".join(f'"{v}"' for v in DEFAULTS.values())
 # --------------------------------------------------------------------------------------
 
 
-def test_read_gives_every_raw_column_as_string_plus_row_numbers(tmp_path: Path) -> None:
+def test_read_of_a_clean_file_lets_the_parser_type_numbers_and_dates(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "s.csv", [row(id="1"), row(id="2"), row(id="3")])
     parsed = read_snapshot_csv(path)
     assert parsed.table.column_names == [*RAW_COLUMN_NAMES, ROW]
-    assert all(parsed.table.schema.field(c).type == pa.string() for c in RAW_COLUMN_NAMES)
+    for name, dtype in RAW_COLUMNS.items():
+        expected = dtype if name != "id" and not pa.types.is_string(dtype) else pa.string()
+        assert parsed.table.schema.field(name).type == expected, name
     assert parsed.table[ROW].to_pylist() == [1, 2, 3]
     assert parsed.table["id"].to_pylist() == ["1", "2", "3"]
     assert parsed.bad_lines == ()
@@ -939,3 +941,28 @@ def test_clean_snapshot_keeps_a_film_with_a_malformed_link_and_warns() -> None:
     assert result.table.num_rows == 2
     assert result.rejects.num_rows == 0
     assert any("poster_path" in w for w in result.warnings)
+
+
+def test_read_of_a_file_with_one_bad_value_gives_text_to_check_row_by_row(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "s.csv", [row(id="1"), row(id="2", budget="lots")])
+    parsed = read_snapshot_csv(path)
+    assert all(parsed.table.schema.field(c).type == pa.string() for c in RAW_COLUMN_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("budget", "lots"), ("release_date", "2020-02-30"), ("imdb_rating", "nan"),
+     ("id", "0x10"), ("runtime", " ")],
+)
+def test_both_read_paths_clean_a_file_the_same_way(
+    tmp_path: Path, column: str, value: str
+) -> None:
+    """The parser's typed read (clean files) and the text read agree on every value."""
+    rows = [row(id="1"), row(**{"id": "2", column: value}), row(id="3", imdb_rating="7.25")]
+    fast = read_snapshot_csv(write_csv(tmp_path / "s.csv", rows))
+    text = ParsedSnapshot(raw_table(*rows))
+    results = [
+        clean_snapshot(p, as_of=AS_OF, source="t", max_reject_fraction=1.0) for p in (fast, text)
+    ]
+    assert results[0].table.equals(results[1].table)
+    assert results[0].rejects.drop_columns(["raw"]).equals(results[1].rejects.drop_columns(["raw"]))

@@ -183,6 +183,9 @@ class Feature:
     name: str
     dtype: pa.DataType
     description: str
+    #: The stored feature this one is computed from alone (``release_year`` from
+    #: ``release_date``): when the source is unchanged, so is this feature.
+    derived_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,12 +209,18 @@ class FeatureGroupSpec:
         return tuple(n for n in self.column_names if n not in keys)
 
     @property
+    def compared_columns(self) -> tuple[str, ...]:
+        """Value columns a change can show up in: derived features follow their source."""
+        derived = {f.name for f in self.features if f.derived_from is not None}
+        return tuple(n for n in self.value_columns if n not in derived)
+
+    @property
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(f.name, f.dtype) for f in self.features])
 
 
-def _f(name: str, dtype: pa.DataType, description: str) -> Feature:
-    return Feature(name, dtype, description)
+def _f(name: str, dtype: pa.DataType, description: str, derived_from: str | None = None) -> Feature:
+    return Feature(name, dtype, description, derived_from)
 
 
 MOVIES = FeatureGroupSpec(
@@ -224,14 +233,14 @@ MOVIES = FeatureGroupSpec(
         _f("original_title", pa.string(), "Title in the original language."),
         _f("status", pa.string(), "TMDB production status."),
         _f("release_date", pa.date32(), "Release date; null when unknown."),
-        _f("release_year", pa.int32(), "Year of release_date."),
-        _f("release_month", pa.int32(), "Month of release_date (1-12)."),
+        _f("release_year", pa.int32(), "Year of release_date.", "release_date"),
+        _f("release_month", pa.int32(), "Month of release_date (1-12).", "release_date"),
         _f("runtime", pa.float64(), "Runtime in minutes; null when unknown (0 in the raw file)."),
         _f("budget", pa.float64(), "Budget in USD; null when unknown (0 in the raw file)."),
         _f("original_language", pa.string(), "ISO 639-1 code of the original language."),
-        _f("first_producer", pa.string(), "First listed producer (as in the old notebook)."),
-        _f("first_actor", pa.string(), "First billed cast member (as in the old notebook)."),
-        _f("first_company", pa.string(), "First listed production company (as in the old notebook)."),
+        _f("first_producer", pa.string(), "First listed producer (as in the old notebook).", "producers"),
+        _f("first_actor", pa.string(), "First billed cast member (as in the old notebook).", "top_cast"),
+        _f("first_company", pa.string(), "First listed production company (as in the old notebook).", "companies"),
         _f("directors", _STR_LIST, "Directors, in listed order."),
         _f("writers", _STR_LIST, "Writers, in listed order."),
         _f("producers", _STR_LIST, "Producers, in listed order."),
@@ -242,12 +251,12 @@ MOVIES = FeatureGroupSpec(
         _f("composers", _STR_LIST, "Music composers."),
         _f("cinematographers", _STR_LIST, "Directors of photography."),
         _f("n_cast", pa.int32(), "Number of listed cast members."),
-        _f("n_directors", pa.int32(), "Number of listed directors."),
-        _f("n_writers", pa.int32(), "Number of listed writers."),
-        _f("n_producers", pa.int32(), "Number of listed producers."),
-        _f("n_companies", pa.int32(), "Number of production companies."),
-        _f("n_countries", pa.int32(), "Number of production countries."),
-        _f("n_spoken_languages", pa.int32(), "Number of spoken languages."),
+        _f("n_directors", pa.int32(), "Number of listed directors.", "directors"),
+        _f("n_writers", pa.int32(), "Number of listed writers.", "writers"),
+        _f("n_producers", pa.int32(), "Number of listed producers.", "producers"),
+        _f("n_companies", pa.int32(), "Number of production companies.", "companies"),
+        _f("n_countries", pa.int32(), "Number of production countries.", "countries"),
+        _f("n_spoken_languages", pa.int32(), "Number of spoken languages.", "spoken_languages"),
         _f("overview", pa.string(), "Plot overview text."),
         _f("tagline", pa.string(), "Tagline text."),
         _f("imdb_id", pa.string(), "IMDb title id (tt1234567); null when missing or malformed."),
@@ -268,8 +277,9 @@ MOVIE_GENRES = FeatureGroupSpec(
         _f("id", pa.int64(), "TMDB movie id (primary key)."),
         _f("snapshot_date", pa.date32(), "Date of the snapshot that first showed this version of the row (event time)."),
         _f("genres", _STR_LIST, "Genres, in listed order."),
-        _f("n_genres", pa.int32(), "Number of genres."),
-        *(_f(col, pa.int8(), f"1 if the film is tagged {name}, else 0.") for name, col in GENRES.items()),
+        _f("n_genres", pa.int32(), "Number of genres.", "genres"),
+        *(_f(col, pa.int8(), f"1 if the film is tagged {name}, else 0.", "genres")
+          for name, col in GENRES.items()),
     ),
 )
 

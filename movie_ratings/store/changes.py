@@ -8,6 +8,7 @@ readable for free, and makes a daily update cost only the changed rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -51,6 +52,43 @@ class GroupChanges:
         return self.upserts[key].to_numpy()
 
 
+@dataclass(frozen=True)
+class LogIndex:
+    """Where the current row of each live key sits in a feature-group log.
+
+    Built from three narrow columns (key, event time, tombstone flag), so a daily update
+    can find every film's current row without reading the wide feature columns.
+
+    Attributes:
+        ids: live keys, sorted.
+        positions: row number in the log of each key's current row.
+    """
+
+    ids: np.ndarray
+    positions: np.ndarray
+
+    @classmethod
+    def build(cls, log_keys: pa.Table, key: str, event_time: str) -> LogIndex:
+        """Index a log from its key, event time and (optional) ``_deleted`` columns."""
+        ids = log_keys[key].to_numpy()
+        times = pc.cast(log_keys[event_time], pa.int32()).to_numpy()
+        order = np.lexsort((-times, ids))  # by key, newest first
+        sorted_ids = ids[order]
+        first = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]] if len(ids) else np.array([], bool)
+        latest = order[first]
+        if DELETED in log_keys.column_names:
+            deleted = pc.fill_null(log_keys[DELETED], False).to_numpy(zero_copy_only=False)
+            latest = latest[~deleted[latest]]
+        return cls(ids=ids[latest], positions=latest)
+
+    @classmethod
+    def of_current(cls, current: pa.Table, key: str) -> LogIndex:
+        """Index a table that already holds one row per key."""
+        ids = current[key].to_numpy()
+        order = np.argsort(ids, kind="stable")
+        return cls(ids=ids[order], positions=order)
+
+
 def current_rows(log: pa.Table, key: str, event_time: str) -> pa.Table:
     """The latest row of each key in a log, tombstones removed, in log order.
 
@@ -62,19 +100,11 @@ def current_rows(log: pa.Table, key: str, event_time: str) -> pa.Table:
     Returns:
         A new table with one row per live key and without the ``_deleted`` column.
     """
-    ids = log[key].to_numpy()
-    if len(ids) and len(np.unique(ids)) != len(ids):
-        times = pc.cast(log[event_time], pa.int32()).to_numpy()
-        order = np.lexsort((-times, ids))  # by key, newest first
-        sorted_ids = ids[order]
-        first = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]
-        log = log.take(pa.array(np.sort(order[first])))
-    if DELETED in log.column_names:
-        deleted = pc.fill_null(log[DELETED], False)
-        if pc.any(deleted).as_py():  # a filter copies every column: only when needed
-            log = log.filter(pc.invert(deleted))
-        log = log.drop_columns([DELETED])
-    return log
+    index = LogIndex.build(log, key, event_time)
+    out = log.drop_columns([DELETED]) if DELETED in log.column_names else log
+    if len(index.positions) == log.num_rows:  # nothing superseded or deleted: no copy
+        return out
+    return out.take(pa.array(np.sort(index.positions)))
 
 
 def _lists_equal(a: pa.Array, b: pa.Array) -> np.ndarray:
@@ -121,7 +151,7 @@ def same_values(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
 
 
 def diff_group(current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec) -> GroupChanges:
-    """Compare a snapshot's rows with a group's current rows.
+    """Compare a snapshot's rows with a group's current rows (one row per key).
 
     Args:
         current: one row per key, as returned by :func:`current_rows`.
@@ -131,35 +161,52 @@ def diff_group(current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec) ->
     Returns:
         The changes; unchanged rows are not in ``upserts``.
     """
+    index = LogIndex.of_current(current, spec.primary_key[0])
+    return diff_against_log(index, current.column, incoming, spec)
+
+
+def diff_against_log(
+    index: LogIndex,
+    read_column: Callable[[str], pa.ChunkedArray],
+    incoming: pa.Table,
+    spec: FeatureGroupSpec,
+) -> GroupChanges:
+    """Compare a snapshot's rows with the current rows of a log, one column at a time.
+
+    Only one stored column is in memory at a time, taken at the current rows' positions
+    in the incoming order; the incoming side is compared in place.
+
+    Args:
+        index: where each live key's current row is in the log.
+        read_column: the log's column by name (all log rows, in log order).
+        incoming: one row per key, built from the snapshot.
+        spec: the group, naming the key and which columns are values.
+
+    Returns:
+        The changes; unchanged rows are not in ``upserts``.
+    """
     (key,) = spec.primary_key
     inc_ids = incoming[key].to_numpy()
-    cur_ids = current[key].to_numpy()
-    if len(cur_ids) == 0:
+    if len(index.ids) == 0:
         return GroupChanges(incoming, np.array([], np.int64), len(inc_ids), 0, 0)
-    order = np.argsort(cur_ids, kind="stable")
-    sorted_ids = cur_ids[order]
-    pos = np.minimum(np.searchsorted(sorted_ids, inc_ids), len(sorted_ids) - 1)
-    found = sorted_ids[pos] == inc_ids
-    inc_pos = np.flatnonzero(found)
-    cur_pos = order[pos[found]]
-
-    # Current rows are aligned to the incoming ones (one take per column, null where the
-    # film is new); the incoming side is compared in place, without a copy.
-    aligned = pa.array(order[pos], mask=~found)
+    pos = np.minimum(np.searchsorted(index.ids, inc_ids), len(index.ids) - 1)
+    found = index.ids[pos] == inc_ids
+    # For each incoming row, the log row of its current version (null when new).
+    aligned = pa.array(index.positions[pos], mask=~found)
     differs = np.zeros(len(inc_ids), dtype=bool)
-    for name in spec.value_columns:
-        differs |= ~same_values(incoming[name], current[name].take(aligned))
-    differs = differs[inc_pos]
+    for name in spec.compared_columns:
+        differs |= ~same_values(incoming[name], read_column(name).take(aligned))
+    changed = differs & found
 
-    present = np.zeros(len(cur_ids), dtype=bool)
-    present[cur_pos] = True
-    write = np.sort(np.concatenate([np.flatnonzero(~found), inc_pos[differs]]))
+    present = np.zeros(len(index.ids), dtype=bool)
+    present[pos[found]] = True
+    write = np.flatnonzero(~found | changed)
     return GroupChanges(
         upserts=incoming.take(pa.array(write, pa.int64())),
-        deleted_ids=cur_ids[~present],
+        deleted_ids=index.ids[~present],
         new=int((~found).sum()),
-        changed=int(differs.sum()),
-        unchanged=int(len(inc_pos) - differs.sum()),
+        changed=int(changed.sum()),
+        unchanged=int(found.sum() - changed.sum()),
     )
 
 

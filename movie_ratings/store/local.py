@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,8 +52,9 @@ from movie_ratings.store.base import (
 from movie_ratings.store.changes import (
     DELETED,
     GroupChanges,
+    LogIndex,
     current_rows,
-    diff_group,
+    diff_against_log,
     join_on_key,
     tombstones,
     with_live_flag,
@@ -210,9 +211,9 @@ class LocalFeatureStore:
             current_counts: dict[str, int] = {}
             for name, table in groups.items():
                 spec = FEATURE_GROUPS[name]
-                current = self._current_or_empty(spec, versions[name], latest)
-                current_counts[name] = current.num_rows
-                changes[name] = diff_group(current, table, spec)
+                index, read_column = self._log_index(spec, versions[name], latest)
+                current_counts[name] = len(index.ids)
+                changes[name] = diff_against_log(index, read_column, table, spec)
             same_day = latest is not None and latest.snapshot_date == info.snapshot_date
             if same_day and all(c.is_empty for c in changes.values()):
                 return _result(latest, False, changes)
@@ -240,13 +241,30 @@ class LocalFeatureStore:
             self._write_commit(commit)
             return _result(commit, True, changes)
 
-    def _current_or_empty(
+    def _log_index(
         self, spec: FeatureGroupSpec, version: int, latest: StoreCommit | None
-    ) -> pa.Table:
+    ) -> tuple[LogIndex, Callable[[str], pa.ChunkedArray]]:
+        """Index of the group's current rows at the latest commit, and a column reader.
+
+        Only the key, event time and tombstone columns are read here; the feature columns
+        are read one at a time while comparing, which keeps a daily update's memory small.
+        """
         key = group_key(spec.name, version)
         if latest is None or key not in latest.groups:
-            return spec.arrow_schema.empty_table()
-        return self._read_current(spec, version, latest.groups[key].table_version)
+            empty = spec.arrow_schema.empty_table()
+            return LogIndex.of_current(empty, spec.primary_key[0]), empty.column
+        dataset = DeltaTable(
+            self._group_path(spec.name, version), version=latest.groups[key].table_version
+        ).to_pyarrow_dataset()
+        keys = dataset.to_table(columns=[*spec.primary_key, spec.event_time, DELETED])
+        index = LogIndex.build(keys, spec.primary_key[0], spec.event_time)
+
+        def read_column(name: str) -> pa.ChunkedArray:
+            column = dataset.to_table(columns=[name]).column(0)
+            dtype = spec.arrow_schema.field(name).type
+            return column if column.type == dtype else column.cast(dtype)
+
+        return index, read_column
 
     def _write_group(
         self,

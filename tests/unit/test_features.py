@@ -530,3 +530,21 @@ def test_the_inline_clean_schema_matches_real_cleaning(tmp_path: Path) -> None:
     assert out.tables[MOVIES.name].schema == MOVIES.arrow_schema
     assert out.tables[MOVIE_GENRES.name]["crime"].to_pylist() == [1]
     assert out.tables[MOVIES.name]["first_actor"].to_pylist() == ["Actor A"]
+
+
+@pytest.mark.parametrize("spec", [MOVIES, MOVIE_GENRES], ids=lambda s: s.name)
+def test_a_derived_feature_is_a_function_of_its_source_alone(spec, tmp_path: Path) -> None:
+    """Change detection skips derived columns: each must follow from its source column."""
+    from movie_ratings.sources.demo import demo_snapshot, write_snapshot_csv
+
+    day = date(2026, 2, 1)
+    path = write_snapshot_csv(demo_snapshot(day, size=3000), tmp_path / "s.csv")
+    clean = clean_snapshot(read_snapshot_csv(path), as_of=day, source="t", max_reject_fraction=1)
+    table = build_features(clean.table, day).tables[spec.name]
+    derived = [f for f in spec.features if f.derived_from is not None]
+    assert derived
+    for feature in derived:
+        seen: dict[str, object] = {}
+        sources = table[feature.derived_from].to_pylist()
+        for source, value in zip(sources, table[feature.name].to_pylist(), strict=True):
+            assert seen.setdefault(repr(source), value) == value, (feature.name, source)

@@ -9,7 +9,7 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 
 from movie_ratings.schema import MOVIE_GENRES, MOVIES
-from tasks.clean import clean_snapshot_task, read_snapshot_task
+from tasks.clean import clean_snapshot_task
 from tasks.download import fetch_snapshot_task
 from tasks.features import build_features_task
 from tasks.insert import upsert_features_task
@@ -34,8 +34,7 @@ def ingest(
 ) -> dict[str, Any]:
     """Run the ingest tasks in order and return the run's summary."""
     snapshot = fetch_snapshot_task(source, path, as_of)
-    parsed = read_snapshot_task(snapshot.path)
-    clean = clean_snapshot_task(parsed, snapshot.as_of, snapshot.source, max_reject_fraction)
+    clean = clean_snapshot_task(snapshot.path, snapshot.as_of, snapshot.source, max_reject_fraction)
     features = build_features_task(clean.table, snapshot.as_of)
     versions = {MOVIES.name: movies_version, MOVIE_GENRES.name: genres_version}
     result = upsert_features_task(

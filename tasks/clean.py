@@ -663,31 +663,26 @@ def _top_reasons(rejects: pa.Table, n: int = 3) -> str:
 # --------------------------------------------------------------------------------------
 
 
-@task(name="read-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)
-def read_snapshot_task(path: Path) -> ParsedSnapshot:
-    """Parse the snapshot CSV (strings only); logs rows read."""
+@task(name="clean-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)
+def clean_snapshot_task(
+    path: Path, as_of: date, source: str, max_reject_fraction: float
+) -> CleanSnapshot:
+    """Read and clean the snapshot CSV; logs rows read, kept and quarantined.
+
+    One task for both steps on purpose: Prefect keeps every task result of a flow run in
+    memory until the run ends, and the parsed text table is the largest object of an
+    ingest (over 1 GB for the full snapshot); it never needs to leave this task.
+    """
     logger = get_run_logger()
     parsed = read_snapshot_csv(path)
     logger.info(
         "read %s records from %s (%s malformed lines)",
-        f"{parsed.table.num_rows:,}",
-        path,
-        len(parsed.bad_lines),
+        f"{parsed.table.num_rows:,}", path, len(parsed.bad_lines),
     )
-    for column in parsed.extra_columns:
-        logger.warning("ignoring unknown column %r in %s", column, path)
-    return parsed
-
-
-@task(name="clean-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)
-def clean_snapshot_task(
-    parsed: ParsedSnapshot, as_of: date, source: str, max_reject_fraction: float
-) -> CleanSnapshot:
-    """Clean the parsed snapshot; logs kept, quarantined and duplicate counts."""
-    logger = get_run_logger()
     clean = clean_snapshot(
         parsed, as_of=as_of, source=source, max_reject_fraction=max_reject_fraction
     )
+    del parsed
     logger.info(
         "kept %s of %s records; quarantined %s (%s duplicate ids)",
         f"{clean.table.num_rows:,}",

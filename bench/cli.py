@@ -14,7 +14,15 @@ from typing import Any
 
 from bench.measure import Measurement, Run, evaluate, tree_bytes
 from bench.proc import REPO, ChildFailed, child_env, run_child, warm_memory
-from bench.report import code_version, machine, now, render
+from bench.report import (
+    code_version,
+    cpu_times,
+    machine,
+    now,
+    render,
+    source_stamp,
+    steal_share,
+)
 from bench.snapshots import CACHE_DIR, ensure_snapshots, snapshot_dates
 
 QUICK = {"rows": 20_000, "repeats": 1, "days": 2, "warm_gb": 0.0}
@@ -110,6 +118,7 @@ class Bench:
     def run(self) -> int:
         a = self.args
         started, load_start, code = now(), os.getloadavg()[0], code_version(REPO)
+        sources, cpu_start = source_stamp(REPO), cpu_times()
         dates = snapshot_dates(a.days)
         self.log(f"snapshots: {a.rows:,} rows, {len(dates)} dates, cache {a.cache_dir}")
         paths = ensure_snapshots(dates, seed=a.seed, size=a.rows, env=self.env,
@@ -146,11 +155,14 @@ class Bench:
             self.profile(paths, dates, base_store)
 
         goals = evaluate(parse, backfill, daily, growth)
+        after = source_stamp(REPO)
+        edited = sorted(p for p in sources.keys() | after.keys() if sources.get(p) != after.get(p))
         meta = {
             "command": "python -m bench " + shlex.join(sys.argv[1:]) if sys.argv[1:]
             else "python -m bench",
             "started": started, "load_start": load_start, "load_end": os.getloadavg()[0],
-            "machine": machine(), "code": code, "seed": a.seed, "rows": a.rows, "repeats": a.repeats,
+            "machine": machine(), "code": code, "edited": edited,
+            "steal": steal_share(cpu_start, cpu_times()), "seed": a.seed, "rows": a.rows, "repeats": a.repeats,
             "days": a.days, "file_bytes": paths[0].stat().st_size, "warm_gb": a.warm_gb,
             "backfill_date": dates[0].isoformat(), "daily_date": dates[1].isoformat(),
             "daily_rows": daily.runs[0].info["rows_read"],

@@ -53,6 +53,30 @@ def code_version(repo: Path) -> str:
     return f"commit {commit}" + (f", uncommitted changes in {', '.join(changed)}" if changed else "")
 
 
+def source_stamp(repo: Path) -> dict[str, float]:
+    """Modification time of every project source file, to notice edits during a run."""
+    return {str(p.relative_to(repo)): p.stat().st_mtime
+            for folder in ("movie_ratings", "tasks", "flows") for p in (repo / folder).rglob("*.py")}
+
+
+def cpu_times() -> list[int]:
+    """The aggregate ``cpu`` line of /proc/stat (jiffies: user nice system idle iowait irq
+    softirq steal ...), or an empty list where there is none."""
+    try:
+        with open("/proc/stat") as handle:
+            return [int(v) for v in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
+def steal_share(start: list[int], end: list[int]) -> float | None:
+    """Share of CPU time the hypervisor gave to others between two :func:`cpu_times`."""
+    if len(start) < 8 or len(end) < 8:
+        return None
+    delta = [b - a for a, b in zip(start, end, strict=False)]
+    return delta[7] / max(sum(delta[:8]), 1)
+
+
 def _gb(n: float) -> str:
     return f"{n / 1e9:.2f}"
 
@@ -88,8 +112,11 @@ def render(meta: dict[str, Any], parse: Measurement, backfill: Measurement,
         f"- machine: {m['cores']} cores, {m['ram_gb']:.1f} GB RAM, {m['cpu']}, {m['os']}",
         f"- software: Python {m['python']}, pyarrow {m['pyarrow']}, deltalake {m['deltalake']}, "
         f"prefect {m['prefect']}, numpy {m['numpy']}",
-        f"- load average (1 min) at start / end: {meta['load_start']:.2f} / {meta['load_end']:.2f} "
-        "(other work on the machine makes times noisier)",
+        f"- load average (1 min) at start / end: {meta['load_start']:.2f} / {meta['load_end']:.2f}"
+        + (f"; CPU steal during the run: {meta['steal']:.1%}" if meta.get("steal") is not None
+           else "") + " (other work on the machine or host makes times noisier)",
+        *([f"- **warning: project files changed during the run** ({', '.join(meta['edited'])}); "
+           "the runs may mix two versions of the code"] if meta.get("edited") else []),
         f"- snapshot: demo seed {meta['seed']}, {meta['rows']:,} rows on "
         f"{meta['backfill_date']} ({meta['file_bytes'] / 1e6:.0f} MB CSV); daily = "
         f"{meta['daily_date']} ({meta['daily_rows']:,} rows)",
@@ -119,6 +146,14 @@ def render(meta: dict[str, Any], parse: Measurement, backfill: Measurement,
         *_measurement_rows(parse, None),
         *_measurement_rows(backfill, base),
         *_measurement_rows(daily, base),
+        "",
+        "Ratio per round (each run / the same round's parse): backfill "
+        + _runs([b.work_s / p.work_s for b, p in zip(backfill.runs, parse.runs, strict=False)],
+                "{:.2f}x")
+        + "; daily "
+        + _runs([d.work_s / p.work_s for d, p in zip(daily.runs, parse.runs, strict=False)],
+                "{:.2f}x")
+        + ".",
         "",
         "Daily changes (from `UpsertResult`): "
         + "; ".join(

@@ -115,7 +115,7 @@ def format_status(status: dict[str, Any]) -> str:
     if status.get("commit") is None:
         lines.append("  empty: run `movie-ratings run` or `movie-ratings backfill`")
         return "\n".join(lines)
-    demo = "  (DEMO DATA)" if status.get("is_demo") else ""
+    demo = " (DEMO DATA)" if status.get("is_demo") else ""
     lines.append(
         f"  commit {status['commit']} of {status['commits']}: snapshot {status['snapshot_date']} "
         f"from {status['source']}{demo}, written {status['created_at']}"

@@ -7,7 +7,6 @@ project relies on have been put in the environment, so ``--help`` and ``status``
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import os
 import sys
@@ -164,21 +163,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
-    """Console-script entry: :func:`main`, then exit without interpreter finalisation.
-
-    deltalake's Rust runtime can abort the interpreter while it shuts down, after all
-    work is done ("terminate called without an active exception", delta-io/delta-rs#2184;
-    seen here in 2 of 25 benchmark processes), which would turn a successful run into
-    exit status 134. Exit handlers still run (Prefect stops its temporary server, logs
-    are flushed), then the process ends with main's status.
-    """
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    atexit._run_exitfuncs()
-    os._exit(code)
-
-
 if __name__ == "__main__":
-    run()
+    sys.exit(main())

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 
 from movie_ratings.errors import DataError, TransientError
@@ -254,16 +255,12 @@ class LocalFeatureStore:
         if latest is None or key not in latest.groups:
             empty = spec.arrow_schema.empty_table()
             return LogIndex.of_current(empty, spec.primary_key[0]), empty.column
-        dataset = DeltaTable(
-            self._group_path(spec.name, version), version=latest.groups[key].table_version
-        ).to_pyarrow_dataset()
+        dataset = self._log_dataset(spec, version, latest.groups[key].table_version)
         keys = dataset.to_table(columns=[*spec.primary_key, spec.event_time, DELETED])
         index = LogIndex.build(keys, spec.primary_key[0], spec.event_time)
 
         def read_column(name: str) -> pa.ChunkedArray:
-            column = dataset.to_table(columns=[name]).column(0)
-            dtype = spec.arrow_schema.field(name).type
-            return column if column.type == dtype else column.cast(dtype)
+            return _as_stored_types(dataset.to_table(columns=[name]), spec).column(0)
 
         return index, read_column
 
@@ -324,18 +321,16 @@ class LocalFeatureStore:
     # reads
     # ----------------------------------------------------------------------------------
 
-    def _read_log(self, spec: FeatureGroupSpec, version: int, table_version: int,
-                  columns: list[str] | None = None) -> pa.Table:
-        path = self._group_path(spec.name, version)
+    def _log_dataset(self, spec: FeatureGroupSpec, version: int, table_version: int) -> ds.Dataset:
         # Arrow's dataset scanner reads the Delta version's files in parallel; measured
         # 2.5x faster here than DeltaTable.to_pyarrow_table on the 1.2M-row group.
-        dataset = DeltaTable(path, version=table_version).to_pyarrow_dataset()
-        table = dataset.to_table(columns=columns)
-        target = pa.schema(
-            [spec.arrow_schema.field(n) if n != DELETED else pa.field(DELETED, pa.bool_())
-             for n in table.column_names]
-        )
-        return table if table.schema.equals(target) else table.cast(target)
+        path = self._group_path(spec.name, version)
+        return DeltaTable(path, version=table_version).to_pyarrow_dataset()
+
+    def _read_log(self, spec: FeatureGroupSpec, version: int, table_version: int,
+                  columns: list[str] | None = None) -> pa.Table:
+        dataset = self._log_dataset(spec, version, table_version)
+        return _as_stored_types(dataset.to_table(columns=columns), spec)
 
     def _read_current(self, spec: FeatureGroupSpec, version: int, table_version: int,
                       columns: list[str] | None = None) -> pa.Table:
@@ -433,6 +428,15 @@ class LocalFeatureStore:
             "last_run": latest.counts,
             "rejects": {"last_snapshot": latest.counts.get("rejected", 0), "total": rejects_total},
         }
+
+
+def _as_stored_types(table: pa.Table, spec: FeatureGroupSpec) -> pa.Table:
+    """Columns of a group's log with the group's declared types (cast only if they differ)."""
+    target = pa.schema(
+        [spec.arrow_schema.field(n) if n != DELETED else pa.field(DELETED, pa.bool_())
+         for n in table.column_names]
+    )
+    return table if table.schema.equals(target) else table.cast(target)
 
 
 def _counts(changes: dict[str, GroupChanges]) -> dict[str, int]:

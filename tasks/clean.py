@@ -508,16 +508,6 @@ def split_lists(table: pa.Table) -> pa.Table:
     return out
 
 
-def last_of_each_id(ids: np.ndarray) -> np.ndarray:
-    """True at the last occurrence of each id (a stable sort, then neighbours compared)."""
-    order = np.argsort(ids, kind="stable")
-    ordered = ids[order]
-    last_in_run = np.r_[ordered[1:] != ordered[:-1], True] if len(ids) else np.array([], bool)
-    keep = np.zeros(len(ids), dtype=bool)
-    keep[order[last_in_run]] = True
-    return keep
-
-
 def drop_duplicate_ids(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     """Keep the last record of each id; the others are returned to be quarantined.
 
@@ -530,7 +520,14 @@ def drop_duplicate_ids(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     Returns:
         (kept rows in file order, dropped rows).
     """
-    keep = last_of_each_id(table["id"].to_numpy(zero_copy_only=False))
+    ids = table["id"].to_numpy(zero_copy_only=False)
+    if len(ids) == 0:
+        return table, table.slice(0, 0)
+    # Last of each id: a stable sort keeps file order within an id; then compare neighbours.
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    keep = np.zeros(len(ids), dtype=bool)
+    keep[order[np.r_[ordered[1:] != ordered[:-1], True]]] = True
     if keep.all():
         return table, table.slice(0, 0)
     mask = pa.array(keep)
@@ -572,13 +569,9 @@ def clean_snapshot(
     # _row is 1-based and equals position + 1 in the parsed table.
     valid_mask = np.ones(typed.num_rows, dtype=bool)
     valid_mask[rejected - 1] = False
-    # One filter for rejects and duplicates together: each filter copies every column.
-    valid_rows = np.flatnonzero(valid_mask)
-    ids = pc.fill_null(typed["id"], 0).to_numpy(zero_copy_only=False)
-    keep_mask = np.zeros(typed.num_rows, dtype=bool)
-    keep_mask[valid_rows[last_of_each_id(ids[valid_rows])]] = True
-    kept = typed if keep_mask.all() else typed.filter(pa.array(keep_mask))
-    dropped = typed.take(pa.array(np.flatnonzero(valid_mask & ~keep_mask), pa.int64()))
+    # A filter copies every column: none when nothing was rejected.
+    valid = typed if valid_mask.all() else typed.filter(pa.array(valid_mask))
+    kept, dropped = drop_duplicate_ids(valid)
     if dropped.num_rows:
         rejects.add(
             dropped[ROW].to_numpy(),

@@ -283,9 +283,8 @@ def coerce_types(table: pa.Table, as_of: date, rejects: _Rejects) -> pa.Table:
             continue
         values = _trimmed(table[name]) if name in _TRIMMED else table[name]
         if pa.types.is_floating(dtype) or pa.types.is_integer(dtype):
-            pattern = _INTEGER if pa.types.is_integer(dtype) else _NUMBER
             kind = "an integer" if pa.types.is_integer(dtype) else "a number"
-            values = _cast_checked(table, values, name, dtype, pattern, kind, rejects)
+            values = _cast_checked(table, values, name, dtype, kind, rejects)
         elif pa.types.is_date(dtype):
             values = _cast_dates(table, values, name, as_of, rejects)
         columns[name] = values
@@ -340,27 +339,27 @@ def _cast_checked(
     values: pa.ChunkedArray,
     name: str,
     dtype: pa.DataType,
-    pattern: str,
     kind: str,
     rejects: _Rejects,
 ) -> pa.ChunkedArray:
-    # The common case for numbers: every value parses, no regex pass needed. Integers
-    # always take the regex path: Arrow's cast would read "0x10" as 16.
-    if not pa.types.is_integer(dtype):
-        try:
+    if pa.types.is_integer(dtype):
+        # Always through the pattern: Arrow's own cast would read "0x10" as 16.
+        typed = pc.cast(parse_integers(values), dtype)
+    else:
+        try:  # the common case: every value parses, no regex pass needed
             return _finite(pc.cast(values, dtype))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, _NonFinite):
             pass
-    ok = pc.match_substring_regex(values, pattern)
-    bad = _mark(table, pc.invert(ok))
+        ok = pc.match_substring_regex(values, _NUMBER)
+        typed = pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), dtype)
+    # A value was written but did not parse.
+    bad = _mark(table, pc.and_(pc.is_valid(values), pc.is_null(typed)))
     rejects.add(
         pc.take(table[ROW], bad).to_numpy(),
         name,
         _reasons_for(pc.take(values, bad), f"{name} is not {kind}: {{value}}"),
     )
-    if pa.types.is_integer(dtype):
-        return pc.cast(parse_integers(values), dtype)
-    return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), dtype)
+    return typed
 
 
 class _NonFinite(Exception):

@@ -38,7 +38,7 @@ test: install-dev  ## lint, then run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-lint: install-dev  ## ruff check and format check
+lint: install-dev  ## ruff check
 	$(BIN)/ruff check .
 
 lock: $(BIN)/python  ## re-resolve constraints.txt from pyproject.toml

@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 PIP_INSTALL = $(UV) pip install --quiet --python $(BIN)/python -c constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install install-dev lock bench clean
+.PHONY: help run test lint install install-dev browser lock bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,7 +34,10 @@ install-dev: $(VENV)/.installed-dev  ## install the project with the test tools
 run: install  ## run the main job on the demo feed into the embedded store (MOVIE_RATINGS_HOME, default ./var)
 	$(BIN)/movie-ratings run
 
-test: install-dev  ## lint, then run the whole test suite
+browser:  ## install Debian's chromium for the browser tests when missing
+	scripts/ensure-chromium
+
+test: install-dev browser  ## lint, then run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

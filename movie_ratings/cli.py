@@ -69,7 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="daily snapshots the demo feed simulates on an empty store (default 7)")
     run.set_defaults(handler=_cmd_run)
 
-    status = commands.add_parser("status", help="feature groups, versions, row counts, rejects")
+    train = commands.add_parser("train", help="train the candidates, register the best, promote it if better")
+    train.add_argument("--view-version", type=int, default=1, help="feature view version (default 1)")
+    train.add_argument("--store-commit", type=int, help="store commit to train on (default: latest)")
+    train.add_argument("--split", choices=("temporal", "random"), default="temporal",
+                       help="hold-out: most recent releases (default) or random (comparison only)")
+    train.add_argument("--test-size", type=float, default=0.2, help="share of films held out (default 0.2)")
+    train.add_argument("--test-start", type=_date, help="temporal cut-off date YYYY-MM-DD (overrides --test-size)")
+    train.add_argument("--candidates", help="comma-separated candidates (default: all)")
+    train.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    train.add_argument("--force", action="store_true", help="promote even if production is better")
+    train.set_defaults(handler=_cmd_train)
+
+    status = commands.add_parser("status", help="feature groups, versions, row counts, rejects, production model")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=_cmd_status)
     return parser
@@ -102,10 +114,48 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return result
 
 
+def _cmd_train(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from flows.training import training
+
+    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()] if args.candidates else None
+    return training(view_version=args.view_version, store_commit=args.store_commit, split=args.split,
+                    test_size=args.test_size, test_start=args.test_start, candidates=candidates,
+                    seed=args.seed, force=args.force)
+
+
+def model_status(settings: Settings) -> dict[str, Any] | None:
+    """The production model's version, metrics and seed-parity metrics (None before training)."""
+    from movie_ratings.registry import MODEL_NAME, get_model_registry
+
+    registry = get_model_registry(settings)
+    production = registry.production(MODEL_NAME)
+    registered = len(registry.versions(MODEL_NAME))
+    if production is None:
+        return {"name": MODEL_NAME, "registered": registered, "production": None}
+    card = production.card
+    metrics = card["metrics"]
+    return {
+        "name": MODEL_NAME,
+        "registered": registered,
+        "production": {
+            "version": production.version,
+            "estimator": card.get("estimator"),
+            "rmse": metrics["rmse"], "mae": metrics["mae"], "r2": metrics["r2"], "mse": metrics["mse"],
+            "parity": card.get("parity", {}),
+            "baseline": card.get("baseline", {}),
+            "split": card.get("split", {}),
+            "feature_view": card.get("feature_view"),
+            "store_commit": card.get("store_commit"),
+            "is_demo": card.get("is_demo", False),
+            "path": str(production.path),
+        },
+    }
+
+
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from movie_ratings.store import get_feature_store
 
-    return get_feature_store(settings).status()
+    return get_feature_store(settings).status() | {"model": model_status(settings)}
 
 
 def format_status(status: dict[str, Any]) -> str:
@@ -130,19 +180,45 @@ def format_status(status: dict[str, Any]) -> str:
     lines.append(
         f"  quarantined: {rejects['last_snapshot']:,} in the last snapshot, {rejects['total']:,} kept in total"
     )
+    lines.extend(_format_model(status.get("model")))
     return "\n".join(lines)
+
+
+def _format_model(model: dict[str, Any] | None) -> list[str]:
+    if not model:
+        return []
+    production = model["production"]
+    if production is None:
+        return [f"model {model['name']}: {model['registered']} registered, none in production "
+                "(run `movie-ratings train`)"]
+    demo = " (DEMO DATA)" if production["is_demo"] else ""
+    lines = [f"model {model['name']}: production v{production['version']} of {model['registered']} "
+             f"({production['estimator']}){demo}",
+             f"  hold-out ({production['split'].get('kind')}, {production['split'].get('test_rows', 0):,} films): "
+             f"rmse {production['rmse']:.4f}, mae {production['mae']:.4f}, r2 {production['r2']:.4f}"]
+    for name, metrics in production["parity"].items():
+        lines.append(f"  seed parity {name}: rmse {metrics['rmse']:.4f}, mse {metrics['mse']:.4f}, r2 {metrics['r2']:.4f}")
+    return lines
 
 
 def _print_result(command: str, result: dict[str, Any], settings: Settings) -> None:
     runs = result.get("runs", [result])
     for run in runs:
         demo = " [DEMO DATA]" if run.get("is_demo") else ""
+        if run["flow"] == "training":
+            parity = run["parity"]["old_notebook_temporal_no_votes"]["rmse"]
+            print(f"training{demo}: {run['model']} v{run['model_version']} ({run['estimator']}): "
+                  f"rmse {run['metrics']['rmse']:.4f} (old notebook recipe without votes, same hold-out: "
+                  f"{parity:.4f}; mean baseline {run['baseline']['rmse']:.4f}); "
+                  f"{'promoted' if run['promoted'] else 'not promoted'}: {run['promotion_reason']}")
+            continue
         print(
             f"{run['flow']} {run['snapshot_date']}{demo}: read {run['rows_read']:,}, "
             f"rejected {run['rejected']:,}, new {run['new']:,}, changed {run['changed']:,}, "
             f"unchanged {run['unchanged']:,}, deleted {run['deleted']:,} -> store commit {run['store_commit']}"
         )
-    print(f"results: feature store in {settings.store_dir}; see `movie-ratings status`")
+    print(f"results: feature store in {settings.store_dir}, models in {settings.registry_dir}; "
+          "see `movie-ratings status`")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,145 @@
+"""The candidate regressors, each bounded in time on the full 1.2M-film data.
+
+Every candidate is fitted on the same matrix (the output of
+:class:`movie_ratings.modeling.encoders.MovieFeatures`), so their scores differ only by the
+learning algorithm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
+from sklearn.tree import DecisionTreeRegressor
+from xgboost import XGBRegressor
+
+#: Our model: gradient boosting with early stopping, the rest are the old notebook's five.
+OURS = "xgboost_tuned"
+CANDIDATES: tuple[str, ...] = (
+    OURS, "xgboost", "random_forest", "linear_regression", "svr", "decision_tree",
+)
+#: Kernel SVR is quadratic in rows: it is fitted on a sample of this many training films.
+SVR_MAX_ROWS = 10_000
+#: Random forest trees each see at most this many rows (bootstrap sample size).
+FOREST_MAX_SAMPLES = 100_000
+
+
+class SampledFit(BaseEstimator, RegressorMixin):
+    """Fit ``estimator`` on a seeded random sample of at most ``max_rows`` rows.
+
+    Args:
+        estimator: the regressor to fit.
+        max_rows: sample size cap.
+        seed: sampling seed.
+    """
+
+    def __init__(self, estimator: Any, max_rows: int = SVR_MAX_ROWS, seed: int = 0) -> None:
+        self.estimator = estimator
+        self.max_rows = max_rows
+        self.seed = seed
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> SampledFit:
+        rows = np.arange(len(y))
+        if len(rows) > self.max_rows:
+            rows = np.sort(np.random.default_rng(self.seed).choice(rows, self.max_rows, replace=False))
+        self.estimator_ = clone(self.estimator).fit(X[rows], np.asarray(y)[rows])
+        self.fitted_rows_ = len(rows)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.estimator_.predict(X)
+
+
+class EarlyStoppedBoosting(BaseEstimator, RegressorMixin):
+    """XGBoost whose number of trees is chosen on a held-out slice of the training rows.
+
+    Args:
+        validation_fraction: share of training rows used only to stop boosting.
+        seed: seed of the slice and of XGBoost.
+        params: XGBoost parameters.
+    """
+
+    def __init__(self, validation_fraction: float = 0.1, seed: int = 0, n_jobs: int = 2,
+                 **params: Any) -> None:
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.n_jobs = n_jobs
+        self.params = params
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"validation_fraction": self.validation_fraction, "seed": self.seed,
+                "n_jobs": self.n_jobs, **self.params}
+
+    def set_params(self, **params: Any) -> EarlyStoppedBoosting:
+        for key in ("validation_fraction", "seed", "n_jobs"):
+            if key in params:
+                setattr(self, key, params.pop(key))
+        self.params.update(params)
+        return self
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> EarlyStoppedBoosting:
+        y = np.asarray(y)
+        held = np.random.default_rng(self.seed).random(len(y)) < self.validation_fraction
+        self.model_ = XGBRegressor(
+            random_state=self.seed, n_jobs=self.n_jobs, early_stopping_rounds=50, **self.params
+        )
+        self.model_.fit(X[~held], y[~held], eval_set=[(X[held], y[held])], verbose=False)
+        self.best_iteration_ = int(self.model_.best_iteration)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict(X)
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        return self.model_.feature_importances_
+
+
+def tuned_params() -> dict[str, Any]:
+    """Our boosting parameters: many shallow-ish trees, slow learning, row/column sampling."""
+    return {
+        "n_estimators": 3000, "learning_rate": 0.05, "max_depth": 7, "min_child_weight": 20,
+        "subsample": 0.8, "colsample_bytree": 0.7, "reg_lambda": 5.0, "tree_method": "hist",
+    }
+
+
+def make_candidate(name: str, *, train_rows: int, seed: int, n_jobs: int = 2) -> Any:
+    """A fresh, unfitted candidate regressor.
+
+    Args:
+        name: one of :data:`CANDIDATES` or ``mean_baseline``.
+        train_rows: training set size (bounds the forest's per-tree sample).
+        seed: random seed of the estimator.
+        n_jobs: threads for estimators that can use them.
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    impute_and_scale = (SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                        StandardScaler())
+    if name == OURS:
+        return EarlyStoppedBoosting(seed=seed, n_jobs=n_jobs, **tuned_params())
+    if name == "xgboost":  # the old notebook's choice: default parameters
+        return XGBRegressor(random_state=seed, n_jobs=n_jobs)
+    if name == "random_forest":
+        return RandomForestRegressor(
+            n_estimators=100, max_samples=min(1.0, FOREST_MAX_SAMPLES / max(train_rows, 1)),
+            min_samples_leaf=3, n_jobs=n_jobs, random_state=seed,
+        )
+    if name == "linear_regression":
+        return make_pipeline(*impute_and_scale, LinearRegression())
+    if name == "svr":
+        return SampledFit(make_pipeline(*impute_and_scale, SVR()), SVR_MAX_ROWS, seed)
+    if name == "decision_tree":
+        return DecisionTreeRegressor(random_state=seed, min_samples_leaf=1)
+    if name == "mean_baseline":
+        return DummyRegressor(strategy="mean")
+    raise ValueError(f"unknown candidate {name!r}; choose from {', '.join(CANDIDATES)}")

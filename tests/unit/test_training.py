@@ -1,0 +1,194 @@
+"""Splits, target encoding, metrics, seed parity and promotion on tiny inline tables."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from movie_ratings.errors import DataError
+from movie_ratings.modeling.encoders import ListTargetEncoder, MovieFeatures
+from tasks.evaluate import regression_metrics, segment_table
+from tasks.promote import decide_promotion
+from tasks.train import (
+    OLD_NOTEBOOK_FEATURES,
+    labelled_rows,
+    old_notebook_rows,
+    random_split,
+    temporal_split,
+)
+
+LISTS = pa.list_(pa.string())
+
+
+def dated(*days: str | None, ratings: list[float] | None = None) -> pa.Table:
+    values = [date.fromisoformat(d) if d else None for d in days]
+    ratings = ratings or [5.0] * len(days)
+    return pa.table({"release_date": pa.array(values, pa.date32()), "imdb_rating": ratings})
+
+
+# ---- splits -------------------------------------------------------------------------------
+
+def test_temporal_split_tests_on_the_latest_releases_and_trains_undated_films() -> None:
+    rows = dated("2020-01-01", "2021-01-01", "2022-01-01", "2023-01-01", None, "2024-01-01")
+    split = temporal_split(rows, test_size=0.4)
+    assert split.test.tolist() == [3, 5]
+    assert split.train.tolist() == [0, 1, 2, 4]
+    assert split.test_start == date(2023, 1, 1)
+
+
+def test_temporal_split_with_an_explicit_start() -> None:
+    rows = dated("2020-01-01", "2021-06-01", "2022-01-01")
+    split = temporal_split(rows, test_start=date(2021, 6, 1))
+    assert split.test.tolist() == [1, 2] and split.train.tolist() == [0]
+    assert split.describe()["test_start"] == "2021-06-01"
+
+
+@pytest.mark.parametrize("start", [date(1900, 1, 1), date(2100, 1, 1)])
+def test_temporal_split_refuses_an_empty_side(start: date) -> None:
+    with pytest.raises(DataError, match="temporal split"):
+        temporal_split(dated("2020-01-01", "2021-01-01"), test_start=start)
+
+
+def test_temporal_split_needs_dated_films() -> None:
+    with pytest.raises(DataError, match="release date"):
+        temporal_split(dated(None, None))
+
+
+def test_random_split_is_seeded_and_disjoint() -> None:
+    rows = dated(*["2020-01-01"] * 50)
+    a, b, c = (random_split(rows, test_size=0.2, seed=s) for s in (1, 1, 2))
+    assert a.test.tolist() == b.test.tolist() != c.test.tolist()
+    assert len(a.test) == 10 and not set(a.test) & set(a.train)
+    assert sorted([*a.train, *a.test]) == list(range(50))
+
+
+def test_labelled_rows_keeps_rated_films_only() -> None:
+    rows = pa.table({"id": [1, 2, 3], "imdb_rating": [7.0, None, 3.0]})
+    assert labelled_rows(rows)["id"].to_pylist() == [1, 3]
+
+
+# ---- target encoding -----------------------------------------------------------------------
+
+def test_target_encoding_uses_training_statistics_with_smoothing() -> None:
+    people = pa.chunked_array([pa.array([["A"], ["A"], ["B"], ["A", "B"]], LISTS)])
+    y = np.array([8.0, 8.0, 4.0, 6.0])
+    encoder = ListTargetEncoder(smoothing=2.0).fit(people, y)
+    prior = y.mean()  # 6.5
+    a = (22.0 + 2 * prior) / (3 + 2) - prior
+    b = (10.0 + 2 * prior) / (2 + 2) - prior
+    out = encoder.transform(pa.chunked_array([pa.array([["A"], ["B", "A"], ["C"], None], LISTS)]))
+    assert out[0, 0] == pytest.approx(a) and out[0, 2] == 1
+    assert out[1, 0] == pytest.approx((a + b) / 2) and out[1, 1] == pytest.approx(max(a, b))
+    assert np.isnan(out[2, 0]) and out[2, 2] == 0   # unseen member: unknown, not an error
+    assert np.isnan(out[3, 0]) and out[3, 2] == 0   # no list at all
+
+
+def test_cross_fitted_encoding_never_sees_the_films_own_label() -> None:
+    # Each person appears in exactly one film: out of fold, nobody is known.
+    people = pa.chunked_array([pa.array([[f"p{i}"] for i in range(40)], LISTS)])
+    y = np.linspace(1, 10, 40)
+    out = ListTargetEncoder(folds=5).fit_transform(people, y)
+    assert np.isnan(out[:, 0]).all() and (out[:, 2] == 0).all()
+    # ...while at inference (transform) they are known from the training rows.
+    assert not np.isnan(ListTargetEncoder().fit(people, y).transform(people)[:, 0]).any()
+
+
+def test_single_value_columns_are_encoded_as_one_item_lists() -> None:
+    languages = pa.chunked_array([pa.array(["en", "fr", None, "en"])])
+    out = ListTargetEncoder(smoothing=0.0).fit(languages, np.array([7.0, 5.0, 6.0, 9.0])).transform(languages)
+    assert out[0, 0] == pytest.approx(8.0 - 6.75) and out[2, 2] == 0
+
+
+def test_movie_features_name_every_output_column() -> None:
+    from movie_ratings.modeling.encoders import INPUT_COLUMNS
+
+    n = 30
+    columns = {}
+    for name in INPUT_COLUMNS:
+        if name in ("directors", "writers", "producers", "top_cast", "companies", "composers",
+                    "cinematographers", "countries", "spoken_languages"):
+            columns[name] = pa.array([[f"x{i % 3}"] for i in range(n)], LISTS)
+        elif name in ("original_language", "title", "tagline", "overview"):
+            columns[name] = pa.array([f"word{i % 4} text" for i in range(n)])
+        elif name == "release_date":
+            columns[name] = pa.array([date(2000 + i % 20, 1, 1) for i in range(n)], pa.date32())
+        else:
+            columns[name] = pa.array(np.arange(n, dtype=float))
+    table = pa.table(columns)
+    features = MovieFeatures(folds=3)
+    matrix = features.fit_transform(table, np.linspace(2, 9, n))
+    assert matrix.shape == (n, len(features.get_feature_names_out()))
+    assert features.transform(table).shape == matrix.shape
+    with pytest.raises(KeyError, match="overview"):
+        features.transform(table.drop_columns(["overview"]))
+
+
+# ---- metrics and segments ------------------------------------------------------------------
+
+def test_regression_metrics() -> None:
+    m = regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0]))
+    assert m["mse"] == pytest.approx(2 / 3) and m["rmse"] == pytest.approx(math.sqrt(2 / 3))
+    assert m["mae"] == pytest.approx(2 / 3) and m["r2"] == pytest.approx(0.0)
+    assert math.isnan(regression_metrics(np.array([]), np.array([]))["rmse"])
+    assert math.isnan(regression_metrics(np.array([5.0, 5.0]), np.array([5.0, 4.0]))["r2"])
+
+
+def test_segment_table_splits_by_year_votes_and_genre() -> None:
+    from movie_ratings.schema import GENRE_FEATURES
+
+    rows = pa.table({"release_year": [1975, 2021, 2022], "imdb_votes": [10.0, 5000.0, None],
+                     **{g: [1 if g == "drama" else 0] * 3 for g in GENRE_FEATURES}})
+    table = segment_table(rows, np.array([5.0, 7.0, 8.0]), {"m": np.array([6.0, 7.0, 8.0])})
+    by = {(r["kind"], r["segment"]): r for r in table}
+    assert by[("release year", "before 1980")]["m_rmse"] == 1.0
+    assert by[("release year", "2020 and later")]["films"] == 2
+    assert by[("imdb votes", "fewer than 100")]["films"] == 1
+    assert by[("genre", "drama")]["films"] == 3 and ("genre", "horror") not in by
+
+
+# ---- seed parity ---------------------------------------------------------------------------
+
+def test_the_old_notebook_used_27_features_including_imdb_votes() -> None:
+    assert len(OLD_NOTEBOOK_FEATURES) == 27 and "imdb_votes" in OLD_NOTEBOOK_FEATURES
+
+
+def test_old_notebook_rows_are_released_films_with_no_missing_column() -> None:
+    from movie_ratings.schema import GENRE_FEATURES
+
+    base = {name: [1.0, 1.0, 1.0] for name in OLD_NOTEBOOK_FEATURES}
+    base |= {g: [0, 0, 0] for g in GENRE_FEATURES}
+    base |= {"original_language": ["en", "en", None], "first_producer": ["p", "p", "p"],
+             "first_actor": ["a", "a", "a"], "first_company": ["c", "c", "c"],
+             "budget": [None, 5.0, 5.0], "status": ["Released", "Planned", "Released"],
+             "imdb_rating": [7.0, 7.0, 7.0]}
+    # budget null stays (the raw file had 0 there); a Planned film and a null language go.
+    assert old_notebook_rows(pa.table(base), OLD_NOTEBOOK_FEATURES).tolist() == [0]
+
+
+# ---- promotion -----------------------------------------------------------------------------
+
+def test_a_model_worse_than_production_is_not_promoted() -> None:
+    decision = decide_promotion({"rmse": 0.9}, {"rmse": 0.8}, production_version=3)
+    assert not decision.promote and "production v3" in decision.reason and "0.8000" in decision.reason
+
+
+def test_a_better_model_is_promoted() -> None:
+    assert decide_promotion({"rmse": 0.7}, {"rmse": 0.8}).promote
+
+
+def test_equal_is_not_better() -> None:
+    assert not decide_promotion({"rmse": 0.8}, {"rmse": 0.8}).promote
+
+
+def test_first_model_and_forced_promotion() -> None:
+    assert decide_promotion({"rmse": 0.9}, None).promote
+    forced = decide_promotion({"rmse": 0.9}, {"rmse": 0.1}, force=True)
+    assert forced.promote and "forced" in forced.reason
+
+
+def test_a_model_with_nan_error_is_never_promoted() -> None:
+    assert not decide_promotion({"rmse": float("nan")}, None, force=True).promote

@@ -81,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="promote even if production is better")
     train.set_defaults(handler=_cmd_train)
 
+    infer = commands.add_parser("infer", help="predict upcoming films with the production model; build the site")
+    infer.add_argument("--view-version", type=int, default=1, help="feature view version (default 1)")
+    infer.add_argument("--store-commit", type=int, help="store commit to read (default: latest)")
+    infer.add_argument("--as-of", type=_date, dest="as_of", help="prediction date (default: the commit's snapshot date)")
+    infer.add_argument("--recent-days", type=int, default=28,
+                       help="films released this many days back are still predicted (default 28)")
+    infer.set_defaults(handler=_cmd_infer)
+
+    predict = commands.add_parser("predict", help="score a CSV in the Kaggle schema with the production model")
+    predict.add_argument("--input", required=True, help="CSV file in the 28-column Kaggle schema")
+    predict.add_argument("--output", required=True, help="CSV to write: id, title, predicted_rating, model_version")
+    predict.add_argument("--as-of", type=_date, dest="as_of", help="date the rows describe (default: today, UTC)")
+    predict.set_defaults(handler=_cmd_predict)
+
     status = commands.add_parser("status", help="feature groups, versions, row counts, rejects, production model")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=_cmd_status)
@@ -121,6 +135,28 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return training(view_version=args.view_version, store_commit=args.store_commit, split=args.split,
                     test_size=args.test_size, test_start=args.test_start, candidates=candidates,
                     seed=args.seed, force=args.force)
+
+
+def _cmd_infer(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from flows.inference import inference
+
+    return inference(view_version=args.view_version, store_commit=args.store_commit, as_of=args.as_of,
+                     recent_days=args.recent_days)
+
+
+def _cmd_predict(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Batch scoring runs without Prefect: no server start for a one-off file."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from movie_ratings.registry import get_model_registry
+    from tasks.predict import batch_predict
+
+    result = batch_predict(Path(args.input), Path(args.output), get_model_registry(settings),
+                           args.as_of or datetime.now(UTC).date())
+    return {"flow": "predict", "scored": result.scored, "rejected": result.rejected,
+            "output": str(result.output), "rejects": str(result.rejects) if result.rejects else None,
+            "model_version": result.model_version}
 
 
 def model_status(settings: Settings) -> dict[str, Any] | None:
@@ -205,6 +241,17 @@ def _print_result(command: str, result: dict[str, Any], settings: Settings) -> N
     runs = result.get("runs", [result])
     for run in runs:
         demo = " [DEMO DATA]" if run.get("is_demo") else ""
+        if run["flow"] == "predict":
+            print(f"scored {run['scored']:,} rows with model v{run['model_version']} -> {run['output']}")
+            if run["rejected"]:
+                print(f"rejected {run['rejected']:,} rows (reasons in {run['rejects']})")
+            return
+        if run["flow"] == "inference":
+            mae = "not yet known" if run["live_mae"] is None else f"{run['live_mae']:.3f}"
+            print(f"inference {run['snapshot_date']}{demo}: {run['predicted']:,} films predicted with "
+                  f"v{run['model_version']}; live MAE over {run['monitored_films']:,} films predicted "
+                  f"before their rating: {mae}")
+            continue
         if run["flow"] == "training":
             parity = run["parity"]["old_notebook_temporal_no_votes"]["rmse"]
             print(f"training{demo}: {run['model']} v{run['model_version']} ({run['estimator']}): "
@@ -217,15 +264,15 @@ def _print_result(command: str, result: dict[str, Any], settings: Settings) -> N
             f"rejected {run['rejected']:,}, new {run['new']:,}, changed {run['changed']:,}, "
             f"unchanged {run['unchanged']:,}, deleted {run['deleted']:,} -> store commit {run['store_commit']}"
         )
-    print(f"results: feature store in {settings.store_dir}, models in {settings.registry_dir}; "
-          "see `movie-ratings status`")
+    print(f"results: feature store in {settings.store_dir}, models in {settings.registry_dir}, "
+          f"site in {settings.site_dir} (`movie-ratings site` serves it); see `movie-ratings status`")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``movie-ratings`` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    if args.command != "status":
+    if args.command not in ("status", "predict"):
         _prepare_prefect(settings)
     try:
         result = args.handler(args, settings)

@@ -295,6 +295,7 @@ MOVIE_PREDICTIONS = FeatureGroupSpec(
         Feature("predicted_rating", pa.float64(), "Predicted IMDb rating (1-10)."),
         Feature("status", pa.string(), "TMDB status of the film when predicted."),
         Feature("release_date", pa.date32(), "Release date known when predicted; null when unknown."),
+        Feature("rated_when_predicted", pa.bool_(), "Whether the film already had an IMDb rating when predicted (only unrated ones count in the live score)."),
         Feature("store_commit", pa.int64(), "Feature store commit the features were read at."),
         Feature("predicted_at", pa.timestamp("us", tz="UTC"), "Wall-clock time of the inference run."),
     ),

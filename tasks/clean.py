@@ -103,7 +103,7 @@ class CleanSnapshot:
 # --------------------------------------------------------------------------------------
 
 
-def read_snapshot_csv(path: Path) -> ParsedSnapshot:
+def read_snapshot_csv(path: Path, *, optional: tuple[str, ...] = ()) -> ParsedSnapshot:
     """Parse a snapshot CSV with every value as a string.
 
     Types are coerced later, row by row, so that one bad value quarantines one row
@@ -111,6 +111,7 @@ def read_snapshot_csv(path: Path) -> ParsedSnapshot:
 
     Args:
         path: CSV in the Kaggle schema (header row first).
+        optional: columns that may be missing from the file; they are read as all-null.
 
     Returns:
         The parsed snapshot.
@@ -124,7 +125,7 @@ def read_snapshot_csv(path: Path) -> ParsedSnapshot:
     if path.stat().st_size == 0:
         raise SchemaError(f"{path}: the file is empty (no header, no rows)")
     header = _read_header(path)
-    missing = [c for c in REQUIRED_INGEST_COLUMNS if c not in header]
+    missing = [c for c in REQUIRED_INGEST_COLUMNS if c not in header and c not in optional]
     if missing:
         raise SchemaError(
             f"{path}: missing required column(s) {', '.join(missing)}; "
@@ -179,8 +180,9 @@ def _read_csv(
         read_options=pacsv.ReadOptions(block_size=1 << 24),
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid_row),
         convert_options=pacsv.ConvertOptions(
-            column_types={name: types.get(name, pa.string()) for name in header},
+            column_types={name: types.get(name, pa.string()) for name in (*header, *RAW_COLUMN_NAMES)},
             include_columns=list(RAW_COLUMN_NAMES),
+            include_missing_columns=True,  # only ``optional`` ones can be missing here
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,

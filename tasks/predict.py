@@ -6,15 +6,36 @@ Pure functions first; the Prefect tasks at the bottom load the model and talk to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
-from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES
+from movie_ratings.errors import DataError
+from movie_ratings.modeling.artifacts import load_pipeline, predict_ratings
+from movie_ratings.registry import MODEL_NAME, ModelVersion, get_model_registry
+from movie_ratings.schema import (
+    LABEL,
+    MOVIE_GENRES,
+    MOVIE_PREDICTIONS,
+    MOVIE_RATINGS_VIEW,
+    MOVIES,
+    UPCOMING_STATUSES,
+)
+from movie_ratings.settings import get_settings
+from movie_ratings.store import StoreCommit, get_feature_store
 from movie_ratings.store.changes import join_on_key
-from tasks.clean import CleanSnapshot, clean_snapshot, read_snapshot_csv
+from tasks.clean import CleanSnapshot, ParsedSnapshot, clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
+from tasks.policies import IO_RETRIES
+
+#: Version of the ``movie_predictions`` group this code writes.
+PREDICTIONS_VERSION = 1
 
 
 def view_rows(groups: dict[str, pa.Table]) -> pa.Table:
@@ -40,3 +61,247 @@ def snapshot_view_rows(path: Path, as_of: date, *, max_reject_fraction: float = 
     clean = clean_snapshot(read_snapshot_csv(path), as_of=as_of, source="csv",
                            max_reject_fraction=max_reject_fraction)
     return ScoredInput(view_rows(build_features(clean.table, as_of).tables), clean)
+
+
+# --------------------------------------------------------------------------------------
+# Which films to predict, and the prediction rows
+# --------------------------------------------------------------------------------------
+
+#: Films released this many days before the snapshot or later are still predicted.
+RECENT_DAYS = 28
+
+
+def films_to_predict(view: pa.Table, as_of: date, recent_days: int = RECENT_DAYS) -> pa.Table:
+    """Upcoming films and films released in the last ``recent_days`` days.
+
+    Upcoming: Post Production, In Production or Planned with a future or unknown release
+    date (or any status dated after ``as_of``). Rumored and Canceled films are left out.
+    """
+    release = view["release_date"]
+    as_of_scalar = pa.scalar(as_of, pa.date32())
+    future_or_unknown = pc.or_kleene(pc.is_null(release), pc.greater(release, as_of_scalar))
+    upcoming = pc.and_(pc.is_in(view["status"], value_set=pa.array(UPCOMING_STATUSES)), future_or_unknown)
+    dated_future = pc.and_(pc.invert(pc.is_in(view["status"], value_set=pa.array(("Rumored", "Canceled")))),
+                           pc.greater(release, as_of_scalar))
+    since = pa.scalar(as_of - timedelta(days=recent_days), pa.date32())
+    recent = pc.and_(pc.equal(view["status"], "Released"),
+                     pc.and_(pc.greater_equal(release, since), pc.less_equal(release, as_of_scalar)))
+    keep = pc.fill_null(pc.or_(pc.or_(upcoming, dated_future), recent), False)
+    return view.filter(keep)
+
+
+def prediction_rows(films: pa.Table, predicted: np.ndarray, *, model_version: int,
+                    prediction_date: date, store_commit: int, predicted_at: datetime) -> pa.Table:
+    """Rows of the ``movie_predictions`` group for one inference run."""
+    n = films.num_rows
+    return pa.table({
+        "id": films["id"],
+        "model_version": pa.array(np.full(n, model_version, dtype=np.int32)),
+        "prediction_date": pa.array([prediction_date] * n, pa.date32()),
+        "predicted_rating": pa.array(np.round(predicted, 3), pa.float64()),
+        "status": films["status"],
+        "release_date": films["release_date"],
+        "rated_when_predicted": pc.is_valid(films[LABEL]),
+        "store_commit": pa.array(np.full(n, store_commit, dtype=np.int64)),
+        "predicted_at": pa.array([predicted_at] * n, pa.timestamp("us", tz="UTC")),
+    }, schema=MOVIE_PREDICTIONS.arrow_schema)
+
+
+# --------------------------------------------------------------------------------------
+# Monitoring: predictions made before a film was rated, joined with its real rating
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """The live score of the system.
+
+    Attributes:
+        films: per film now rated, the last prediction made before its rating was known
+            (id, title, imdb_id, prediction_date, model_version, predicted_rating,
+            actual_rating, imdb_votes, abs_error).
+        trend: MAE by prediction date and model version over every such prediction
+            (prediction_date, model_version, films, mae).
+    """
+
+    films: pa.Table
+    trend: pa.Table
+
+    @property
+    def mae(self) -> float | None:
+        if self.films.num_rows == 0:
+            return None
+        return float(pc.mean(self.films["abs_error"]).as_py())
+
+
+def monitoring(history: pa.Table, view: pa.Table) -> Monitoring:
+    """Join the predictions history with the films' current ratings."""
+    blind = history.filter(pc.invert(pc.fill_null(history["rated_when_predicted"], True)))
+    rated = view.filter(pc.is_valid(view[LABEL])).select(["id", "title", "imdb_id", "imdb_votes", LABEL])
+    joined = blind.join(rated, "id", join_type="inner")
+    errors = pc.abs(pc.subtract(joined["predicted_rating"], joined[LABEL]))
+    joined = joined.append_column("abs_error", errors)
+    trend = (joined.group_by(["prediction_date", "model_version"])
+             .aggregate([("abs_error", "mean"), ("id", "count")])
+             .rename_columns(["prediction_date", "model_version", "mae", "films"])
+             .sort_by([("prediction_date", "ascending"), ("model_version", "ascending")]))
+    # Per film, its last blind prediction (latest date, then newest model).
+    ordered = joined.sort_by([("id", "ascending"), ("prediction_date", "descending"),
+                              ("model_version", "descending")])
+    ids = ordered["id"].to_numpy()
+    first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.array([], bool)
+    films = (ordered.filter(pa.array(first))
+             .select(["id", "title", "imdb_id", "prediction_date", "model_version", "predicted_rating",
+                      LABEL, "imdb_votes", "abs_error"])
+             .rename_columns(["id", "title", "imdb_id", "prediction_date", "model_version",
+                              "predicted_rating", "actual_rating", "imdb_votes", "abs_error"])
+             .sort_by([("prediction_date", "descending"), ("id", "ascending")]))
+    return Monitoring(films, trend.select(["prediction_date", "model_version", "films", "mae"]))
+
+
+# --------------------------------------------------------------------------------------
+# Prefect tasks
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: ModelVersion
+    pipeline: Any
+
+
+def load_production_model(registry: Any) -> LoadedModel:
+    """The production model and its fitted pipeline (never refitted).
+
+    Raises:
+        DataError: there is no production model, or its file is missing or corrupt.
+    """
+    production = registry.production(MODEL_NAME)
+    if production is None:
+        raise DataError("no production model in the registry: run `movie-ratings train` first")
+    try:
+        pipeline = load_pipeline(production.model_path)
+    except DataError as exc:
+        raise DataError(f"production model {MODEL_NAME} v{production.version}: {exc}") from None
+    return LoadedModel(production, pipeline)
+
+
+@task(name="load-production-model", cache_policy=NO_CACHE, timeout_seconds=600, **IO_RETRIES)
+def load_production_model_task() -> LoadedModel:
+    model = load_production_model(get_model_registry(get_settings()))
+    get_run_logger().info("production model: %s v%s (%s)", model.version.name, model.version.version,
+                          model.version.card.get("estimator"))
+    return model
+
+
+@dataclass(frozen=True)
+class ViewAtCommit:
+    rows: pa.Table
+    commit: StoreCommit
+
+
+@task(name="read-feature-view", cache_policy=NO_CACHE, timeout_seconds=1800, **IO_RETRIES)
+def read_view_task(view_version: int, store_commit: int | None) -> ViewAtCommit:
+    store = get_feature_store(get_settings())
+    commit = store.latest_commit() if store_commit is None else store.commit(store_commit)
+    if commit is None:
+        raise DataError("the feature store is empty: run a backfill first")
+    rows = store.read_feature_view(MOVIE_RATINGS_VIEW.name, view_version, commit=commit.number)
+    get_run_logger().info("read %s v%s at store commit %s (%s): %s films", MOVIE_RATINGS_VIEW.name,
+                          view_version, commit.number, commit.snapshot_date, f"{rows.num_rows:,}")
+    return ViewAtCommit(rows, commit)
+
+
+@task(name="predict", cache_policy=NO_CACHE, timeout_seconds=1800)
+def predict_task(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_days: int) -> pa.Table:
+    films = films_to_predict(view.rows, as_of, recent_days)
+    predicted = predict_ratings(model.pipeline, films) if films.num_rows else np.array([])
+    rows = prediction_rows(films, predicted, model_version=model.version.version, prediction_date=as_of,
+                           store_commit=view.commit.number, predicted_at=datetime.now(UTC))
+    get_run_logger().info("predicted %s films (upcoming or released since %s) with v%s",
+                          f"{rows.num_rows:,}", as_of - timedelta(days=recent_days), model.version.version)
+    return rows
+
+
+@task(name="save-predictions", cache_policy=NO_CACHE, timeout_seconds=900, **IO_RETRIES)
+def save_predictions_task(rows: pa.Table) -> pa.Table:
+    """Merge this run's predictions into the history; returns the whole history."""
+    store = get_feature_store(get_settings())
+    if rows.num_rows:
+        version = store.merge_rows(MOVIE_PREDICTIONS.name, PREDICTIONS_VERSION, rows)
+        get_run_logger().info("stored %s predictions (%s v%s, table version %s)", f"{rows.num_rows:,}",
+                              MOVIE_PREDICTIONS.name, PREDICTIONS_VERSION, version)
+    return store.read_all_rows(MOVIE_PREDICTIONS.name, PREDICTIONS_VERSION)
+
+
+@task(name="monitor", cache_policy=NO_CACHE, timeout_seconds=900)
+def monitoring_task(history: pa.Table, view: ViewAtCommit) -> Monitoring:
+    result = monitoring(history, view.rows)
+    mae = result.mae
+    get_run_logger().info("live score: %s films predicted before their rating; MAE %s",
+                          result.films.num_rows, "n/a" if mae is None else f"{mae:.3f}")
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Batch scoring of a CSV file
+# --------------------------------------------------------------------------------------
+
+#: Input columns a batch may lack; when present they are blanked before cleaning: the model
+#: never reads them, and a bad value there must not reject an otherwise scorable film.
+IGNORED_BATCH_COLUMNS: tuple[str, ...] = ("imdb_rating", "imdb_votes")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    scored: int
+    rejected: int
+    output: Path
+    rejects: Path | None
+    model_version: int
+
+
+def score_csv(path: Path, model: LoadedModel, as_of: date) -> tuple[pa.Table, pa.Table]:
+    """Score every valid row of a CSV in the Kaggle schema; returns (scores, rejects)."""
+    parsed = read_snapshot_csv(path, optional=IGNORED_BATCH_COLUMNS)
+    table = parsed.table
+    for column in IGNORED_BATCH_COLUMNS:
+        table = table.set_column(table.column_names.index(column), column,
+                                 pa.nulls(table.num_rows, table.schema.field(column).type))
+    parsed = ParsedSnapshot(table, parsed.bad_lines, parsed.extra_columns)
+    clean = clean_snapshot(parsed, as_of=as_of, source="batch", max_reject_fraction=1.0)
+    rows = view_rows(build_features(clean.table, as_of).tables)
+    predicted = predict_ratings(model.pipeline, rows) if rows.num_rows else np.array([])
+    scores = pa.table({
+        "id": rows["id"],
+        "title": rows["title"],
+        "predicted_rating": pa.array(np.round(predicted, 3), pa.float64()),
+        "model_version": pa.array(np.full(rows.num_rows, model.version.version, dtype=np.int32)),
+    })
+    rejects = clean.rejects.select(["record", "id", "column", "reason"])
+    return scores, rejects
+
+
+def batch_predict(input_path: Path, output_path: Path, registry: Any, as_of: date) -> BatchResult:
+    """Score ``input_path`` with the production model into ``output_path`` (CSV).
+
+    Rejected rows go to ``<output>.rejects.csv`` with their record number, id, column and
+    reason; none is dropped silently.
+
+    Raises:
+        DataError: no production model, or the input is not a CSV in the Kaggle schema.
+    """
+    import pyarrow.csv as pacsv
+
+    model = load_production_model(registry)
+    scores, rejects = score_csv(Path(input_path), model, as_of)
+    output_path = Path(output_path)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output_path.with_name(f".{output_path.name}.tmp")
+    pacsv.write_csv(scores, tmp)
+    tmp.replace(output_path)
+    rejects_path = None
+    if rejects.num_rows:
+        rejects_path = output_path.with_name(f"{output_path.stem}.rejects.csv")
+        pacsv.write_csv(rejects, rejects_path)
+    return BatchResult(scores.num_rows, rejects.num_rows, output_path, rejects_path, model.version.version)

@@ -194,3 +194,9 @@ def publish_training_report_task(version: ModelVersion) -> None:
                           description=f"hold-out metrics of every candidate, v{version.version}")
     create_markdown_artifact(markdown, key="training-summary",
                              description=f"{version.name} v{version.version}")
+
+
+@task(name="has-production-model", cache_policy=NO_CACHE, timeout_seconds=120, **IO_RETRIES)
+def has_production_model_task() -> bool:
+    """Whether the registry already has a production model."""
+    return get_model_registry(get_settings()).production(MODEL_NAME) is not None

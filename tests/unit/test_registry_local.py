@@ -85,7 +85,7 @@ def test_an_interrupted_registration_leaves_no_version_and_production_unchanged(
 def test_registering_without_a_model_file_is_refused(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DataError, match="model.joblib"):
+    with pytest.raises(DataError, match=r"model\.joblib"):
         LocalModelRegistry(tmp_path / "r").register("m", empty, card(1.0))
 
 

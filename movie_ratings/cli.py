@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="feature groups, versions, row counts, rejects")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=_cmd_status)
+
+    site = commands.add_parser("site", help="serve the built site on 127.0.0.1")
+    site.add_argument("--port", type=int, default=8000,
+                      help="port to listen on (default 8000; 0 picks a free one)")
+    site.set_defaults(handler=_cmd_site)
     return parser
 
 
@@ -106,6 +111,12 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from movie_ratings.store import get_feature_store
 
     return get_feature_store(settings).status()
+
+
+def _cmd_site(args: argparse.Namespace, settings: Settings) -> None:
+    from movie_ratings.site.server import serve
+
+    serve(settings.site_dir, port=args.port)
 
 
 def format_status(status: dict[str, Any]) -> str:
@@ -149,13 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``movie-ratings`` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    if args.command != "status":
+    if args.command not in ("status", "site"):
         _prepare_prefect(settings)
     try:
         result = args.handler(args, settings)
     except MovieRatingsError as exc:
         print(f"movie-ratings {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    if args.command == "site":
+        return 0
     if args.command == "status":
         print(json.dumps(result, indent=2, default=str) if args.json else format_status(result))
     else:

@@ -443,7 +443,8 @@ def render_monitoring_table(films: Sequence[MonitoredFilm]) -> str:
     body = []
     for film in shown:
         predicted, actual = finite(film.predicted_rating), finite(film.actual_rating)
-        error = f"{predicted - actual:+.1f}" if predicted is not None and actual is not None else "n/a"
+        error = "n/a" if predicted is None or actual is None else f"{predicted - actual:+.1f}"
+        error = "0.0" if error in ("+0.0", "-0.0") else error
         votes = finite(film.imdb_votes)
         body.append(
             "<tr>"

@@ -59,8 +59,10 @@ def make_server(site_dir: Path, port: int = DEFAULT_PORT) -> http.server.Threadi
 
     Raises:
         SiteNotBuiltError: nothing to serve yet.
-        MovieRatingsError: the port cannot be bound.
+        MovieRatingsError: the port is out of range or cannot be bound.
     """
+    if not 0 <= port <= 65535:
+        raise MovieRatingsError(f"not a port: {port} (use 1-65535, or 0 to pick a free one)")
     check_site(site_dir)
     handler = partial(SiteHandler, directory=str(site_dir))
     try:

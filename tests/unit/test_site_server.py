@@ -90,6 +90,13 @@ def test_a_port_in_use_is_a_clear_error(served, tmp_path):
         make_server(site_dir, port=port)
 
 
+@pytest.mark.parametrize("port", [-1, 65536])
+def test_a_port_out_of_range_is_a_clear_error(served, port):
+    _, site_dir = served
+    with pytest.raises(MovieRatingsError, match=rf"not a port: {port}"):
+        make_server(site_dir, port=port)
+
+
 def test_the_site_command_without_a_site_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MOVIE_RATINGS_HOME", str(tmp_path))
     assert cli.main(["site", "--port", "0"]) == 1

@@ -5,7 +5,8 @@ sibling folder ``.site-builds/``. A build is written into a fresh folder there a
 becomes the site by replacing the link with :func:`os.replace`, one atomic rename: a reader
 sees either the previous site or the new one, never a half-written one, and a build that
 fails leaves the previous site as it was. The two previous builds are kept (a page already
-open may still ask for their assets); older ones are removed.
+open may still ask for their assets), and any build younger than ten minutes (another run may
+still be writing it); older ones are removed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from datetime import UTC, datetime
 from importlib import resources
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 STATIC_FILES = ("site.css", "site.js", "placeholder.svg")
 PLOT_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".svg"}
 KEEP_PREVIOUS_BUILDS = 2
+MIN_AGE_SECONDS = 600  # a younger build may still be written by another run, or be read
 
 
 def builds_dir(out_dir: Path) -> Path:
@@ -111,8 +114,9 @@ def publish(build: Path, out_dir: Path) -> None:
 BUILD_NAME = re.compile(r"(?:\d{8}T\d{12}Z-|previous-)[A-Za-z0-9_]+")
 
 
-def prune(out_dir: Path, keep: int = KEEP_PREVIOUS_BUILDS) -> list[Path]:
-    """Remove all builds but the current one and the ``keep`` newest others.
+def prune(out_dir: Path, keep: int = KEEP_PREVIOUS_BUILDS, min_age: float = MIN_AGE_SECONDS) -> list[Path]:
+    """Remove old builds: all but the current one, the ``keep`` newest others and any build
+    changed less than ``min_age`` seconds ago (another run may still be writing it).
 
     Returns:
         The removed build folders.
@@ -124,7 +128,8 @@ def prune(out_dir: Path, keep: int = KEEP_PREVIOUS_BUILDS) -> list[Path]:
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
-    removed = others[keep:]
+    now = time.time()
+    removed = [p for p in others[keep:] if now - p.stat().st_mtime >= min_age]
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed

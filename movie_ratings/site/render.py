@@ -162,7 +162,7 @@ def page(title: str, current: str, body: str, data: SiteData, *, scripts: bool =
     footer = (
         f"Built {esc(fmt_datetime(data.generated_at))} from the {esc(data.source)} snapshot of "
         f"{esc(data.snapshot_date.isoformat())}{demo}, feature store commit {esc(data.store_commit)}. "
-        "Posters and links: TMDB and IMDb. Static files: nothing here calls a server."
+        "Posters and links: TMDB and IMDb."
     )
     script = '<script src="assets/site.js"></script>\n' if scripts else ""
     return (
@@ -292,7 +292,7 @@ def render_index(data: SiteData) -> str:
 
 
 def version_colors(versions: Iterable[object]) -> dict[object, str]:
-    ordered = sorted(set(versions), key=lambda v: (str(type(v)), v))
+    ordered = sorted(set(versions))
     return {version: PALETTE[i % len(PALETTE)] for i, version in enumerate(ordered)}
 
 

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -440,14 +441,27 @@ def test_a_plot_that_cannot_be_read_fails_the_build_and_keeps_the_old_site(tmp_p
     assert len(builds(out_dir)) == 1
 
 
-def test_old_builds_are_pruned_keeping_the_current_and_two_previous(tmp_path):
+def age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_old_builds_are_pruned_keeping_the_current_two_previous_and_recent_ones(tmp_path):
     out_dir = tmp_path / "site"
     for n in range(5):
         build_site(site(cards=(card(1, title=f"Build {n}"),)), out_dir)
+    assert len(builds(out_dir)) == 5  # all younger than ten minutes: maybe still in use
+    for n, path in enumerate(builds(out_dir)):
+        age(path, 3600 - n)  # older ones first, all an hour old
+    build_site(site(cards=(card(1, title="Build 5"),)), out_dir)
     kept = builds(out_dir)
     assert len(kept) == 3
     assert out_dir.resolve() in [p.resolve() for p in kept]
-    assert "Build 4" in (out_dir / "index.html").read_text()
+    assert "Build 5" in (out_dir / "index.html").read_text()
+    assert sorted(
+        re.search(r"Build \d", (p / "index.html").read_text()).group(0)
+        for p in kept if p.resolve() != out_dir.resolve()
+    ) == ["Build 3", "Build 4"]
 
 
 def test_a_real_folder_at_the_site_path_is_replaced_atomically_and_kept(tmp_path):

@@ -52,11 +52,6 @@ class Settings(BaseSettings):
     def downloads_dir(self) -> Path:
         return self.home / "downloads"
 
-    @property
-    def site_dir(self) -> Path:
-        """The published site (a link to its newest build, see ``movie_ratings.site``)."""
-        return self.home / "site"
-
 
 def get_settings() -> Settings:
     """Read the settings from the environment (and ``.env``) now."""

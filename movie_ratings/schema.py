@@ -281,6 +281,31 @@ MOVIE_GENRES = FeatureGroupSpec(
 
 FEATURE_GROUPS: dict[str, FeatureGroupSpec] = {g.name: g for g in (MOVIES, MOVIE_GENRES)}
 
+MOVIE_PREDICTIONS = FeatureGroupSpec(
+    name="movie_predictions",
+    description=(
+        "Every prediction made: which model version predicted what rating, when, for which "
+        "film, from which store commit. History is kept: one row per film, model version and "
+        "prediction date."
+    ),
+    features=(
+        Feature("id", pa.int64(), "TMDB movie id."),
+        Feature("model_version", pa.int32(), "Registry version of the model that predicted."),
+        Feature("prediction_date", pa.date32(), "Snapshot date the prediction was made on (event time)."),
+        Feature("predicted_rating", pa.float64(), "Predicted IMDb rating (1-10)."),
+        Feature("status", pa.string(), "TMDB status of the film when predicted."),
+        Feature("release_date", pa.date32(), "Release date known when predicted; null when unknown."),
+        Feature("store_commit", pa.int64(), "Feature store commit the features were read at."),
+        Feature("predicted_at", pa.timestamp("us", tz="UTC"), "Wall-clock time of the inference run."),
+    ),
+    primary_key=("id", "model_version"),
+    event_time="prediction_date",
+)
+
+#: Groups written as an append-only history (merge on primary key + event time), not as
+#: snapshots: nothing is ever deleted from them.
+HISTORY_GROUPS: dict[str, FeatureGroupSpec] = {MOVIE_PREDICTIONS.name: MOVIE_PREDICTIONS}
+
 
 @dataclass(frozen=True)
 class FeatureViewSpec:
@@ -322,7 +347,7 @@ def check_hopsworks_names() -> None:
         ValueError: naming every invalid name.
     """
     names = [MOVIE_RATINGS_VIEW.name]
-    for group in FEATURE_GROUPS.values():
+    for group in (*FEATURE_GROUPS.values(), *HISTORY_GROUPS.values()):
         names.append(group.name)
         names.extend(group.column_names)
     bad = sorted({n for n in names if not HOPSWORKS_NAME.match(n)})

@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     def downloads_dir(self) -> Path:
         return self.home / "downloads"
 
+    @property
+    def registry_dir(self) -> Path:
+        return self.home / "registry"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.home / "site"
+
 
 def get_settings() -> Settings:
     """Read the settings from the environment (and ``.env``) now."""

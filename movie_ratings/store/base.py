@@ -151,6 +151,18 @@ class FeatureStore(Protocol):
         """Quarantined records as of a commit."""
         ...
 
+    def merge_rows(self, name: str, version: int, table: pa.Table) -> int:
+        """Insert or replace rows of a history group by primary key + event time.
+
+        Rows with other keys are kept (history); writing the same rows again adds no
+        rows. Returns the group's table version after the write.
+        """
+        ...
+
+    def read_all_rows(self, name: str, version: int) -> pa.Table:
+        """Every row of a history group (empty with the declared schema when none)."""
+        ...
+
     def status(self) -> dict[str, Any]:
         """A JSON-ready summary: commit, groups with versions and row counts, rejects."""
         ...

@@ -7,6 +7,8 @@ Layout under the store root::
     rejects/                   Delta table of quarantined records
     _commits/<n>.json          store commits: the Delta version of every group, atomically
     _views/<name>_<version>.json  feature view definitions
+    history/<name>_<version>/  history groups (predictions): Delta tables merged on primary
+                               key + event time, outside store commits (one table per write)
     .write.lock                one writer at a time (flock; released if the process dies)
 
 Why Delta Lake: a real open table format with atomic commits, time travel to any version,
@@ -37,6 +39,7 @@ from deltalake import DeltaTable, write_deltalake
 from movie_ratings.errors import DataError, TransientError
 from movie_ratings.schema import (
     FEATURE_GROUPS,
+    HISTORY_GROUPS,
     MOVIE_RATINGS_VIEW,
     MOVIES,
     PRIMARY_KEY,
@@ -396,6 +399,45 @@ class LocalFeatureStore:
             return REJECTS_SCHEMA.empty_table()
         table = DeltaTable(self._rejects_path, version=resolved.rejects_table_version)
         return table.to_pyarrow_table().cast(REJECTS_SCHEMA)
+
+    # ----------------------------------------------------------------------------------
+    # history groups (predictions)
+    # ----------------------------------------------------------------------------------
+
+    def _history_path(self, name: str, version: int) -> Path:
+        return self.root / "history" / group_key(name, version)
+
+    def merge_rows(self, name: str, version: int, table: pa.Table) -> int:
+        spec = HISTORY_GROUPS[name]
+        try:
+            table = table.select(list(spec.column_names)).cast(spec.arrow_schema)
+        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DataError(f"rows for {name} do not match its schema: {exc}") from None
+        keys = [*spec.primary_key, spec.event_time]
+        if table.group_by(keys).aggregate([]).num_rows != table.num_rows:
+            raise DataError(f"rows for {name} repeat a key {keys}")
+        path = self._history_path(name, version)
+        # One Delta commit per write: a killed run leaves the previous table version.
+        if not (path / "_delta_log").is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_deltalake(path, table, mode="error")
+        else:
+            predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+            (
+                DeltaTable(path)
+                .merge(table, predicate=predicate, source_alias="s", target_alias="t")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        return DeltaTable(path).version()
+
+    def read_all_rows(self, name: str, version: int) -> pa.Table:
+        spec = HISTORY_GROUPS[name]
+        path = self._history_path(name, version)
+        if not (path / "_delta_log").is_dir():
+            return spec.arrow_schema.empty_table()
+        return DeltaTable(path).to_pyarrow_dataset().to_table().cast(spec.arrow_schema)
 
     def status(self) -> dict[str, Any]:
         latest = self.latest_commit()

@@ -1,0 +1,25 @@
+"""Model registry backends behind one interface (:class:`ModelRegistry`)."""
+
+from __future__ import annotations
+
+from movie_ratings.errors import ConfigurationError
+from movie_ratings.registry.base import MODEL_NAME, ModelRegistry, ModelVersion
+from movie_ratings.settings import Settings
+
+__all__ = ["MODEL_NAME", "ModelRegistry", "ModelVersion", "get_model_registry"]
+
+
+def get_model_registry(settings: Settings) -> ModelRegistry:
+    """The configured model registry: a directory under MOVIE_RATINGS_HOME unless Hopsworks.
+
+    Raises:
+        ConfigurationError: a backend that is not available in this build.
+    """
+    if settings.backend == "local":
+        from movie_ratings.registry.local import LocalModelRegistry
+
+        return LocalModelRegistry(settings.registry_dir)
+    raise ConfigurationError(
+        f"model registry backend {settings.backend!r} is not available yet; "
+        "unset MOVIE_RATINGS_BACKEND to use the local registry"
+    )

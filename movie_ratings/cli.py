@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="feature groups, versions, row counts, rejects, production model")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=_cmd_status)
+
+    site = commands.add_parser("site", help="serve the built site on 127.0.0.1")
+    site.add_argument("--port", type=int, default=8000,
+                      help="port to listen on (default 8000; 0 picks a free one)")
+    site.set_defaults(handler=_cmd_site)
     return parser
 
 
@@ -194,6 +199,12 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return get_feature_store(settings).status() | {"model": model_status(settings)}
 
 
+def _cmd_site(args: argparse.Namespace, settings: Settings) -> None:
+    from movie_ratings.site.server import serve
+
+    serve(settings.site_dir, port=args.port)
+
+
 def format_status(status: dict[str, Any]) -> str:
     """Human-readable status."""
     lines = [f"feature store: {status['backend']} at {status['path']}"]
@@ -272,13 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``movie-ratings`` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    if args.command not in ("status", "predict"):
+    if args.command not in ("status", "predict", "site"):
         _prepare_prefect(settings)
     try:
         result = args.handler(args, settings)
     except MovieRatingsError as exc:
         print(f"movie-ratings {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    if args.command == "site":
+        return 0
     if args.command == "status":
         print(json.dumps(result, indent=2, default=str) if args.json else format_status(result))
     else:

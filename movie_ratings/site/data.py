@@ -1,0 +1,156 @@
+"""What the site shows: the input contract of :func:`movie_ratings.site.build_site`.
+
+The inference flow fills these dataclasses; the renderer trusts none of their strings (they
+come from a user-contributed dataset) and builds URLs only from values that pass the strict
+checks below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+# fullmatch with explicit ASCII classes: `\d` would also accept other scripts' digits and
+# `$` a trailing newline.
+IMDB_ID = re.compile(r"tt[0-9]{7,10}")
+POSTER_PATH = re.compile(r"/[A-Za-z0-9_-]+\.(?:jpg|jpeg|png|webp)")
+POSTER_BASE = "https://image.tmdb.org/t/p/w342"
+IMDB_TITLE = "https://www.imdb.com/title/{imdb_id}/"
+TMDB_MOVIE = "https://www.themoviedb.org/movie/{id}"
+
+
+@dataclass(frozen=True)
+class FilmCard:
+    """One predicted upcoming or newly released film (a card on the home page).
+
+    Attributes:
+        id: TMDB id.
+        title: title as in the dataset (untrusted text).
+        release_date: release date, None when unknown.
+        status: TMDB status, e.g. ``Post Production``.
+        genres: genre names.
+        predicted_rating: predicted IMDb rating (1–10).
+        model_version: version of the model that predicted it.
+        imdb_id: IMDb id; only a valid ``tt`` id builds a link.
+        poster_path: TMDB poster path; only a strict ``/name.jpg`` path builds an image URL.
+        updated: snapshot date of the film's latest change (the home page's sort key).
+        overview: plot summary (untrusted text).
+    """
+
+    id: int
+    title: str
+    release_date: date | None
+    status: str
+    genres: tuple[str, ...]
+    predicted_rating: float
+    model_version: int
+    imdb_id: str | None
+    poster_path: str | None
+    updated: date
+    overview: str | None = None
+
+
+@dataclass(frozen=True)
+class MonitoredFilm:
+    """A film predicted before its release whose real rating is now known.
+
+    Attributes:
+        id: TMDB id.
+        title: title (untrusted text).
+        imdb_id: IMDb id; only a valid one builds a link.
+        prediction_date: when the prediction was made.
+        model_version: version of the model that made it.
+        predicted_rating: what we predicted.
+        actual_rating: the real IMDb rating.
+        imdb_votes: votes behind the real rating, when known.
+    """
+
+    id: int
+    title: str
+    imdb_id: str | None
+    prediction_date: date
+    model_version: int
+    predicted_rating: float
+    actual_rating: float
+    imdb_votes: float | None
+
+
+@dataclass(frozen=True)
+class MaePoint:
+    """Live error of one model version over the films it predicted on one date.
+
+    Attributes:
+        prediction_date: date the predictions were made.
+        model_version: model version.
+        films: films of that date and version whose real rating is known.
+        mae: mean absolute error over them.
+    """
+
+    prediction_date: date
+    model_version: int
+    films: int
+    mae: float
+
+
+@dataclass(frozen=True)
+class SiteData:
+    """Everything one build of the site shows.
+
+    Attributes:
+        generated_at: when the inference run built it.
+        snapshot_date: date of the snapshot the predictions come from.
+        source: data source name (``demo``, ``csv``, ``kaggle``).
+        is_demo: True for the demo feed: every page then carries a DEMO DATA banner.
+        store_commit: feature store commit the predictions read.
+        model_card: JSON of the production model card (any key may be missing).
+        cards: predicted films; the home page shows the 20 most recently updated.
+        monitoring: predicted films whose real rating is now known.
+        mae_trend: live MAE by prediction date and model version.
+        plots: training images to copy and show, by name (e.g. ``residuals``).
+    """
+
+    generated_at: datetime
+    snapshot_date: date
+    source: str
+    is_demo: bool
+    store_commit: int
+    model_card: dict[str, Any]
+    cards: tuple[FilmCard, ...]
+    monitoring: tuple[MonitoredFilm, ...]
+    mae_trend: tuple[MaePoint, ...]
+    plots: dict[str, Path] = field(default_factory=dict)
+
+
+def valid_imdb_id(value: object) -> str | None:
+    """The IMDb id when it is exactly ``tt`` and 7–10 ASCII digits, else None."""
+    if isinstance(value, str) and IMDB_ID.fullmatch(value):
+        return value
+    return None
+
+
+def valid_tmdb_id(value: object) -> int | None:
+    """The TMDB id when it is a positive int (not a bool), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
+
+
+def poster_url(poster_path: object) -> str | None:
+    """TMDB image URL of a poster, only for a strict ``/name.ext`` path."""
+    if isinstance(poster_path, str) and POSTER_PATH.fullmatch(poster_path):
+        return POSTER_BASE + poster_path
+    return None
+
+
+def film_url(film_id: object, imdb_id: object) -> str | None:
+    """The IMDb page for a valid IMDb id, else the TMDB page for a valid id, else None."""
+    imdb = valid_imdb_id(imdb_id)
+    if imdb is not None:
+        return IMDB_TITLE.format(imdb_id=imdb)
+    tmdb = valid_tmdb_id(film_id)
+    if tmdb is not None:
+        return TMDB_MOVIE.format(id=tmdb)
+    return None

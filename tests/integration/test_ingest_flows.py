@@ -164,14 +164,14 @@ def test_daily_on_an_empty_store_asks_for_a_backfill(home: Path) -> None:
 
 
 def test_main_job_backfills_then_catches_up_day_by_day(home: Path) -> None:
-    result = main_flow(source="demo", as_of=DAY0 + timedelta(days=2), days=3)
+    result = main_flow(source="demo", as_of=DAY0 + timedelta(days=2), days=3, train="never")
     flows = [(r["flow"], r["snapshot_date"]) for r in result["runs"]]
     assert flows == [
         ("backfill", "2026-03-01"),
         ("daily-features", "2026-03-02"),
         ("daily-features", "2026-03-03"),
     ]
-    again = main_flow(source="demo", as_of=DAY0 + timedelta(days=2), days=3)
+    again = main_flow(source="demo", as_of=DAY0 + timedelta(days=2), days=3, train="never")
     assert [r["created_commit"] for r in again["runs"]] == [False]
 
 

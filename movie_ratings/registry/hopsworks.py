@@ -38,7 +38,6 @@ from movie_ratings.hopsworks_connection import translate_errors
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
 from movie_ratings.store.hopsworks import (
     MODEL_PROMOTIONS,
-    MODEL_PROMOTIONS_VERSION,
     HopsworksFeatureStore,
     numeric_metrics,
 )
@@ -144,7 +143,7 @@ class HopsworksModelRegistry:
               "reason": reason}],
             schema=MODEL_PROMOTIONS.arrow_schema,
         )
-        self._store.insert_rows(MODEL_PROMOTIONS.name, MODEL_PROMOTIONS_VERSION, row)
+        self._store.insert_rows(MODEL_PROMOTIONS.name, self._store.bookkeeping_version, row)
 
     # ----------------------------------------------------------------------------------
     # reads
@@ -201,7 +200,7 @@ class HopsworksModelRegistry:
 
     def production_pointer(self, name: str) -> dict[str, Any] | None:
         """The latest promotion of ``name`` (version, reason, promoted_at), or None."""
-        rows = self._store.read_rows(MODEL_PROMOTIONS.name, MODEL_PROMOTIONS_VERSION)
+        rows = self._store.read_rows(MODEL_PROMOTIONS.name, self._store.bookkeeping_version)
         mine = [r for r in rows.to_pylist() if r["model_name"] == name]
         if not mine:
             return None

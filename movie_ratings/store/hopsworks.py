@@ -108,7 +108,6 @@ STORE_COMMITS = FeatureGroupSpec(
     primary_key=("commit_number",),
     event_time="created_at",
 )
-STORE_COMMITS_VERSION = 1
 
 SNAPSHOT_REJECTS = FeatureGroupSpec(
     name="snapshot_rejects",
@@ -127,7 +126,6 @@ SNAPSHOT_REJECTS = FeatureGroupSpec(
     primary_key=(STORE_COMMIT, "reject_index"),
     event_time="snapshot_date",
 )
-SNAPSHOT_REJECTS_VERSION = 1
 
 MODEL_PROMOTIONS = FeatureGroupSpec(
     name="model_promotions",
@@ -141,7 +139,6 @@ MODEL_PROMOTIONS = FeatureGroupSpec(
     primary_key=("model_name",),
     event_time="promoted_at",
 )
-MODEL_PROMOTIONS_VERSION = 1
 _BOOKKEEPING = (STORE_COMMITS, SNAPSHOT_REJECTS, MODEL_PROMOTIONS)
 _REJECT_RENAMES = {"column": "rejected_column"}
 
@@ -432,13 +429,16 @@ class HopsworksFeatureStore:
         feature_store: the SDK's feature store (``project.get_feature_store()``).
         feature_cls: the SDK's ``hsfs.feature.Feature`` class (imported when omitted).
         address: where the store is, for status output.
+        bookkeeping_version: version of the bookkeeping groups (``store_commits``,
+            ``snapshot_rejects``, ``model_promotions``); 1 unless a test isolates itself.
     """
 
     backend = "hopsworks"
 
     def __init__(self, feature_store: Any, *, feature_cls: Any | None = None,
-                 address: str = "hopsworks") -> None:
+                 address: str = "hopsworks", bookkeeping_version: int = 1) -> None:
         self._fs = feature_store
+        self.bookkeeping_version = bookkeeping_version
         self._feature_cls = feature_cls
         self.address = address
         self._groups: dict[tuple[str, int], Any] = {}
@@ -518,7 +518,7 @@ class HopsworksFeatureStore:
     # -------------------------------------------------------------------------------------
 
     def commits(self) -> list[StoreCommit]:
-        rows = self.read_rows(STORE_COMMITS.name, STORE_COMMITS_VERSION)
+        rows = self.read_rows(STORE_COMMITS.name, self.bookkeeping_version)
         by_number: dict[int, StoreCommit] = {}
         for row in rows.sort_by([("commit_number", "ascending"), ("created_at", "ascending")]).to_pylist():
             by_number[row["commit_number"]] = StoreCommit.from_json(json.loads(row["record"]))
@@ -585,8 +585,8 @@ class HopsworksFeatureStore:
             current_counts[name] = current.num_rows
             changes[name] = diff_group(current, table.select(list(spec.column_names)), spec)
         self._remove_uncommitted(
-            SNAPSHOT_REJECTS.name, SNAPSHOT_REJECTS_VERSION,
-            self.read_rows(SNAPSHOT_REJECTS.name, SNAPSHOT_REJECTS_VERSION), latest_number,
+            SNAPSHOT_REJECTS.name, self.bookkeeping_version,
+            self.read_rows(SNAPSHOT_REJECTS.name, self.bookkeeping_version), latest_number,
         )
         counts = _counts(changes)
         same_day = latest is not None and latest.snapshot_date == info.snapshot_date
@@ -609,7 +609,7 @@ class HopsworksFeatureStore:
             table_version = number if rows.num_rows or previous is None else previous.table_version
             rows_now = current_counts[name] + changes[name].new - changes[name].deleted
             new_groups[key] = GroupState(name, versions[name], table_version, rows_now)
-        self.insert_rows(SNAPSHOT_REJECTS.name, SNAPSHOT_REJECTS_VERSION, _reject_rows(rejects, number))
+        self.insert_rows(SNAPSHOT_REJECTS.name, self.bookkeeping_version, _reject_rows(rejects, number))
         commit = StoreCommit(
             number=number,
             created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -621,7 +621,7 @@ class HopsworksFeatureStore:
             rejects_table_version=number,
             counts=counts | {"rejected": rejects.num_rows},
         )
-        self.insert_rows(STORE_COMMITS.name, STORE_COMMITS_VERSION, _commit_to_row(commit))
+        self.insert_rows(STORE_COMMITS.name, self.bookkeeping_version, _commit_to_row(commit))
         return _result(commit, True, changes, counts)
 
     # -------------------------------------------------------------------------------------
@@ -746,7 +746,7 @@ class HopsworksFeatureStore:
 
     def read_rejects(self, *, commit: int | None = None) -> pa.Table:
         resolved = self._resolve(commit)
-        stored = self.read_rows(SNAPSHOT_REJECTS.name, SNAPSHOT_REJECTS_VERSION)
+        stored = self.read_rows(SNAPSHOT_REJECTS.name, self.bookkeeping_version)
         return _current_rejects(stored, resolved.number)
 
     # -------------------------------------------------------------------------------------

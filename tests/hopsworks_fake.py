@@ -156,6 +156,7 @@ class FeatureGroup:
                            storage=storage, write_options=write_options,
                            validation_options=validation_options, wait=wait, **kwargs)
         self._store.fail_next("insert")
+        self._store.fail_next(f"insert:{self._name}")
         incoming = self._from_frame(features)
         keys = self._keys()
         incoming_keys = set(zip(*(incoming[k].to_pylist() for k in keys), strict=True))
@@ -463,7 +464,11 @@ class Model:
                 raise RestAPIError(400, f"metric {metric} is not a number")
         target = registry.root / self._name / str(self._version)
         shutil.copytree(model_path, target)
-        registry.fail_next("save")  # fails after the upload, before registration
+        try:
+            registry.fail_next("save")  # fails after the upload, before registration
+        except BaseException:
+            shutil.rmtree(target)  # as hsml does: the upload is removed, nothing is registered
+            raise
         self.files = target
         registry.models[(self._name, self._version)] = self
         return self

@@ -79,9 +79,9 @@ def hopsworks_config(
     missing = []
     if api_key is None and not settings.hopsworks_api_key_secret:
         missing.append("HOPSWORKS_API_KEY (or MOVIE_RATINGS_HOPSWORKS_API_KEY_SECRET)")
-    if not settings.hopsworks_project:
+    if not (settings.hopsworks_project or "").strip():
         missing.append("HOPSWORKS_PROJECT")
-    if not settings.hopsworks_host:
+    if not (settings.hopsworks_host or "").strip():
         missing.append("HOPSWORKS_HOST")
     if missing:
         raise ConfigurationError(

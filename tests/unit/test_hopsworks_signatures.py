@@ -247,3 +247,23 @@ def test_the_real_login_never_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
     hopsworks_connection.forget_logins()
     with pytest.raises(AssertionError, match="prompted"):
         hopsworks.login()
+
+
+def test_the_deltalake_module_on_disk_is_the_hopsworks_build() -> None:
+    """hops-deltalake and deltalake write the same files; every one must be hops-deltalake's
+    (hsfs writes DELTA feature groups to HopsFS through it), none a mix of the two."""
+    import base64
+    import hashlib
+    from importlib import metadata
+
+    import deltalake
+
+    files = [f for f in metadata.files("hops-deltalake") or [] if f.parts[0] == "deltalake" and f.hash]
+    assert files, "hops-deltalake lists no files of the deltalake module"
+    mismatched = []
+    for entry in files:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(entry.locate().read_bytes()).digest())
+        if digest.rstrip(b"=").decode() != entry.hash.value:
+            mismatched.append(str(entry))
+    assert not mismatched, f"files of another deltalake build on disk: {mismatched[:5]}"
+    assert deltalake.__version__.replace("-", ".") == metadata.version("hops-deltalake")

@@ -275,9 +275,12 @@ def _column(values: pd.Series, field: pa.Field, group: str) -> pa.Array:
     dtype = field.type
     try:
         if pa.types.is_list(dtype):
-            cells = [None if not hasattr(v, "__len__") and _is_missing(v) else list(v)
-                     for v in values]
-            return pa.array(cells, type=dtype)
+            try:  # lists or numpy arrays per cell, None/NaN for missing: Arrow reads them as they are
+                return pa.array(values, type=dtype, from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                cells = [None if not hasattr(v, "__len__") and _is_missing(v) else list(v)
+                         for v in values]
+                return pa.array(cells, type=dtype)
         if pa.types.is_date(dtype) and (
             pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_object_dtype(values)
         ):

@@ -222,8 +222,10 @@ def hopsworks_group(name: str) -> HopsworksGroup:
 _OFFLINE_TYPES: list[tuple[Callable[[pa.DataType], bool], str]] = [
     (pa.types.is_int64, "bigint"),
     (pa.types.is_int32, "int"),
-    (pa.types.is_int16, "smallint"),
-    (pa.types.is_int8, "tinyint"),
+    # The SDK infers "int" for int8/int16 columns and refuses an insert whose types differ
+    # from the group's, so the small integers (the one-hot genres) are declared "int".
+    (pa.types.is_int16, "int"),
+    (pa.types.is_int8, "int"),
     (pa.types.is_float64, "double"),
     (pa.types.is_float32, "float"),
     (pa.types.is_boolean, "boolean"),
@@ -247,22 +249,15 @@ def offline_type(dtype: pa.DataType) -> str:
     raise DataError(f"no Hopsworks type for Arrow type {dtype}")
 
 
-_PANDAS_INTS = {
-    pa.int8(): pd.Int8Dtype(),
-    pa.int16(): pd.Int16Dtype(),
-    pa.int32(): pd.Int32Dtype(),
-    pa.int64(): pd.Int64Dtype(),
-    pa.bool_(): pd.BooleanDtype(),
-}
-
-
 def table_to_frame(table: pa.Table) -> pd.DataFrame:
-    """A pandas frame for ``insert``: nullable integers stay integers, dates stay dates.
+    """A pandas frame for ``insert`` whose columns keep their Arrow types exactly.
 
-    Plain ``to_pandas`` would turn an int column with nulls into float64, which Hopsworks
-    would refuse for an ``int`` feature.
+    The SDK infers each column's type from the frame and refuses an insert whose types
+    differ from the group's. Plain ``to_pandas`` would make an int column with nulls
+    float64 and an all-null string column untyped (which the SDK cannot type at all);
+    Arrow-backed columns keep int, date, list<string> and timestamp types as declared.
     """
-    return table.to_pandas(types_mapper=_PANDAS_INTS.get, date_as_object=True)
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _is_missing(value: Any) -> bool:

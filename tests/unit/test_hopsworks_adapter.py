@@ -249,10 +249,13 @@ def test_feature_groups_are_created_with_their_full_definition(fake: FakeHopswor
         assert features[f.name].description == f.description and features[f.name].type == offline_type(f.dtype)
     assert features["top_cast"].type == "array<string>" and features["release_date"].type == "date"
     assert features["store_commit"].type == "bigint" and features["is_tombstone"].type == "boolean"
+    genres = {f.name: f.type for f in created["movie_genres"]["features"]}
+    assert genres["drama"] == "int" and genres["genres"] == "array<string>"
     for call in fake.recorder.named("FeatureGroup.insert"):
         assert call.kwargs["wait"] is True and call.kwargs["write_options"] == {"wait_for_job": True}
     inserted = fake.recorder.named("FeatureGroup.insert")[0].args[0]
-    assert str(inserted["release_year"].dtype) == "Int32"  # nullable ints stay ints
+    assert inserted["release_year"].dtype == pd.ArrowDtype(pa.int32())  # nullable ints stay ints
+    assert inserted["title"].dtype == pd.ArrowDtype(pa.string())  # all null, still typed
 
 
 def test_every_name_is_valid_in_hopsworks() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import pyarrow as pa
 import pytest
 from hopsworks_fake import Call, FakeHopsworks, RestAPIError
@@ -267,3 +268,40 @@ def test_the_deltalake_module_on_disk_is_the_hopsworks_build() -> None:
             mismatched.append(str(entry))
     assert not mismatched, f"files of another deltalake build on disk: {mismatched[:5]}"
     assert deltalake.__version__.replace("-", ".") == metadata.version("hops-deltalake")
+
+
+def test_the_sdk_types_our_insert_frames_as_the_groups_declare() -> None:
+    """The SDK infers a type per column of an insert frame and refuses a mismatch with the
+    group's features: run its own inference on the frames the adapters insert (tombstones and
+    all-null columns included) and compare with the declared types."""
+    from hsfs.engine import python as python_engine
+
+    from movie_ratings.store import hopsworks as adapter
+    from movie_ratings.store.base import GroupState, StoreCommit
+
+    d1 = date(2026, 3, 1)
+    tables = _tables([1, 2], d1, 7.0)
+    frames = {}
+    for name in ("movies", "movie_genres"):
+        stored = adapter.hopsworks_group(name).stored
+        frames[name] = pa.concat_tables([adapter.log_rows(tables[name], stored, 3),
+                                         adapter.tombstone_rows(np.array([5]), stored, d1, 3)])
+    frames["snapshot_rejects"] = adapter._reject_rows(_rejects(d1), 3)
+    frames["store_commits"] = adapter._commit_to_row(StoreCommit(
+        number=3, created_at="2026-03-01T06:00:00.000001+00:00", snapshot_date=d1, source="demo",
+        source_version=None, is_demo=True, groups={"movies_1": GroupState("movies", 1, 3, 2)}))
+    frames["movie_predictions"] = pa.table({
+        "id": [1], "model_version": [1], "prediction_date": [d1], "predicted_rating": [7.5],
+        "status": [None], "release_date": [None], "store_commit": [3],
+        "predicted_at": [datetime(2026, 3, 1, tzinfo=UTC)],
+    }).cast(adapter.hopsworks_group("movie_predictions").stored.arrow_schema)
+    frames["model_promotions"] = pa.Table.from_pylist(
+        [{"model_name": "m", "promoted_at": datetime(2026, 3, 1, tzinfo=UTC), "model_version": 1, "reason": None}],
+        schema=adapter.MODEL_PROMOTIONS.arrow_schema)
+    assert set(frames) == set(adapter.iter_sdk_groups())
+    engine = python_engine.Engine.__new__(python_engine.Engine)  # type inference needs no connection
+    for name, table in frames.items():
+        stored = adapter.hopsworks_group(name).stored
+        inferred = {f.name: f.type for f in engine._parse_schema_feature_group(adapter.table_to_frame(table))}
+        declared = {f.name: adapter.offline_type(f.dtype) for f in stored.features}
+        assert inferred == declared, name

@@ -7,9 +7,16 @@ BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 PIP_INSTALL = $(UV) pip install --quiet --python $(BIN)/python -c constraints.txt
+# A second environment with the Hopsworks extra (its own lock: hopsworks 5.2 needs older
+# protobuf, sqlalchemy and fsspec than the main environment's).
+HW_VENV := .venv-hopsworks
+HW_BIN  := $(HW_VENV)/bin
+HW_INSTALL = $(HW_BIN)/uv pip install --quiet --python $(HW_BIN)/python -c constraints-hopsworks.txt
+HW_TESTS := tests/unit/test_hopsworks_signatures.py tests/unit/test_hopsworks_adapter.py \
+	tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install install-dev browser lock bench clean
+.PHONY: help run test test-hopsworks lint install install-dev install-hopsworks browser lock bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,18 +44,37 @@ run: install  ## run the main job on the demo feed into the embedded store (MOVI
 browser:  ## install Debian's chromium for the browser tests when missing
 	scripts/ensure-chromium
 
-test: install-dev browser  ## lint, then run the whole test suite
+test: install-dev browser  ## lint, then run the whole test suite, then the Hopsworks checks
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-hopsworks
+
+$(HW_BIN)/python:
+	$(PYTHON) -m venv $(HW_VENV)
+	$(HW_BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(HW_VENV)/.installed: pyproject.toml constraints-hopsworks.txt | $(HW_BIN)/python
+	$(HW_INSTALL) -e '.[kaggle,dev,hopsworks]'
+	@# hops-deltalake and deltalake both install the module `deltalake`: put the Hopsworks
+	@# build on disk whatever order they were installed in (hsfs needs its HopsFS support)
+	$(HW_INSTALL) --reinstall-package hops-deltalake hops-deltalake
+	$(HW_BIN)/python -m pip check --disable-pip-version-check
+	@touch $@
+
+install-hopsworks: $(HW_VENV)/.installed  ## second venv (.venv-hopsworks) with the hopsworks extra
+
+test-hopsworks: $(HW_VENV)/.installed  ## SDK signature, adapter, contract and local store tests with the hopsworks extra
+	$(HW_BIN)/pytest -q -p no:cacheprovider $(HW_TESTS)
 
 lint: install-dev  ## ruff check
 	$(BIN)/ruff check .
 
-lock: $(BIN)/python  ## re-resolve constraints.txt from pyproject.toml
+lock: $(BIN)/python  ## re-resolve constraints.txt and constraints-hopsworks.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --extra kaggle --universal --python-version 3.11 -q --no-header -o constraints.txt
+	$(UV) pip compile pyproject.toml --extra dev --extra kaggle --extra hopsworks --python-version 3.11 -q --no-header -o constraints-hopsworks.txt
 
 bench: install-dev  ## ingest benchmark on a 1.2M-row demo snapshot (writes bench/RESULTS.md)
 	$(BIN)/python -m bench
 
-clean:  ## remove .venv and all local state (var/)
-	rm -rf $(VENV) var
+clean:  ## remove .venv, .venv-hopsworks and all local state (var/)
+	rm -rf $(VENV) $(HW_VENV) var

@@ -20,5 +20,8 @@ os.environ["PREFECT_HOME"] = str(_ROOT / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
 os.environ["MOVIE_RATINGS_HOME"] = str(_ROOT / "home")
+# Tests use the embedded store even where HOPSWORKS_API_KEY is set (a key alone would select
+# Hopsworks); the contract suite reaches a live project on purpose, through its own fixture.
+os.environ["MOVIE_RATINGS_BACKEND"] = "local"
 # The demo feed is kept small in tests unless a test asks otherwise.
 os.environ["MOVIE_RATINGS_DEMO_SIZE"] = "2000"

@@ -13,13 +13,16 @@ def get_model_registry(settings: Settings) -> ModelRegistry:
     """The configured model registry: a directory under MOVIE_RATINGS_HOME unless Hopsworks.
 
     Raises:
-        ConfigurationError: a backend that is not available in this build.
+        ConfigurationError: an unknown backend, or Hopsworks settings missing (named).
     """
     if settings.backend == "local":
         from movie_ratings.registry.local import LocalModelRegistry
 
         return LocalModelRegistry(settings.registry_dir)
+    if settings.backend == "hopsworks":
+        from movie_ratings.registry.hopsworks import open_hopsworks_registry
+
+        return open_hopsworks_registry(settings)
     raise ConfigurationError(
-        f"model registry backend {settings.backend!r} is not available yet; "
-        "unset MOVIE_RATINGS_BACKEND to use the local registry"
+        f"unknown model registry backend {settings.backend!r}; use local or hopsworks"
     )

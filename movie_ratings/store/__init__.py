@@ -12,14 +12,20 @@ __all__ = ["FeatureStore", "SnapshotInfo", "StoreCommit", "UpsertResult", "get_f
 def get_feature_store(settings: Settings) -> FeatureStore:
     """The configured feature store: the embedded Delta Lake store unless Hopsworks is chosen.
 
+    Hopsworks is chosen by ``MOVIE_RATINGS_BACKEND=hopsworks``, or by a configured
+    ``HOPSWORKS_API_KEY`` when the backend is not set (see :class:`Settings`).
+
     Raises:
-        ConfigurationError: a backend that is not available in this build.
+        ConfigurationError: an unknown backend, or Hopsworks settings missing (named).
     """
     if settings.backend == "local":
         from movie_ratings.store.local import LocalFeatureStore
 
         return LocalFeatureStore(settings.store_dir, lock_timeout=settings.lock_timeout_seconds)
+    if settings.backend == "hopsworks":
+        from movie_ratings.store.hopsworks import open_hopsworks_store
+
+        return open_hopsworks_store(settings)
     raise ConfigurationError(
-        f"feature store backend {settings.backend!r} is not available yet; "
-        "unset MOVIE_RATINGS_BACKEND to use the embedded local store"
+        f"unknown feature store backend {settings.backend!r}; use local or hopsworks"
     )

@@ -34,7 +34,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import DeltaTable, write_deltalake
+
+try:
+    from deltalake import DeltaTable, write_deltalake
+except ImportError as exc:  # only on a broken install; see the README's Hopsworks section
+    raise ImportError(
+        "the `deltalake` module is missing or broken. The hopsworks extra installs "
+        "hops-deltalake, which writes the same `deltalake` module as the deltalake package, so "
+        "uninstalling either one deletes the other's files. Reinstall the one you need: "
+        "`pip install --force-reinstall --no-deps hops-deltalake` (with the hopsworks extra) or "
+        f"`pip install --force-reinstall --no-deps deltalake` (without). ({exc})"
+    ) from exc
 
 from movie_ratings.errors import DataError, TransientError
 from movie_ratings.schema import (

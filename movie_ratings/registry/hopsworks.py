@@ -1,0 +1,237 @@
+"""The Hopsworks model registry backend: the :class:`ModelRegistry` interface over hsml.
+
+Every Hopsworks model-registry call of this project sits in this module.
+
+* **register**: the artifacts directory plus ``card.json`` is saved as a Python model with
+  ``mr.python.create_model(name, version, metrics, description, input_example,
+  model_schema, feature_view, training_dataset_version)`` and ``model.save(dir)``. Only
+  numeric metrics go to Hopsworks (it refuses others); the whole card travels in the files.
+  ``save`` uploads every file first and registers the version last, removing the upload if
+  anything fails, so a half-written version is never visible (atomic, like the local
+  registry). The version number is chosen as the next free one and written into the card;
+  a concurrent registration of the same number fails and is retried.
+* **best**: ``mr.get_best_model(name, metric, "min" | "max")``.
+* **get** downloads the version (``model.download()``) into a local cache under
+  ``MOVIE_RATINGS_HOME/model-cache`` once; inference then loads ``model.joblib`` from there.
+* **production pointer**: a row per promotion in the ``model_promotions`` feature group of
+  the same project (the latest row wins). Hopsworks tags need a tag schema that only an
+  administrator can create, and a model's files and card cannot change after ``save``; a
+  feature-group row needs nothing but the project, is written in one insert, and keeps the
+  history of promotions with their reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from movie_ratings.errors import DataError
+from movie_ratings.hopsworks_connection import translate_errors
+from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
+from movie_ratings.store.hopsworks import (
+    MODEL_PROMOTIONS,
+    HopsworksFeatureStore,
+    numeric_metrics,
+)
+
+#: Optional file in the artifacts directory: a few input rows as JSON records.
+INPUT_EXAMPLE_FILE = "input_example.json"
+_MAX_DESCRIPTION = 1000
+
+
+def model_description(name: str, card: dict[str, Any]) -> str:
+    """A one-line description for the registry's model list."""
+    if card.get("description"):
+        return str(card["description"])[:_MAX_DESCRIPTION]
+    metrics = numeric_metrics(card.get("metrics", {}))
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()))
+    estimator = card.get("estimator") or card.get("model") or "model"
+    return f"{name}: {estimator}; hold-out {shown}"[:_MAX_DESCRIPTION]
+
+
+def input_example(artifacts: Path, card: dict[str, Any]) -> pd.DataFrame | None:
+    """A few input rows for the registry, from ``input_example.json`` or the card."""
+    path = artifacts / INPUT_EXAMPLE_FILE
+    records = json.loads(path.read_text()) if path.is_file() else card.get("input_example")
+    if not records:
+        return None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise DataError(f"the input example of {artifacts} must be a list of JSON records")
+    return pd.DataFrame.from_records(records)
+
+
+class HopsworksModelRegistry:
+    """Model versions in a Hopsworks project's model registry.
+
+    Args:
+        model_registry: the SDK's registry (``project.get_model_registry()``).
+        store: the Hopsworks feature store of the same project (feature views, promotions).
+        cache_dir: where downloaded versions are kept.
+        schema_classes: the SDK's ``(ModelSchema, Schema)`` classes (imported when omitted).
+    """
+
+    backend = "hopsworks"
+
+    def __init__(self, model_registry: Any, store: HopsworksFeatureStore, cache_dir: Path, *,
+                 schema_classes: tuple[Any, Any] | None = None) -> None:
+        self._mr = model_registry
+        self._store = store
+        self.cache_dir = Path(cache_dir)
+        self._schema_classes = schema_classes
+
+    def _schemas(self) -> tuple[Any, Any]:
+        if self._schema_classes is None:
+            from hsml.model_schema import ModelSchema
+            from hsml.schema import Schema
+
+            self._schema_classes = (ModelSchema, Schema)
+        return self._schema_classes
+
+    # ----------------------------------------------------------------------------------
+    # writes
+    # ----------------------------------------------------------------------------------
+
+    def register(self, name: str, artifacts: Path, card: dict[str, Any]) -> ModelVersion:
+        artifacts = Path(artifacts)
+        if not (artifacts / MODEL_FILE).is_file():
+            raise DataError(f"{artifacts} has no {MODEL_FILE}: nothing to register")
+        example = input_example(artifacts, card)
+        schema = None
+        if example is not None:
+            model_schema_cls, schema_cls = self._schemas()
+            schema = model_schema_cls(
+                input_schema=schema_cls(example),
+                output_schema=schema_cls(pd.DataFrame({"predicted_rating": [0.0]})),
+            )
+        view = None
+        view_ref = card.get("feature_view")
+        if isinstance(view_ref, dict) and view_ref.get("name"):
+            view = self._store.feature_view_handle(view_ref["name"], int(view_ref["version"]))
+        version = max((v for v in self._version_numbers(name)), default=0) + 1
+        full_card = {**card, "name": name, "version": version,
+                     "registered_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        with tempfile.TemporaryDirectory(prefix="movie-ratings-register-") as tmp:
+            staging = Path(tmp) / name
+            shutil.copytree(artifacts, staging)
+            (staging / CARD_FILE).write_text(json.dumps(full_card, indent=2, sort_keys=True))
+            with translate_errors(f"registering model {name} version {version}"):
+                model = self._mr.python.create_model(
+                    name=name,
+                    version=version,
+                    metrics=numeric_metrics(card.get("metrics", {})),
+                    description=model_description(name, card),
+                    input_example=example,
+                    model_schema=schema,
+                    feature_view=view,
+                    training_dataset_version=card.get("training_dataset_version"),
+                )
+                model.save(str(staging))
+        return self.get(name, version)
+
+    def promote(self, name: str, version: int, reason: str) -> None:
+        self._model(name, version)  # must exist
+        row = pa.Table.from_pylist(
+            [{"model_name": name, "promoted_at": datetime.now(UTC), "model_version": version,
+              "reason": reason}],
+            schema=MODEL_PROMOTIONS.arrow_schema,
+        )
+        self._store.insert_rows(MODEL_PROMOTIONS.name, self._store.bookkeeping_version, row)
+
+    # ----------------------------------------------------------------------------------
+    # reads
+    # ----------------------------------------------------------------------------------
+
+    def _model(self, name: str, version: int) -> Any:
+        with translate_errors(f"looking up model {name} version {version}"):
+            model = self._mr.get_model(name=name, version=version)
+        if model is None:
+            raise KeyError(f"model {name} version {version} is not in the Hopsworks registry")
+        return model
+
+    def _version_numbers(self, name: str) -> list[int]:
+        with translate_errors(f"listing versions of model {name}"):
+            models = self._mr.get_models(name=name) or []
+        return sorted(int(m.version) for m in models)
+
+    def get(self, name: str, version: int) -> ModelVersion:
+        path = self.cache_dir / name / str(version)
+        if not (path / CARD_FILE).is_file():
+            model = self._model(name, version)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".download-{version}-", dir=path.parent))
+            try:
+                with translate_errors(f"downloading model {name} version {version}"):
+                    downloaded = Path(model.download(local_path=str(staging)))
+                if not (downloaded / CARD_FILE).is_file():
+                    raise DataError(
+                        f"model {name} version {version} in Hopsworks has no {CARD_FILE}: "
+                        "it was not registered by movie-ratings"
+                    )
+                try:
+                    os.rename(downloaded, path)
+                except OSError:
+                    if not (path / CARD_FILE).is_file():  # not a concurrent download of the same
+                        raise
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        try:
+            card = json.loads((path / CARD_FILE).read_text())
+        except json.JSONDecodeError as exc:
+            raise DataError(f"model card {path / CARD_FILE} is corrupt: {exc}") from None
+        return ModelVersion(name=name, version=version, card=card, path=path)
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        return [self.get(name, v) for v in self._version_numbers(name)]
+
+    def best(self, name: str, metric: str, *, higher_is_better: bool = False) -> ModelVersion | None:
+        with translate_errors(f"finding the best version of model {name} by {metric}"):
+            model = self._mr.get_best_model(
+                name=name, metric=metric, direction="max" if higher_is_better else "min"
+            )
+        return None if model is None else self.get(name, int(model.version))
+
+    def production_pointer(self, name: str) -> dict[str, Any] | None:
+        """The latest promotion of ``name`` (version, reason, promoted_at), or None."""
+        rows = self._store.read_rows(MODEL_PROMOTIONS.name, self._store.bookkeeping_version)
+        mine = [r for r in rows.to_pylist() if r["model_name"] == name]
+        if not mine:
+            return None
+        latest = max(mine, key=lambda r: r["promoted_at"])
+        return {"version": int(latest["model_version"]), "reason": latest["reason"],
+                "promoted_at": latest["promoted_at"].isoformat(timespec="seconds")}
+
+    def production(self, name: str) -> ModelVersion | None:
+        pointer = self.production_pointer(name)
+        return None if pointer is None else self.get(name, pointer["version"])
+
+
+def open_hopsworks_registry(settings: Any, *, sdk: Any | None = None) -> HopsworksModelRegistry:
+    """Log in (once per process) and open the project's model registry.
+
+    Args:
+        settings: the project's :class:`~movie_ratings.settings.Settings`.
+        sdk: the ``hopsworks`` module (imported when omitted; tests pass a fake).
+
+    Raises:
+        ConfigurationError: settings missing (named), extra not installed, key refused.
+        TransientError: Hopsworks could not be reached.
+    """
+    from movie_ratings.hopsworks_connection import hopsworks_config, login
+    from movie_ratings.store.hopsworks import open_hopsworks_store
+
+    config = hopsworks_config(settings)
+    store = open_hopsworks_store(settings, sdk=sdk)
+    project = login(config, sdk=sdk)
+    with translate_errors(f"opening the model registry of project {config.project}"):
+        model_registry = project.get_model_registry()
+    schemas = getattr(sdk, "schema_classes", None) if sdk is not None else None
+    return HopsworksModelRegistry(model_registry, store, settings.model_cache_dir,
+                                  schema_classes=schemas)

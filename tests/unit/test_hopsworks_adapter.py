@@ -1,0 +1,419 @@
+"""The Hopsworks adapters against the SDK fake: what they call, with which arguments, and how
+they behave when Hopsworks fails. The behaviour shared with the local store is in
+tests/contract/; this file is about the Hopsworks side of the boundary."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import requests
+from hopsworks_fake import FakeHopsworks, RestAPIError
+from pydantic import SecretStr
+
+from movie_ratings import hopsworks_connection
+from movie_ratings.errors import ConfigurationError, DataError, TransientError, is_transient
+from movie_ratings.hopsworks_connection import (
+    classify_error,
+    hopsworks_config,
+    login,
+    translate_errors,
+)
+from movie_ratings.registry import get_model_registry
+from movie_ratings.registry.hopsworks import HopsworksModelRegistry
+from movie_ratings.schema import HOPSWORKS_NAME, MOVIE_GENRES, MOVIES
+from movie_ratings.settings import Settings
+from movie_ratings.store import get_feature_store
+from movie_ratings.store.base import SnapshotInfo
+from movie_ratings.store.hopsworks import (
+    STATISTICS,
+    HopsworksFeatureStore,
+    frame_to_table,
+    hopsworks_group,
+    iter_sdk_groups,
+    numeric_metrics,
+    offline_type,
+    open_hopsworks_store,
+)
+
+KEY = "hw-secret-key-0123456789"
+ENV = ("HOPSWORKS_API_KEY", "HOPSWORKS_PROJECT", "HOPSWORKS_HOST", "HOPSWORKS_PORT",
+       "HOPSWORKS_HOSTNAME_VERIFICATION", "MOVIE_RATINGS_BACKEND", "MOVIE_RATINGS_HOPSWORKS_API_KEY",
+       "MOVIE_RATINGS_HOPSWORKS_API_KEY_SECRET")
+VERSIONS = {MOVIES.name: 1, MOVIE_GENRES.name: 1}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+    hopsworks_connection.forget_logins()
+
+
+@pytest.fixture
+def fake(tmp_path: Path):
+    sdk = FakeHopsworks(tmp_path)
+    yield sdk
+    sdk.close()
+
+
+def settings(**overrides) -> Settings:
+    values = {"backend": "hopsworks", "hopsworks_api_key": KEY, "hopsworks_project": "movies",
+              "hopsworks_host": "hw.example.org"} | overrides
+    return Settings(**values)
+
+
+# ------------------------------------------------------------------------------------------
+# selection, settings, login
+# ------------------------------------------------------------------------------------------
+
+
+def test_an_api_key_selects_hopsworks_unless_the_backend_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().backend == "local"
+    monkeypatch.setenv("HOPSWORKS_API_KEY", KEY)
+    assert Settings().backend == "hopsworks"
+    monkeypatch.setenv("MOVIE_RATINGS_BACKEND", "local")
+    assert Settings().backend == "local"
+
+
+def test_missing_settings_are_named_before_any_sdk_call(
+    fake: FakeHopsworks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOVIE_RATINGS_BACKEND", "hopsworks")
+    with pytest.raises(ConfigurationError) as raised:
+        open_hopsworks_store(Settings(), sdk=fake)
+    for name in ("HOPSWORKS_API_KEY", "HOPSWORKS_PROJECT", "HOPSWORKS_HOST"):
+        assert name in str(raised.value)
+    with pytest.raises(ConfigurationError, match="HOPSWORKS_HOST") as raised:
+        get_feature_store(settings(hopsworks_host=None))
+    assert "HOPSWORKS_PROJECT" not in str(raised.value)
+    with pytest.raises(ConfigurationError, match="HOPSWORKS_PROJECT"):
+        get_model_registry(settings(hopsworks_project=" "))
+    with pytest.raises(ConfigurationError, match="host name"):
+        hopsworks_config(settings(hopsworks_host="https://hw.example.org/"))
+    assert fake.recorder.calls == []
+
+
+def test_the_key_never_shows(fake: FakeHopsworks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOPSWORKS_API_KEY", KEY)
+    config = hopsworks_config(Settings(hopsworks_project="p", hopsworks_host="h"))
+    shown = " ".join([repr(Settings()), str(Settings()), repr(config), str(config),
+                      json.dumps(Settings().model_dump(mode="json"))])
+    assert KEY not in shown
+    fake.login_failures.append(RestAPIError(401, "bad key"))
+    with pytest.raises(ConfigurationError) as raised:
+        login(config, sdk=fake)
+    assert KEY not in str(raised.value) and "HOPSWORKS_API_KEY" in str(raised.value)
+
+
+def test_login_passes_everything_explicitly_and_happens_once(fake: FakeHopsworks) -> None:
+    open_hopsworks_store(settings(), sdk=fake)
+    open_hopsworks_store(settings(), sdk=fake)
+    (call,) = fake.recorder.named("hopsworks.login")
+    assert call.kwargs == {
+        "host": "hw.example.org", "port": 443, "project": "movies", "api_key_value": KEY,
+        "api_key_file": None, "hostname_verification": True, "trust_store_path": None,
+        "cert_folder": None, "engine": "python",
+    }
+    assert len(fake.recorder.named("Project.get_feature_store")) == 2
+
+
+def test_hostname_verification_is_off_only_when_turned_off(
+    fake: FakeHopsworks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOPSWORKS_HOSTNAME_VERIFICATION", "false")
+    login(hopsworks_config(settings(**{"hopsworks_hostname_verification": False})), sdk=fake)
+    assert fake.recorder.named("hopsworks.login")[0].kwargs["hostname_verification"] is False
+    assert Settings(hopsworks_api_key=KEY).hopsworks_hostname_verification is False
+    monkeypatch.delenv("HOPSWORKS_HOSTNAME_VERIFICATION")
+    assert Settings(hopsworks_api_key=KEY).hopsworks_hostname_verification is True
+
+
+def test_key_from_a_prefect_secret_block() -> None:
+    config = hopsworks_config(
+        settings(hopsworks_api_key=None, hopsworks_api_key_secret="hopsworks-key"),
+        load_secret=lambda name: f" {KEY}\n" if name == "hopsworks-key" else "",
+    )
+    assert config.api_key.get_secret_value() == KEY
+
+    def broken(name: str) -> str:
+        raise ValueError(f"Unable to find block document named {name}")
+
+    with pytest.raises(ConfigurationError, match="'hopsworks-key'"):
+        hopsworks_config(settings(hopsworks_api_key=None, hopsworks_api_key_secret="hopsworks-key"),
+                         load_secret=broken)
+
+
+def test_an_unreachable_cluster_at_login_is_retryable(fake: FakeHopsworks) -> None:
+    fake.login_failures.append(requests.exceptions.ConnectionError("connection refused"))
+    with pytest.raises(TransientError, match="logging in"):
+        login(hopsworks_config(settings()), sdk=fake)
+    assert login(hopsworks_config(settings()), sdk=fake) is fake.project  # the retry works
+
+
+# ------------------------------------------------------------------------------------------
+# errors
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (RestAPIError(503, "unavailable"), TransientError),
+        (RestAPIError(502, "bad gateway"), TransientError),
+        (RestAPIError(429, "slow down"), TransientError),
+        (RestAPIError(400, "feature type mismatch"), DataError),
+        (RestAPIError(404, "no such feature group"), DataError),
+        (RestAPIError(401, "unauthorized"), ConfigurationError),
+        (RestAPIError(403, "forbidden"), ConfigurationError),
+        (requests.exceptions.ConnectionError("reset by peer"), TransientError),
+        (requests.exceptions.ReadTimeout("read timed out"), TransientError),
+        (TimeoutError("timed out"), TransientError),
+        (ConnectionResetError("reset"), TransientError),
+        (requests.exceptions.SSLError("certificate verify failed"), ConfigurationError),
+        (type("FeatureStoreException", (Exception,), {})("bad query"), DataError),
+    ],
+)
+def test_sdk_errors_map_to_what_is_retried(error: Exception, expected: type) -> None:
+    mapped = classify_error(error, "inserting into movies v1")
+    assert type(mapped) is expected
+    assert "inserting into movies v1" in str(mapped)
+    assert is_transient(mapped) is (expected is TransientError)
+    with pytest.raises(expected), translate_errors("inserting"):
+        raise error
+
+
+def test_unknown_errors_pass_through_unchanged() -> None:
+    assert classify_error(KeyError("x"), "reading") is None
+    with pytest.raises(KeyError), translate_errors("reading"):
+        raise KeyError("x")
+
+
+# ------------------------------------------------------------------------------------------
+# what the feature store adapter creates and writes
+# ------------------------------------------------------------------------------------------
+
+
+def _snapshot(ids: list[int], as_of: date, rating: float = 7.0) -> dict[str, pa.Table]:
+    tables = {}
+    for spec in (MOVIES, MOVIE_GENRES):
+        columns = []
+        for f in spec.features:
+            if f.name == "id":
+                columns.append(pa.array(ids, f.dtype))
+            elif f.name == "snapshot_date":
+                columns.append(pa.array([as_of] * len(ids), f.dtype))
+            elif f.name == "imdb_rating":
+                columns.append(pa.array([rating] * len(ids), f.dtype))
+            elif f.name == "genres":
+                columns.append(pa.array([["Drama"]] * len(ids), f.dtype))
+            elif pa.types.is_int8(f.dtype):
+                columns.append(pa.array([1 if f.name == "drama" else 0] * len(ids), f.dtype))
+            else:
+                columns.append(pa.nulls(len(ids), f.dtype))
+        tables[spec.name] = pa.Table.from_arrays(columns, schema=spec.arrow_schema)
+    return tables
+
+
+def _store(fake: FakeHopsworks) -> HopsworksFeatureStore:
+    return HopsworksFeatureStore(fake.feature_store, feature_cls=fake.Feature, address="fake")
+
+
+def _upsert(store: HopsworksFeatureStore, ids: list[int], as_of: date, rating: float = 7.0):
+    from movie_ratings.schema import REJECTS_SCHEMA
+
+    return store.upsert_snapshot(_snapshot(ids, as_of, rating), VERSIONS, SnapshotInfo(as_of, "demo", is_demo=True),
+                                 REJECTS_SCHEMA.empty_table())
+
+
+def test_feature_groups_are_created_with_their_full_definition(fake: FakeHopsworks) -> None:
+    _upsert(_store(fake), [1, 2], date(2026, 3, 1))
+    created = {c.kwargs["name"]: c.kwargs for c in fake.recorder.named("FeatureStore.get_or_create_feature_group")}
+    assert set(created) == {"movies", "movie_genres", "store_commits"}  # no rejects: none to write
+    movies = created["movies"]
+    assert movies["version"] == 1
+    assert movies["primary_key"] == ["id", "store_commit"]
+    assert movies["event_time"] == "snapshot_date"
+    assert movies["online_enabled"] is False and movies["time_travel_format"] == "DELTA"
+    assert movies["statistics_config"] == STATISTICS["movies"]
+    assert created["store_commits"]["statistics_config"] is False
+    features = {f.name: f for f in movies["features"]}
+    for f in MOVIES.features:
+        assert features[f.name].description == f.description and features[f.name].type == offline_type(f.dtype)
+    assert features["top_cast"].type == "array<string>" and features["release_date"].type == "date"
+    assert features["store_commit"].type == "bigint" and features["is_tombstone"].type == "boolean"
+    genres = {f.name: f.type for f in created["movie_genres"]["features"]}
+    assert genres["drama"] == "int" and genres["genres"] == "array<string>"
+    for call in fake.recorder.named("FeatureGroup.insert"):
+        assert call.kwargs["wait"] is True and call.kwargs["write_options"] == {"wait_for_job": True}
+    inserted = fake.recorder.named("FeatureGroup.insert")[0].args[0]
+    assert inserted["release_year"].dtype == pd.ArrowDtype(pa.int32())  # nullable ints stay ints
+    assert inserted["title"].dtype == pd.ArrowDtype(pa.string())  # all null, still typed
+
+
+def test_every_name_is_valid_in_hopsworks() -> None:
+    for name in iter_sdk_groups():
+        stored = hopsworks_group(name).stored
+        for n in (name, *stored.column_names):
+            assert HOPSWORKS_NAME.match(n), n
+        assert set(stored.primary_key) | {stored.event_time} <= set(stored.column_names)
+        config = STATISTICS[name]
+        if config:
+            assert set(config["columns"]) <= set(stored.column_names)
+
+
+def test_a_failed_insert_is_retryable_and_the_retry_leaves_no_trace(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1))
+    # the second day dies after writing movies, before its commit record
+    fake.feature_store.failures["insert:store_commits"] = [RestAPIError(503, "unavailable")]
+    with pytest.raises(TransientError, match="store_commits"):
+        _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
+    assert store.latest_commit().number == 1
+    assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [7.0, 7.0]  # invisible
+    movies_log = fake.feature_store.groups[("movies", 1)].table
+    assert movies_log.num_rows == 5  # 2 committed + 3 uncommitted rows
+    # the retry removes the dead run's rows, then writes the day once
+    result = _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
+    assert result.commit.number == 2 and (result.new, result.changed) == (1, 2)
+    removed = fake.recorder.named("FeatureGroup.remove_rows")
+    assert {len(c.args[0]) for c in removed} == {3}
+    assert list(removed[0].args[0].columns) == ["id", "store_commit", "snapshot_date"]
+    assert sorted(fake.feature_store.groups[("movies", 1)].table["store_commit"].to_pylist()) == [1, 1, 2, 2, 2]
+
+
+def test_feature_view_definition_and_training_data(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1))
+    store.ensure_feature_view("movie_ratings", 1, VERSIONS)
+    _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
+    (call,) = fake.recorder.named("FeatureStore.get_or_create_feature_view")
+    assert call.kwargs["labels"] == ["imdb_rating"]
+    assert call.kwargs["training_helper_columns"] == ["store_commit", "is_tombstone"]
+    assert call.kwargs["inference_helper_columns"] == ["store_commit", "is_tombstone"]
+    (join,) = fake.recorder.named("Query.join")
+    assert join.kwargs["on"] == ["id", "store_commit"]
+
+    rows, td_version = store.create_training_data("movie_ratings", 1, commit=1, description="run 1")
+    assert td_version == 1 and sorted(rows["id"].to_pylist()) == [1, 2]
+    assert rows["imdb_rating"].to_pylist() == [7.0, 7.0]
+    assert rows.equals(store.read_feature_view("movie_ratings", 1, commit=1))
+    training = fake.recorder.named("FeatureView.training_data")[0].kwargs
+    assert training["extra_filter"].feature == "store_commit" and training["extra_filter"].value == 1
+    assert training["primary_key"] and training["event_time"] and training["training_helper_columns"]
+    latest, second = store.create_training_data("movie_ratings", 1)
+    assert second == 2 and latest["imdb_rating"].to_pylist() == [8.0, 8.0, 8.0]
+
+
+def test_reads_use_no_time_travel_query(fake: FakeHopsworks) -> None:
+    """The Python client refuses as_of queries; the fake fails like it if one is made."""
+    store = _store(fake)
+    _upsert(store, [1], date(2026, 3, 1))
+    _upsert(store, [1, 2], date(2026, 3, 2))
+    assert store.read_group("movies", 1, commit=1)["id"].to_pylist() == [1]
+    assert all(c.kwargs["wallclock_time"] is None for c in fake.recorder.named("FeatureGroup.read"))
+
+
+# ------------------------------------------------------------------------------------------
+# conversions
+# ------------------------------------------------------------------------------------------
+
+
+def test_frames_from_the_sdk_convert_back_to_the_declared_types() -> None:
+    schema = pa.schema([
+        ("id", pa.int64()), ("day", pa.date32()), ("year", pa.int32()), ("names", pa.list_(pa.string())),
+        ("flag", pa.bool_()), ("when", pa.timestamp("us", tz="UTC")),
+    ])
+    frame = pd.DataFrame({
+        "id": [1, 2, 3],
+        "day": pd.to_datetime(["2026-01-02", None, "2026-01-04"]),
+        "year": [2020.0, np.nan, 1999.0],
+        "names": [np.array(["a", "b"], dtype=object), None, []],
+        "flag": [True, None, False],
+        "when": pd.to_datetime(["2026-01-02T06:00:00Z"] * 3),
+    })
+    table = frame_to_table(frame, schema, "g")
+    assert table.schema == schema
+    assert table["day"].to_pylist() == [date(2026, 1, 2), None, date(2026, 1, 4)]
+    assert table["year"].to_pylist() == [2020, None, 1999]
+    assert table["names"].to_pylist() == [["a", "b"], None, []]
+    assert table["flag"].to_pylist() == [True, None, False]
+    objects = frame.assign(day=[date(2026, 1, 2), None, date(2026, 1, 4)], year=pd.array([2020, None, 1999], "Int32"))
+    assert frame_to_table(objects, schema, "g").equals(table)
+
+
+def test_frames_that_do_not_convert_name_the_column() -> None:
+    schema = pa.schema([("id", pa.int64()), ("year", pa.int32())])
+    with pytest.raises(DataError, match=r"group g.*no column\(s\) \['year'\]"):
+        frame_to_table(pd.DataFrame({"id": [1]}), schema, "group g")
+    with pytest.raises(DataError, match="column year"):
+        frame_to_table(pd.DataFrame({"id": [1], "year": ["nineteen"]}), schema, "group g")
+
+
+def test_only_finite_numbers_are_sent_as_metrics() -> None:
+    assert numeric_metrics({"rmse": 0.7, "n": 3, "r2": np.float64(0.5), "name": "xgb", "ok": True,
+                            "bad": float("nan"), "nested": {"rmse": 1.0}}) == {"rmse": 0.7, "n": 3.0, "r2": 0.5}
+
+
+# ------------------------------------------------------------------------------------------
+# model registry calls
+# ------------------------------------------------------------------------------------------
+
+
+def test_registration_sends_metrics_schema_example_and_lineage(fake: FakeHopsworks, tmp_path: Path) -> None:
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1))
+    store.ensure_feature_view("movie_ratings", 1, VERSIONS)
+    registry = HopsworksModelRegistry(fake.registry, store, tmp_path / "cache", schema_classes=fake.schema_classes)
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    joblib.dump({"pipeline": 1}, artifacts / "model.joblib")
+    (artifacts / "input_example.json").write_text(json.dumps([{"budget": 1.0, "runtime": 90.0}]))
+    card = {"metrics": {"rmse": 0.71, "mae": 0.55, "r2": 0.41, "mse": 0.5041, "estimator": "xgb"},
+            "feature_view": {"name": "movie_ratings", "version": 1}, "training_dataset_version": 3,
+            "estimator": "HistGradientBoostingRegressor"}
+    version = registry.register("movie_ratings_model", artifacts, card)
+    (create,) = fake.recorder.named("python.create_model")
+    kwargs = create.kwargs
+    assert kwargs["name"] == "movie_ratings_model" and kwargs["version"] == 1
+    assert kwargs["metrics"] == {"rmse": 0.71, "mae": 0.55, "r2": 0.41, "mse": 0.5041}
+    assert "HistGradientBoostingRegressor" in kwargs["description"] and "rmse 0.71" in kwargs["description"]
+    assert list(kwargs["input_example"].columns) == ["budget", "runtime"]
+    assert kwargs["model_schema"].input_schema.columns == ["budget", "runtime"]
+    assert kwargs["feature_view"] is fake.feature_store.views[("movie_ratings", 1)]
+    assert kwargs["training_dataset_version"] == 3
+    (save,) = fake.recorder.named("Model.save")
+    assert json.loads((fake.registry.root / "movie_ratings_model" / "1" / "card.json").read_text())["version"] == 1
+    assert Path(save.args[0]).name == "movie_ratings_model"
+    # downloaded once, then served from the cache
+    assert registry.get("movie_ratings_model", 1).path == version.path
+    assert len(fake.recorder.named("Model.download")) == 1
+    registry.best("movie_ratings_model", "r2", higher_is_better=True)
+    assert fake.recorder.named("ModelRegistry.get_best_model")[-1].kwargs["direction"] == "max"
+    registry.promote("movie_ratings_model", 1, "first")
+    promotions = fake.feature_store.groups[("model_promotions", 1)]
+    assert promotions.primary_key == ["model_name"] and promotions.event_time == "promoted_at"
+    assert promotions.table["model_version"].to_pylist() == [1]
+
+
+def test_a_model_not_registered_by_us_is_refused(fake: FakeHopsworks, tmp_path: Path) -> None:
+    registry = HopsworksModelRegistry(fake.registry, _store(fake), tmp_path / "cache",
+                                      schema_classes=fake.schema_classes)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "weights.bin").write_bytes(b"x")
+    fake.registry.python.create_model(name="movie_ratings_model", version=1).save(str(foreign))
+    with pytest.raises(DataError, match=r"card\.json"):
+        registry.get("movie_ratings_model", 1)
+    assert not (tmp_path / "cache" / "movie_ratings_model" / "1").exists()
+
+
+def test_secret_str_is_what_settings_keep() -> None:
+    assert isinstance(settings().hopsworks_api_key, SecretStr)

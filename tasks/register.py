@@ -65,7 +65,7 @@ def model_card(
         "label": LABEL,
         "feature_view": {"name": data.view_name, "version": data.view_version},
         "store_commit": data.store_commit,
-        "training_dataset_version": None,
+        "training_dataset_version": data.training_dataset_version,
         "snapshot_date": data.snapshot_date.isoformat(),
         "source": data.source,
         "is_demo": data.is_demo,

@@ -42,6 +42,7 @@ class TrainingData:
         store_commit: the store commit it was read at.
         snapshot_date, source, is_demo: the snapshot behind that commit.
         unlabelled: films in the view without a rating (not used for training).
+        training_dataset_version: the backend's training-dataset version (Hopsworks), if any.
     """
 
     rows: pa.Table
@@ -52,6 +53,7 @@ class TrainingData:
     source: str
     is_demo: bool
     unlabelled: int
+    training_dataset_version: int | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -312,7 +314,13 @@ def load_training_data(store: Any, view_version: int, store_commit: int | None) 
     commit = store.latest_commit() if store_commit is None else store.commit(store_commit)
     if commit is None:
         raise DataError("the feature store is empty: run a backfill before training")
-    view = store.read_feature_view(MOVIE_RATINGS_VIEW.name, view_version, commit=commit.number)
+    training_dataset_version = None
+    if hasattr(store, "create_training_data"):  # Hopsworks records a training dataset
+        view, training_dataset_version = store.create_training_data(
+            MOVIE_RATINGS_VIEW.name, view_version, commit=commit.number,
+            description=f"movie_ratings v{view_version} at store commit {commit.number}")
+    else:
+        view = store.read_feature_view(MOVIE_RATINGS_VIEW.name, view_version, commit=commit.number)
     leaked = [c for c in POST_RELEASE_COLUMNS if c in INPUT_COLUMNS]
     assert not leaked, f"post-release columns among model inputs: {leaked}"
     rows = labelled_rows(view)
@@ -321,7 +329,7 @@ def load_training_data(store: Any, view_version: int, store_commit: int | None) 
                         f"v{view_version} at store commit {commit.number}: too few to train")
     return TrainingData(rows, MOVIE_RATINGS_VIEW.name, view_version, commit.number,
                         commit.snapshot_date, commit.source, commit.is_demo,
-                        view.num_rows - rows.num_rows)
+                        view.num_rows - rows.num_rows, training_dataset_version)
 
 
 @task(name="load-training-data", cache_policy=NO_CACHE, timeout_seconds=1800, **IO_RETRIES)

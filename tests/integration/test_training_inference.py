@@ -64,6 +64,26 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     assert second["promotion"]["promote"] is False
     assert second["production_on_this_holdout"]["version"] == 1
 
+    # Inference publishes the site; a corrupt production model fails it with a clear message
+    # and the site keeps the last good predictions.
+    assert cli(["infer"]) == 0
+    site = home / "site"
+    before = {p.name: p.read_bytes() for p in site.resolve().glob("*.html")}
+    build = site.resolve()
+    model_file = home / "registry" / MODEL_NAME / "1" / "model.joblib"
+    good = model_file.read_bytes()
+    model_file.write_bytes(good[: len(good) // 3])
+    capsys.readouterr()
+    assert cli(["infer"]) == 1
+    err = capsys.readouterr().err
+    assert f"production model {MODEL_NAME} v1" in err and "corrupt" in err and str(model_file) in err
+    assert site.resolve() == build
+    assert {p.name: p.read_bytes() for p in site.resolve().glob("*.html")} == before
+    model_file.unlink()
+    assert cli(["infer"]) == 1
+    assert "missing" in capsys.readouterr().err
+    model_file.write_bytes(good)
+
     # Batch scoring with the production model: bad rows are reported, never dropped silently.
     snapshot = demo_snapshot(DAY0, size=300, seed=5)
     rows = snapshot.to_pylist()

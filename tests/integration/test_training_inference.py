@@ -47,6 +47,13 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     assert production["rmse"] <= 0.9 * production["baseline"]["rmse"]
     assert production["split"]["kind"] == "temporal"
 
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts()}
+    assert {"training-candidates", "training-summary", "training-predicted-vs-actual",
+            "training-residuals", "training-feature-importance"} <= keys
+
     card = get_model_registry(get_settings()).get(MODEL_NAME, 1).card
     assert card["feature_view"] == {"name": "movie_ratings", "version": 1}
     assert card["store_commit"] == 1 and card["is_demo"] is True
@@ -67,6 +74,9 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     # Inference publishes the site; a corrupt production model fails it with a clear message
     # and the site keeps the last good predictions.
     assert cli(["infer"]) == 0
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts()}
+    assert {"inference-predictions", "inference-site", "inference-summary"} <= keys
     site = home / "site"
     before = {p.name: p.read_bytes() for p in site.resolve().glob("*.html")}
     build = site.resolve()

@@ -123,10 +123,17 @@ def test_predict_without_a_production_model_is_a_clear_error(
     assert not (tmp_path / "out.csv").exists()
 
 
+SECRET = "planted-secret-7f3a9c1e"
+
+
 def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated(
-    home: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("MOVIE_RATINGS_DEMO_SIZE", "20000")
+    # Credentials in the environment must never reach a log, artifact, card, store or page.
+    for name in ("KAGGLE_KEY", "KAGGLE_API_TOKEN", "HOPSWORKS_API_KEY"):
+        monkeypatch.setenv(name, SECRET)
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
     days = 7
     last = DAY0 + timedelta(days=days - 1)
     result = main_flow(source="demo", as_of=last, days=days)
@@ -168,3 +175,14 @@ def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated
     titles = dict(zip(latest["id"].to_pylist(), latest["title"].to_pylist(), strict=True))
     for film in scored_live:
         assert html.escape(titles[film]) in monitoring_page
+
+    # No planted secret anywhere: every file written, the logs, the run results.
+    assert SECRET not in caplog.text
+    assert SECRET not in json.dumps(result, default=str)
+    leaks = [p for p in home.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert leaks == []
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    assert artifacts and not [a.key for a in artifacts if SECRET in json.dumps(a.data, default=str)]

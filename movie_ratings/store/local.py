@@ -22,9 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -46,6 +44,7 @@ except ImportError as exc:  # only on a broken install; see the README's Hopswor
         f"`pip install --force-reinstall --no-deps deltalake` (without). ({exc})"
     ) from exc
 
+from movie_ratings.durable import atomic_create
 from movie_ratings.errors import DataError, TransientError
 from movie_ratings.schema import (
     FEATURE_GROUPS,
@@ -143,7 +142,7 @@ class LocalFeatureStore:
     def _write_commit(self, commit: StoreCommit) -> None:
         self._commits_dir.mkdir(parents=True, exist_ok=True)
         final = self._commits_dir / f"{commit.number:012d}.json"
-        _atomic_create(final, json.dumps(commit.to_json(), indent=2, sort_keys=True))
+        atomic_create(final, json.dumps(commit.to_json(), indent=2, sort_keys=True))
 
     # ----------------------------------------------------------------------------------
     # locking and recovery
@@ -382,7 +381,7 @@ class LocalFeatureStore:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):  # a concurrent creator wrote the same
-            _atomic_create(path, json.dumps(definition, indent=2, sort_keys=True))
+            atomic_create(path, json.dumps(definition, indent=2, sort_keys=True))
 
     def feature_view(self, name: str, version: int) -> dict[str, Any]:
         path = self._view_path(name, version)
@@ -526,26 +525,4 @@ def _result(
             for name, c in changes.items()
         },
     )
-
-
-def _atomic_create(final: Path, text: str) -> None:
-    """Create ``final`` with ``text`` all at once; fails if it already exists.
-
-    The content is written and synced to a temporary file first, then hard-linked into
-    place: readers see either no file or the whole file, and two writers cannot both win.
-    """
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, final)
-        dir_fd = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        os.unlink(tmp)
 

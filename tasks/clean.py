@@ -317,12 +317,13 @@ def _trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def parse_integers(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """Integers written as ``123``, ``123.0`` or `` 123 ``; anything else becomes null.
+    """Integers written as ``123``, ``+123``, ``123.0`` or `` 123 ``; anything else becomes null.
 
     Never goes through float64, so large ids keep every digit.
     """
     ok = pc.match_substring_regex(values, _INTEGER)
-    digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"\.0*$", "")
+    # Arrow's cast takes neither a plus sign nor a fraction, even ".0": both go first.
+    digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"^\+|\.0*$", "")
     return pc.cast(pc.if_else(ok, digits, pa.scalar(None, pa.string())), pa.int64())
 
 

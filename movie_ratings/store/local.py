@@ -31,10 +31,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 
-from movie_ratings.errors import DataError, TransientError
+from movie_ratings.errors import BrokenSourceError, DataError, TransientError
 from movie_ratings.schema import (
     FEATURE_GROUPS,
     MOVIE_RATINGS_VIEW,
@@ -57,6 +58,7 @@ from movie_ratings.store.changes import (
     current_rows,
     diff_against_log,
     join_on_key,
+    keep_quarantined,
     tombstones,
     with_live_flag,
 )
@@ -193,11 +195,15 @@ class LocalFeatureStore:
         versions: dict[str, int],
         info: SnapshotInfo,
         rejects: pa.Table,
+        *,
+        max_delete_fraction: float = 1.0,
     ) -> UpsertResult:
         """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
 
         Raises:
             DataError: the snapshot is older than what the store already holds.
+            BrokenSourceError: it would delete more than ``max_delete_fraction`` of a
+                group's films (nothing is written).
             StoreLockedError: another writer holds the store too long.
         """
         with self.writer_lock():
@@ -210,11 +216,16 @@ class LocalFeatureStore:
                 )
             changes: dict[str, GroupChanges] = {}
             current_counts: dict[str, int] = {}
+            quarantined = pc.drop_null(rejects["id"]).to_numpy()
             for name, table in groups.items():
                 spec = FEATURE_GROUPS[name]
                 index, read_column = self._log_index(spec, versions[name], latest)
                 current_counts[name] = len(index.ids)
-                changes[name] = diff_against_log(index, read_column, table, spec)
+                changes[name] = keep_quarantined(
+                    diff_against_log(index, read_column, table, spec), quarantined
+                )
+            for name, change in changes.items():
+                _check_deletions(name, change.deleted, current_counts[name], max_delete_fraction, info)
             same_day = latest is not None and latest.snapshot_date == info.snapshot_date
             counts = _counts(changes)
             if same_day and all(c.is_empty for c in changes.values()):
@@ -238,7 +249,7 @@ class LocalFeatureStore:
                 is_demo=info.is_demo,
                 groups=new_groups,
                 rejects_table_version=rejects_version,
-                counts=counts | {"rejected": rejects.num_rows},
+                counts=counts | {"rejected": _rejected_records(rejects)},
             )
             self._write_commit(commit)
             return _result(commit, True, changes, counts)
@@ -437,6 +448,29 @@ def _as_stored_types(table: pa.Table, spec: FeatureGroupSpec) -> pa.Table:
          for n in table.column_names]
     )
     return table if table.schema.equals(target) else table.cast(target)
+
+
+def _rejected_records(rejects: pa.Table) -> int:
+    """Records quarantined: a record with two problems has two reject rows but counts once."""
+    numbered = pc.drop_null(rejects["record"])
+    return len(pc.unique(numbered)) + (rejects.num_rows - len(numbered))
+
+
+def _check_deletions(
+    name: str, deleted: int, current: int, max_fraction: float, info: SnapshotInfo
+) -> None:
+    """Refuse a snapshot that would delete too large a share of a group's films.
+
+    Raises:
+        BrokenSourceError: naming the counts, the limit and the setting that raises it.
+    """
+    if current and deleted > max_fraction * current:
+        raise BrokenSourceError(
+            f"the snapshot of {info.snapshot_date} from {info.source} would delete {deleted:,} "
+            f"of the {current:,} films in {name} ({deleted / current:.1%} > {max_fraction:.1%}): "
+            "it looks truncated or broken, nothing was written. If the films really left "
+            "the feed, raise MOVIE_RATINGS_MAX_DELETE_FRACTION for this run."
+        )
 
 
 def _counts(changes: dict[str, GroupChanges]) -> dict[str, int]:

@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 PIP_INSTALL = $(UV) pip install --quiet --python $(BIN)/python -c constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install install-dev browser lock bench clean
+.PHONY: help run test lint install install-dev browser lock bench soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,11 @@ lock: $(BIN)/python  ## re-resolve constraints.txt from pyproject.toml
 
 bench: install-dev  ## ingest benchmark on a 1.2M-row demo snapshot (writes bench/RESULTS.md)
 	$(BIN)/python -m bench
+
+SOAK_DAYS ?= 60
+soak: install-dev  ## the main job on SOAK_DAYS (60) simulated days, checked every day; prints sizes and times
+	MOVIE_RATINGS_SOAK_DAYS=$(SOAK_DAYS) PREFECT_LOGGING_LEVEL=WARNING \
+		$(BIN)/pytest tests/reliability/test_soak.py -q -s -p no:cacheprovider
 
 clean:  ## remove .venv and all local state (var/)
 	rm -rf $(VENV) var

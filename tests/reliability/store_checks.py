@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from movie_ratings.schema import FEATURE_GROUPS, PRIMARY_KEY
-from movie_ratings.store.local import LocalFeatureStore
+from movie_ratings.store.local import LocalFeatureStore, delta_dataset
 
 DAY0 = date(2026, 3, 1)
 DAY1 = date(2026, 3, 2)
@@ -82,7 +82,8 @@ def log_duplicates(root: Path) -> dict[str, int]:
     """Per group log, how many (id, snapshot_date) pairs occur more than once."""
     out = {}
     for path in sorted((root / "groups").iterdir()):
-        keys = DeltaTable(path).to_pyarrow_table(columns=[PRIMARY_KEY, "snapshot_date"])
+        table = DeltaTable(path)
+        keys = delta_dataset(path, table.version()).to_table(columns=[PRIMARY_KEY, "snapshot_date"])
         pairs = pc.binary_join_element_wise(
             pc.cast(keys[PRIMARY_KEY], pa.string()), pc.cast(keys["snapshot_date"], pa.string()), "/"
         )

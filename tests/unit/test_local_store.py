@@ -14,7 +14,7 @@ from movie_ratings.errors import BrokenSourceError, DataError
 from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES, REJECTS_SCHEMA
 from movie_ratings.store.base import SnapshotInfo
 from movie_ratings.store.changes import with_live_flag
-from movie_ratings.store.local import LocalFeatureStore, StoreLockedError
+from movie_ratings.store.local import LocalFeatureStore, StoreLockedError, delta_dataset
 from tasks.clean import clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
 
@@ -125,7 +125,8 @@ def test_rerun_of_a_day_with_other_values_keeps_one_row_per_key_and_day(
     _write(store, tmp_path, [_row(1)], D1)
     _write(store, tmp_path, [_row(1, rating="8.0")], D2)
     _write(store, tmp_path, [_row(1, rating="8.5")], D2)  # corrected export of the same day
-    log = DeltaTable(store.root / "groups" / "movies_1").to_pyarrow_table()
+    path = store.root / "groups" / "movies_1"
+    log = delta_dataset(path, DeltaTable(path).version()).to_table()
     pairs = list(zip(log["id"].to_pylist(), log["snapshot_date"].to_pylist(), strict=True))
     assert len(pairs) == len(set(pairs)) == 2
     assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [8.5]
@@ -237,3 +238,24 @@ def test_a_snapshot_deleting_too_many_films_is_refused_and_writes_nothing(
     result = store.upsert_snapshot(groups, VERSIONS, SnapshotInfo(D2, "csv"), rejects,
                                    max_delete_fraction=0.3)
     assert result.deleted == 3
+
+
+def test_reads_never_call_back_into_python_from_arrow_threads(
+    store: LocalFeatureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deltalake's Python filesystem handler is not used (see ``delta_dataset``)."""
+    from deltalake.fs import DeltaStorageHandler
+
+    _write(store, tmp_path, [_row(1), _row(2, rating="12.0")], D1)
+    store.ensure_feature_view(MOVIE_RATINGS_VIEW.name, 1, VERSIONS)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read through deltalake's Python filesystem handler")
+
+    for method in ("open_input_file", "open_input_stream", "get_file_info"):
+        monkeypatch.setattr(DeltaStorageHandler, method, refuse)
+    assert store.read_group("movies", 1).num_rows == 1
+    assert store.read_feature_view(MOVIE_RATINGS_VIEW.name, 1).num_rows == 1
+    assert store.read_rejects().num_rows == 1
+    assert store.status()["rejects"]["total"] == 1
+    assert _write(store, tmp_path, [_row(1), _row(3)], D2).new == 1  # the diff reads too

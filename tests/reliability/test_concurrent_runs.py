@@ -22,7 +22,7 @@ from store_checks import (
     store_state,
 )
 
-pytestmark = pytest.mark.usefixtures("prefect_test_server")
+pytestmark = [pytest.mark.usefixtures("prefect_test_server"), pytest.mark.slow]
 
 SUMMARY = re.compile(
     r"daily-features (?P<day>\S+) \[DEMO DATA\]: read [\d,]+, rejected [\d,]+, new (?P<new>[\d,]+), "

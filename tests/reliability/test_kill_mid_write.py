@@ -30,7 +30,7 @@ from movie_ratings.cli import main as cli
 from movie_ratings.errors import DataError
 from movie_ratings.store.local import LocalFeatureStore
 
-pytestmark = pytest.mark.usefixtures("prefect_test_server")
+pytestmark = [pytest.mark.usefixtures("prefect_test_server"), pytest.mark.slow]
 
 
 def _uncommitted(root: Path, point: str) -> None:

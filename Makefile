@@ -16,7 +16,7 @@ HW_TESTS := tests/unit/test_hopsworks_signatures.py tests/unit/test_hopsworks_ad
 	tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-hopsworks lint install install-dev install-hopsworks browser lock bench clean
+.PHONY: help run test test-hopsworks lint install install-dev install-hopsworks browser lock bench soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,11 @@ lock: $(BIN)/python  ## re-resolve constraints.txt and constraints-hopsworks.txt
 
 bench: install-dev  ## ingest benchmark on a 1.2M-row demo snapshot (writes bench/RESULTS.md)
 	$(BIN)/python -m bench
+
+SOAK_DAYS ?= 60
+soak: install-dev  ## the main job on SOAK_DAYS (60) simulated days, checked every day; prints sizes and times
+	MOVIE_RATINGS_SOAK_DAYS=$(SOAK_DAYS) PREFECT_LOGGING_LEVEL=WARNING \
+		$(BIN)/pytest tests/reliability/test_soak.py -q -s -p no:cacheprovider
 
 clean:  ## remove .venv, .venv-hopsworks and all local state (var/)
 	rm -rf $(VENV) $(HW_VENV) var

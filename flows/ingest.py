@@ -29,7 +29,7 @@ def ingest(
     as_of: date | None,
     movies_version: int,
     genres_version: int,
-    max_reject_fraction: float,
+    max_reject_fraction: float | None,
     require_existing: bool,
 ) -> dict[str, Any]:
     """Run the ingest tasks in order and return the run's summary."""

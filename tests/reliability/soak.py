@@ -1,10 +1,9 @@
 """Soak: the main job run once per simulated day on the demo feed, checked after every day.
 
 :func:`run_soak` calls the real ``main`` flow (backfill on the first day, a daily update
-on each later one) under the current Prefect API, then runs every check of
-``day_checks`` on a :class:`SoakDay`. The ingest checks are here; later stages add theirs
-by appending a function to :data:`DAY_CHECKS` (a predictions-history check, for
-instance, reads ``day.result`` and ``day.home``). ``tests/reliability/test_soak.py`` runs
+on each later one; training on the first day, an inference every day) under the current
+Prefect API, then runs every check of ``day_checks`` on a :class:`SoakDay`: the store
+equals the day's feed, and the predictions history grows by exactly that day's inference. ``tests/reliability/test_soak.py`` runs
 it for 8 days in ``make test`` and for 60 with ``make soak``.
 """
 
@@ -65,7 +64,7 @@ def check_feature_store(day: SoakDay) -> None:
     them, apart from event times; films whose new record was quarantined keep their
     last good row.
     """
-    (run,) = day.result["runs"]
+    run = ingest_run(day)
     store = day.store
     latest = store.latest_commit()
     assert latest is not None and latest.snapshot_date == day.day
@@ -106,7 +105,39 @@ def _without_event_time(table: pa.Table) -> pa.Table:
 
 
 #: Checks run after every simulated day, in order. Later stages append theirs.
-DAY_CHECKS: list[DayCheck] = [check_feature_store]
+def ingest_run(day: SoakDay) -> dict[str, Any]:
+    """The day's backfill or daily-features summary among the main job's runs."""
+    (run,) = [r for r in day.result["runs"] if r["flow"] in ("backfill", "daily-features")]
+    return run
+
+
+def check_predictions_history(day: SoakDay) -> None:
+    """Every day adds one inference's predictions to the history, and nothing else changes.
+
+    The history holds, for each day so far, exactly the films that day's inference
+    predicted, one row per (film, model version, day); earlier days are never rewritten.
+    """
+    from movie_ratings.schema import MOVIE_PREDICTIONS
+
+    (inference,) = [r for r in day.result["runs"] if r["flow"] == "inference"]
+    assert inference["snapshot_date"] == day.day.isoformat()
+    history = day.store.read_all_rows(MOVIE_PREDICTIONS.name, 1)
+    keys = history.select(["id", "model_version", "prediction_date"])
+    assert keys.group_by(keys.column_names).aggregate([]).num_rows == history.num_rows
+    dates = history["prediction_date"].to_pylist()
+    assert max(dates) == day.day
+    today = sum(1 for d in dates if d == day.day)
+    assert today == inference["predicted"] > 0
+    counts = _HISTORY_COUNTS.setdefault(day.home, {})
+    for earlier, count in counts.items():
+        assert sum(1 for d in dates if d == earlier) == count, f"predictions of {earlier} changed"
+    counts[day.day] = today
+    assert history.num_rows == sum(counts.values())
+
+
+_HISTORY_COUNTS: dict[Path, dict[date, int]] = {}
+
+DAY_CHECKS: list[DayCheck] = [check_feature_store, check_predictions_history]
 
 
 @dataclass
@@ -127,12 +158,13 @@ class SoakReport:
         return (self.days[-1].store_bytes - self.backfill_bytes) / (len(self.days) - 1)
 
     def lines(self) -> list[str]:
-        out = ["day         run       s   store MB  new  changed  deleted  rejected"]
+        out = ["day         run       s   store MB  new  changed  deleted  rejected  predicted"]
         for d in self.days:
-            (run,) = d.result["runs"]
+            run = ingest_run(d)
+            predicted = sum(r["predicted"] for r in d.result["runs"] if r["flow"] == "inference")
             out.append(
                 f"{d.day}  {run['flow'][:8]:8} {d.seconds:5.1f} {d.store_bytes / 1e6:9.2f} "
-                f"{run['new']:5} {run['changed']:8} {run['deleted']:8} {run['rejected']:9}"
+                f"{run['new']:5} {run['changed']:8} {run['deleted']:8} {run['rejected']:9} {predicted:10}"
             )
         first, last = self.days[0], self.days[-1]
         out.append(

@@ -1,4 +1,4 @@
-"""Soak, ingest part: the main job once per simulated day on the demo feed.
+"""Soak: the main job once per simulated day on the demo feed (ingest, training, inference).
 
 ``make test`` runs 8 days (the first is the backfill) on the small demo feed; ``make soak``
 runs 60 (``MOVIE_RATINGS_SOAK_DAYS``) and prints every day's sizes and times. Each day is
@@ -16,7 +16,7 @@ from pathlib import Path
 from statistics import median
 
 import pytest
-from soak import run_soak
+from soak import ingest_run, run_soak
 
 pytestmark = pytest.mark.usefixtures("prefect_test_server")
 
@@ -38,7 +38,9 @@ def test_soak_of_daily_runs_keeps_the_store_exact_and_bounded(
     monkeypatch.setenv("MOVIE_RATINGS_DEMO_SIZE", SOAK_SIZE)
     soak = run_soak(SOAK_DAYS, start=date(2026, 3, 1))
 
-    runs = [d.result["runs"][0] for d in soak.days]
+    runs = [ingest_run(d) for d in soak.days]
+    assert [r["flow"] for r in soak.days[0].result["runs"]] == ["backfill", "training", "inference"]
+    assert all([r["flow"] for r in d.result["runs"]] == ["daily-features", "inference"] for d in soak.days[1:])
     assert [r["flow"] for r in runs] == ["backfill"] + ["daily-features"] * (SOAK_DAYS - 1)
     assert all(r["new"] + r["changed"] > 0 for r in runs[1:])  # the feed moves every day
     assert all(r["rejected"] > 0 for r in runs)  # and quarantine is at work every day

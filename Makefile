@@ -7,9 +7,13 @@ BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 PIP_INSTALL = $(UV) pip install --quiet --python $(BIN)/python -c constraints.txt
+# Local Prefect server (make server/deploy/worker/serve/stop): 127.0.0.1:$(PREFECT_PORT),
+# its state in var/prefect (prefect.toml), pidfiles in var/run, logs in var/log.
+PREFECT_PORT ?= 4200
+LOCAL  = $(BIN)/python -m deployments.local --port $(PREFECT_PORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install install-dev browser lock bench clean
+.PHONY: help run test lint install install-dev browser lock bench clean server deploy worker serve stop
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,5 +54,21 @@ lock: $(BIN)/python  ## re-resolve constraints.txt from pyproject.toml
 bench: install-dev  ## ingest benchmark on a 1.2M-row demo snapshot (writes bench/RESULTS.md)
 	$(BIN)/python -m bench
 
-clean:  ## remove .venv and all local state (var/)
+server: install  ## start a local Prefect server in the background (UI on http://127.0.0.1:4200; PREFECT_PORT=N for another port)
+	$(LOCAL) server
+
+deploy: install  ## create the work pool (and store-writes limit) if missing, then deploy all of prefect.yaml
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/python -m deployments.server_setup
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect deploy --all --no-prompt
+
+worker: install  ## start a worker for the movie-ratings pool in the background
+	$(LOCAL) worker
+
+serve: install  ## serve every deployment from this one process, no work pool (Ctrl-C stops)
+	$(LOCAL) serve
+
+stop:  ## stop what server, worker and serve started (by their pidfiles in var/run)
+	@$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m deployments.local stop
+
+clean: stop  ## stop the local processes, remove .venv and all local state (var/)
 	rm -rf $(VENV) var

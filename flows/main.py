@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from flows.backfill import backfill
 from flows.daily_features import daily_features
 from flows.ingest import run_name
 from movie_ratings.sources import SourceName
+from movie_ratings.summary import main_line
 from tasks.plan import plan_ingest_task
 
 
@@ -30,7 +31,7 @@ def main(
         days: daily snapshots the demo feed simulates on an empty store.
 
     Returns:
-        The summaries of the ingest runs, in order.
+        The summaries of the ingest runs, in order (also logged as one line).
     """
     plan = plan_ingest_task(source, as_of, days)
     runs = []
@@ -38,4 +39,5 @@ def main(
         runs.append(backfill(source=source, path=path, as_of=plan.backfill))
     for day in plan.daily:
         runs.append(daily_features(source=source, path=path, as_of=day))
+    get_run_logger().info("%s", main_line(runs))
     return {"flow": "main", "runs": runs}

@@ -15,6 +15,7 @@ from typing import Any
 
 from movie_ratings.errors import MovieRatingsError
 from movie_ratings.settings import Settings, get_settings
+from movie_ratings.summary import ingest_line
 
 SOURCES = ("demo", "csv", "kaggle")
 
@@ -136,12 +137,7 @@ def format_status(status: dict[str, Any]) -> str:
 def _print_result(command: str, result: dict[str, Any], settings: Settings) -> None:
     runs = result.get("runs", [result])
     for run in runs:
-        demo = " [DEMO DATA]" if run.get("is_demo") else ""
-        print(
-            f"{run['flow']} {run['snapshot_date']}{demo}: read {run['rows_read']:,}, "
-            f"rejected {run['rejected']:,}, new {run['new']:,}, changed {run['changed']:,}, "
-            f"unchanged {run['unchanged']:,}, deleted {run['deleted']:,} -> store commit {run['store_commit']}"
-        )
+        print(ingest_line(run))
     print(f"results: feature store in {settings.store_dir}; see `movie-ratings status`")
 
 

@@ -38,11 +38,11 @@ HOST = "127.0.0.1"
 WORK_POOL = "movie-ratings"
 #: Stopped in this order: whatever runs flows first, the server last.
 PROCESSES = ("serve", "worker", "server")
-#: What the command line of each process contains (checked before it is signalled).
+#: Arguments the command line of each process contains (checked before it is signalled).
 MARKERS = {
-    "server": "server start",
-    "worker": "worker start",
-    "serve": "deployments.local serve",
+    "server": ("server", "start"),
+    "worker": ("worker", "start"),
+    "serve": ("deployments.local", "serve"),
 }
 
 
@@ -102,7 +102,7 @@ class Local:
         if record is None:
             return None
         pid = int(record["pid"])
-        if not _alive(pid) or MARKERS[name] not in _command_line(pid):
+        if not _alive(pid) or not set(MARKERS[name]) <= set(_command_line(pid)):
             return None
         return pid
 
@@ -192,17 +192,24 @@ class Local:
         self._wait(lambda: self.healthy(), "server", pid, timeout, f"healthy at {self.api_url}")
         return pid
 
-    def start_worker(self, pool: str = WORK_POOL, timeout: float = 120.0) -> int:
-        """Start a process worker for ``pool`` and wait until the pool sees it.
+    def start_worker(self, pool: str = WORK_POOL, timeout: float = 120.0, wait: bool = True) -> int:
+        """Start a process worker for ``pool`` and (unless ``wait`` is False) wait until the pool sees it.
 
         Returns:
             The worker's pid.
         """
         if not self.healthy():
             raise LocalError(f"no Prefect server at {self.url}: `make server` first")
+        if self.running("serve") is not None:
+            raise LocalError("`make serve` is running: a worker would compete with it for runs")
         pid = self.start("worker", [_prefect(), "worker", "start", "--pool", pool, "--type", "process"])
-        self._wait(lambda: self.pool_status(pool) == "READY", "worker", pid, timeout, f"pool {pool} READY")
+        if wait:
+            self.wait_for_worker(pid, pool, timeout)
         return pid
+
+    def wait_for_worker(self, pid: int, pool: str = WORK_POOL, timeout: float = 120.0) -> None:
+        """Wait until ``pool`` is READY (a worker polls it); fail if the worker exits first."""
+        self._wait(lambda: self.pool_status(pool) == "READY", "worker", pid, timeout, f"pool {pool} READY")
 
     def pool_status(self, pool: str) -> str | None:
         """The work pool's status (``READY`` once a worker polls it), None if unknown."""
@@ -260,14 +267,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _command_line(pid: int) -> str:
+def _command_line(pid: int) -> list[str]:
+    """The arguments of process ``pid`` (empty when it cannot be read)."""
     with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return raw.decode(errors="replace").rstrip("\0").split("\0")
     with contextlib.suppress(OSError, subprocess.SubprocessError):  # no /proc (macOS)
         return subprocess.run(
             ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5
-        ).stdout
-    return ""
+        ).stdout.split()
+    return []
 
 
 def _group_of(pid: int) -> int | None:
@@ -321,6 +330,11 @@ def _group_members(pgid: int) -> list[int]:
 
 def _serve(local: Local) -> int:
     """Serve all deployments in the foreground until Ctrl-C; start the server if needed."""
+    if (pid := local.running("worker")) is not None:
+        raise LocalError(
+            f"a worker is running (pid {pid}): it would compete with serve for the same runs; "
+            "`make stop` first (and `make deploy` again when you go back to the worker)"
+        )
     if not local.healthy():
         print(f"starting the Prefect server on {local.url} ...", flush=True)
         local.start_server()

@@ -97,6 +97,38 @@ def build_deployment(spec: dict[str, Any]) -> RunnerDeployment:
     )
 
 
+async def take_over(deployments: list[RunnerDeployment]) -> list[str]:
+    """Detach deployments that ``prefect deploy`` created from their work pool, before serving.
+
+    Prefect 3.9's ``serve`` updates an existing deployment without clearing its work pool
+    nor setting the path it runs from (PrefectHQ/prefect#15073): the served runs then
+    crash on a path of ``None``, and a worker could pick them up too. Clearing pool, pull
+    steps and path here makes the deployment exactly what ``serve`` creates on a fresh
+    server. ``make deploy`` attaches them to the pool again.
+
+    Returns:
+        The names of the deployments that were detached.
+    """
+    from prefect import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    detached = []
+    async with get_client() as client:
+        for deployment in deployments:
+            name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                existing = await client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            if existing.work_pool_name or existing.pull_steps or existing.path is None:
+                await client.update_deployment(existing.id, DeploymentUpdate(
+                    path=".", work_pool_name=None, work_queue_name=None, pull_steps=None,
+                ))
+                detached.append(name)
+    return detached
+
+
 def main() -> int:
     """Serve all deployments until interrupted."""
     from prefect import serve
@@ -107,6 +139,9 @@ def main() -> int:
     for line in asyncio.run(setup_server(work_pools=False)):
         print(line, flush=True)
     deployments = [build_deployment(spec) for spec in load_deployments()]
+    for name in asyncio.run(take_over(deployments)):
+        print(f"{name}: detached from its work pool, now served here (`make deploy` reattaches it)",
+              flush=True)
     serve(*deployments)
     return 0
 

@@ -46,16 +46,22 @@ class Step:
         deployment: deployment name (the flow has the same name).
         parameters: given with ``-p name=value``.
         changes: folders under MOVIE_RATINGS_HOME the run must change.
+        triggered: not run by the test: the run a trigger of prefect.yaml creates when
+            the previous step Completes is awaited and checked instead (``changes`` are
+            then counted from before the previous step).
     """
 
     deployment: str
     parameters: dict[str, Any] = field(default_factory=dict)
     changes: tuple[str, ...] = ("store",)
+    triggered: bool = False
 
 
-#: The scenario, in order. Training and inference are appended here when their flows land
-#: (for example ``Step("training", {"split": "temporal"}, changes=("registry",))`` and
-#: ``Step("inference", {"as_of": "2026-03-02"}, changes=("store", "site"))``).
+#: The scenario, in order. Training and inference are appended here when their flows land,
+#: for example ``Step("training", {"as_of": ...}, changes=("registry",))`` and then
+#: ``Step("inference", changes=("store", "site"), triggered=True)``: inference is started
+#: by its trigger on training's completion. (Its trigger on daily-features starts one more
+#: inference run earlier in the scenario; the test waits for all runs to end.)
 STEPS = [
     Step("backfill", {"source": "demo", "as_of": "2026-03-01"}),
     Step("daily-features", {"source": "demo", "as_of": "2026-03-02"}),
@@ -80,22 +86,36 @@ def _tree(root: Path) -> dict[str, str]:
 
 
 class Api:
-    """The few REST calls the checks need (the Prefect client would start its own loops)."""
+    """The few REST calls the checks need (the Prefect client would start its own loops).
+
+    Like Prefect's client, it retries what the server answers when it is busy (SQLite
+    locked under load: 503) a few times with backoff.
+    """
+
+    RETRY_STATUSES = frozenset({408, 429, 502, 503})
 
     def __init__(self, url: str) -> None:
         self.url = url
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=30) as response:
-            return json.loads(response.read())
+        return self._call(urllib.request.Request(f"{self.url}{path}"))
 
     def post(self, path: str, body: dict | None = None) -> Any:
-        request = urllib.request.Request(
+        return self._call(urllib.request.Request(
             f"{self.url}{path}", data=json.dumps(body or {}).encode(), method="POST",
             headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        ))
+
+    def _call(self, request: urllib.request.Request, attempts: int = 5) -> Any:
+        for attempt in range(attempts):
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                if exc.code not in self.RETRY_STATUSES or attempt == attempts - 1:
+                    raise
+                time.sleep(2**attempt)
+        raise AssertionError("unreachable")
 
     def deployment(self, name: str) -> dict:
         return self.get(f"/deployments/name/{name}/{name}")
@@ -180,10 +200,15 @@ def test_deploy_then_each_deployment_runs_on_a_worker_and_shows_in_the_ui(
         automations = api.get(f"/automations/related-to/prefect.deployment.{deployed['id']}")
         assert len(automations) == len(spec.get("triggers") or [])
 
+    previous_end, previous_before = None, {}
     for number, step in enumerate(STEPS):
-        before = {folder: _tree(home / folder) for folder in step.changes}
+        before = {folder: _tree(home / folder) for folder in ("store", "registry", "site")}
         started = time.monotonic()
-        if number == 0:  # the first as an operator would, the others straight through the API
+        if step.triggered:
+            assert previous_end is not None, "a triggered step needs a step before it"
+            flow_run_id = _triggered_run(api, step.deployment, previous_end)
+            before = previous_before
+        elif number == 0:  # the first as an operator would, the others straight through the API
             flow_run_id = _run_with_cli(local, step.deployment, step.parameters)
         else:
             flow_run_id = _run_with_api(api, step.deployment, step.parameters)
@@ -193,13 +218,18 @@ def test_deploy_then_each_deployment_runs_on_a_worker_and_shows_in_the_ui(
         for folder in step.changes:
             assert _tree(home / folder) != before[folder], f"{step.deployment} did not change {folder}/"
         print(f"{step.deployment}: Completed in {time.monotonic() - started:.0f} s ({run['name']})")
+        children = api.post("/flow_runs/filter", {
+            "flow_runs": {"parent_flow_run_id": {"any_": [flow_run_id]}}
+        })  # subflows (main runs backfill and daily-features as subflows)
         writes = api.post("/task_runs/filter", {
-            "flow_runs": {"id": {"any_": [flow_run_id]}},
+            "flow_runs": {"id": {"any_": [flow_run_id, *(c["id"] for c in children)]}},
             "task_runs": {"tags": {"all_": [STORE_WRITES_TAG]}},
         })
         if "store" in step.changes:  # store writes ran under the store-writes limit
             assert writes and all(t["state"]["type"] == "COMPLETED" for t in writes)
+        previous_end, previous_before = run["end_time"], before
 
+    _wait_until_idle(api)  # runs that triggers started must not outlive the worker
     _check_ui(page, local, screenshot_dir / "prefect-deployments.png")
     assert local.stop("worker").startswith("worker: stopped")  # make stop, for the worker
 
@@ -221,10 +251,45 @@ def _run_with_api(api: Api, deployment: str, parameters: dict[str, Any]) -> str:
     deadline = time.monotonic() + RUN_TIMEOUT
     while time.monotonic() < deadline:
         state = api.get(f"/flow_runs/{run['id']}")["state"]
-        if state and state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+        if state and state["type"] in FINAL:
             return run["id"]
         time.sleep(0.5)
     raise AssertionError(f"{deployment}: run {run['id']} not final after {RUN_TIMEOUT} s")
+
+
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def _triggered_run(api: Api, deployment: str, after: str) -> str:
+    """The first run of ``deployment`` created after ``after`` (ISO time), once final."""
+    deployment_id = api.deployment(deployment)["id"]
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        runs = api.post("/flow_runs/filter", {
+            "deployments": {"id": {"any_": [deployment_id]}},
+            "sort": "EXPECTED_START_TIME_ASC",
+        })
+        runs = [r for r in runs if r["created"] >= after]
+        if runs and runs[0]["state"] and runs[0]["state"]["type"] in FINAL:
+            return runs[0]["id"]
+        time.sleep(1)
+    raise AssertionError(f"no run of {deployment} was triggered and finished after {after}")
+
+
+def _wait_until_idle(api: Api, timeout: float = RUN_TIMEOUT) -> None:
+    """Wait until no flow run is pending, running or due (future cron runs do not count)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = api.post("/flow_runs/filter", {"flow_runs": {"state": {"type": {
+            "any_": ["PENDING", "RUNNING", "CANCELLING"]}}}})
+        due = api.post("/flow_runs/filter", {"flow_runs": {
+            "state": {"type": {"any_": ["SCHEDULED"]}},
+            "expected_start_time": {"before_": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        }})
+        if not busy and not due:
+            return
+        time.sleep(1)
+    raise AssertionError(f"runs still going after {timeout} s: {[r['name'] for r in busy + due]}")
 
 
 def _check_ui(page: Any, local: Local, screenshot: Path) -> None:

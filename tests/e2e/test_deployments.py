@@ -58,7 +58,7 @@ class Step:
 
 
 #: The scenario, in order. Training and inference are appended here when their flows land,
-#: for example ``Step("training", {"as_of": ...}, changes=("registry",))`` and then
+#: for example ``Step("training", {"split": "temporal"}, changes=("registry",))`` and then
 #: ``Step("inference", changes=("store", "site"), triggered=True)``: inference is started
 #: by its trigger on training's completion. (Its trigger on daily-features starts one more
 #: inference run earlier in the scenario; the test waits for all runs to end.)

@@ -41,9 +41,9 @@ def backfill(
         Counts of rows read, kept, rejected, new, changed, deleted, and the store commit.
     """
     summary = ingest(
-        source=source, path=path, as_of=as_of, movies_version=movies_version,
-        genres_version=genres_version, max_reject_fraction=max_reject_fraction,
-        require_existing=False,
+        flow_label="backfill", source=source, path=path, as_of=as_of,
+        movies_version=movies_version, genres_version=genres_version,
+        max_reject_fraction=max_reject_fraction, require_existing=False,
     )
     ensure_feature_view_task(view_version, movies_version, genres_version)
-    return {"flow": "backfill", **summary}
+    return summary

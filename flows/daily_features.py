@@ -37,8 +37,8 @@ def daily_features(
         Counts of new, changed, unchanged, deleted and rejected films, and the store commit.
     """
     summary = ingest(
-        source=source, path=path, as_of=as_of, movies_version=movies_version,
-        genres_version=genres_version, max_reject_fraction=max_reject_fraction,
-        require_existing=True,
+        flow_label="daily-features", source=source, path=path, as_of=as_of,
+        movies_version=movies_version, genres_version=genres_version,
+        max_reject_fraction=max_reject_fraction, require_existing=True,
     )
-    return {"flow": "daily-features", **summary}
+    return summary

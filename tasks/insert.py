@@ -11,7 +11,7 @@ from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES
 from movie_ratings.settings import get_settings
 from movie_ratings.sources import Snapshot
 from movie_ratings.store import FeatureStore, SnapshotInfo, UpsertResult, get_feature_store
-from tasks.policies import IO_RETRIES
+from tasks.policies import IO_RETRIES, STORE_WRITES_TAG
 
 
 def upsert_snapshot(
@@ -58,7 +58,10 @@ def upsert_snapshot(
     )
 
 
-@task(name="upsert-features", cache_policy=NO_CACHE, timeout_seconds=3600, **IO_RETRIES)
+@task(
+    name="upsert-features", cache_policy=NO_CACHE, timeout_seconds=3600,
+    tags=[STORE_WRITES_TAG], **IO_RETRIES,
+)
 def upsert_features_task(
     groups: dict[str, pa.Table],
     versions: dict[str, int],
@@ -88,7 +91,10 @@ def upsert_features_task(
     return result
 
 
-@task(name="ensure-feature-view", cache_policy=NO_CACHE, timeout_seconds=300, **IO_RETRIES)
+@task(
+    name="ensure-feature-view", cache_policy=NO_CACHE, timeout_seconds=300,
+    tags=[STORE_WRITES_TAG], **IO_RETRIES,
+)
 def ensure_feature_view_task(view_version: int, movies_version: int, genres_version: int) -> None:
     """Create the ``movie_ratings`` view over the given group versions if it is missing."""
     store = get_feature_store(get_settings())

@@ -57,14 +57,14 @@ class Step:
     triggered: bool = False
 
 
-#: The scenario, in order. Training and inference are appended here when their flows land,
-#: for example ``Step("training", {"split": "temporal"}, changes=("registry",))`` and then
-#: ``Step("inference", changes=("store", "site"), triggered=True)``: inference is started
-#: by its trigger on training's completion. (Its trigger on daily-features starts one more
-#: inference run earlier in the scenario; the test waits for all runs to end.)
+#: The scenario, in order. Inference is started by its triggers (on training's and on
+#: daily-features' completion), so it follows each of them as a triggered step.
 STEPS = [
     Step("backfill", {"source": "demo", "as_of": "2026-03-01"}),
+    Step("training", {"split": "temporal"}, changes=("registry",)),
+    Step("inference", changes=("store", "site"), triggered=True),
     Step("daily-features", {"source": "demo", "as_of": "2026-03-02"}),
+    Step("inference", changes=("store", "site"), triggered=True),
 ]
 RUN_TIMEOUT = 300
 

@@ -129,7 +129,8 @@ SECRET = "planted-secret-7f3a9c1e"
 def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated(
     home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("MOVIE_RATINGS_DEMO_SIZE", "20000")
+    # 10k films: enough for a week of new films and first ratings (the demo is deterministic).
+    monkeypatch.setenv("MOVIE_RATINGS_DEMO_SIZE", "10000")
     # Credentials in the environment must never reach a log, artifact, card, store or page.
     for name in ("KAGGLE_KEY", "KAGGLE_API_TOKEN", "HOPSWORKS_API_KEY"):
         monkeypatch.setenv(name, SECRET)

@@ -358,6 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PREFECT_PORT", DEFAULT_PORT)))
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="folder of run/ and log/")
     args = parser.parse_args(argv)
+    # Started in the background by a script, a process inherits SIGINT ignored, and Python
+    # then never turns Ctrl-C into KeyboardInterrupt: make it the default again, for serve
+    # and for the server and worker started from here (exec resets a handled signal).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     local = Local(state=args.state, port=args.port)
     try:
         if args.command == "server":

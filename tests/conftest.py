@@ -16,7 +16,7 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,3 +61,22 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "movie-ratings-home"
     monkeypatch.setenv("MOVIE_RATINGS_HOME", str(path))
     return path
+
+
+def file_tree(root: Path) -> dict[str, str]:
+    """Every file under ``root`` with its content hash: "exactly as it was" means equal trees."""
+    import hashlib
+
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def tree() -> Callable[[Path], dict[str, str]]:
+    """:func:`file_tree`, to compare a folder before and after a run."""
+    return file_tree

@@ -12,7 +12,6 @@ process started here is stopped by PID at the end, also when a test fails.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -23,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,16 +72,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _tree(root: Path) -> dict[str, str]:
-    if not root.exists():
-        return {}
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 class Api:
@@ -162,7 +151,7 @@ def _run(argv: list[str], local: Local, timeout: float) -> subprocess.CompletedP
 
 
 def test_deploy_then_each_deployment_runs_on_a_worker_and_shows_in_the_ui(
-    local: Local, api: Api, page: Any, screenshot_dir: Path
+    local: Local, api: Api, page: Any, screenshot_dir: Path, tree: Callable[[Path], dict]
 ) -> None:
     home = Path(local.env()["MOVIE_RATINGS_HOME"])
 
@@ -202,7 +191,7 @@ def test_deploy_then_each_deployment_runs_on_a_worker_and_shows_in_the_ui(
 
     previous_end, previous_before = None, {}
     for number, step in enumerate(STEPS):
-        before = {folder: _tree(home / folder) for folder in ("store", "registry", "site")}
+        before = {folder: tree(home / folder) for folder in ("store", "registry", "site")}
         started = time.monotonic()
         if step.triggered:
             assert previous_end is not None, "a triggered step needs a step before it"
@@ -216,7 +205,7 @@ def test_deploy_then_each_deployment_runs_on_a_worker_and_shows_in_the_ui(
         assert run["state"]["type"] == "COMPLETED", (step, run["state"], local.tail("worker"))
         assert run["name"].startswith(step.deployment)  # "daily-features 2026-03-02 demo"
         for folder in step.changes:
-            assert _tree(home / folder) != before[folder], f"{step.deployment} did not change {folder}/"
+            assert tree(home / folder) != before[folder], f"{step.deployment} did not change {folder}/"
         print(f"{step.deployment}: Completed in {time.monotonic() - started:.0f} s ({run['name']})")
         children = api.post("/flow_runs/filter", {
             "flow_runs": {"parent_flow_run_id": {"any_": [flow_run_id]}}

@@ -9,7 +9,6 @@ attempts is shortened, on the task object, so the tests do not sleep for seconds
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -84,16 +83,6 @@ def inject(monkeypatch: pytest.MonkeyPatch):
     return put
 
 
-def _tree(root: Path) -> dict[str, str]:
-    if not root.exists():
-        return {}
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def _run_record(state) -> tuple[list[str], dict[str, int]]:
     """The flow run's log messages (as the UI shows them) and each task's run count."""
     APILogHandler().flush()
@@ -128,10 +117,10 @@ def test_two_connection_errors_then_success_completes_after_two_logged_retries(
 
 
 def test_a_source_that_never_answers_fails_clearly_and_leaves_the_store_as_it_was(
-    home: Path, inject
+    home: Path, inject, tree
 ) -> None:
     backfill(source="demo", as_of=DAY0)
-    before = _tree(home / "store")
+    before = tree(home / "store")
     source = inject(99, ConnectionError("api.kaggle.com: connection refused"))
 
     state = daily_features(source="demo", as_of=DAY1, return_state=True)
@@ -143,7 +132,7 @@ def test_a_source_that_never_answers_fails_clearly_and_leaves_the_store_as_it_wa
     assert sum("will start" in m for m in messages) == RETRIES
     assert any("Retries are exhausted" in m for m in messages)
     assert runs == {"fetch_snapshot_task": 1 + RETRIES}  # nothing ran after the fetch
-    assert _tree(home / "store") == before
+    assert tree(home / "store") == before
     # Attempts were spread out by the (shortened) backoff, not fired back to back.
     gaps = [(b - a).total_seconds() for a, b in zip(source.attempts, source.attempts[1:], strict=False)]
     assert min(gaps) >= 0.05
@@ -157,10 +146,10 @@ def _missing_column_csv(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("case", ["broken archive", "missing column"])
 def test_bad_data_fails_at_once_without_retries_and_writes_nothing(
-    case: str, home: Path, tmp_path: Path, inject
+    case: str, home: Path, tmp_path: Path, inject, tree
 ) -> None:
     backfill(source="demo", as_of=DAY0)
-    before = _tree(home / "store")
+    before = tree(home / "store")
     if case == "broken archive":  # the source itself sees the data is wrong
         source = inject(1, DataError("TMDB_all_movies.zip: bad CRC in TMDB_all_movies.csv"))
         expected = "bad CRC"
@@ -178,7 +167,7 @@ def test_bad_data_fails_at_once_without_retries_and_writes_nothing(
     assert all(count == 1 for count in runs.values()), runs
     if case == "broken archive":
         assert any("not retried" in m and "DataError" in m for m in messages)
-    assert _tree(home / "store") == before
+    assert tree(home / "store") == before
 
 
 class CountingKaggle:

@@ -61,7 +61,7 @@ class FaultPoints:
 
 def install(points: FaultPoints) -> None:
     """Wrap the store's write steps so that they reach the fault points."""
-    from movie_ratings.store import local
+    from movie_ratings import durable
     from movie_ratings.store.local import LocalFeatureStore, StoreLockedError
 
     store_cls: Any = LocalFeatureStore
@@ -104,7 +104,7 @@ def install(points: FaultPoints) -> None:
     store_cls._write_group = write_group
     store_cls._write_rejects = write_rejects
     os.link = link
-    assert local.os.link is link  # the store publishes commits through os.link
+    assert durable.os.link is link  # the store publishes commits through durable.atomic_create
 
 
 def main(argv: list[str]) -> int:

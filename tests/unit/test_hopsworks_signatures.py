@@ -135,7 +135,7 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHopsworks:
     store.status()
     store.merge_rows("movie_predictions", 1, pa.table({
         "id": [1], "model_version": [1], "prediction_date": [d2], "predicted_rating": [7.5],
-        "status": ["Planned"], "release_date": [None], "store_commit": [2],
+        "status": ["Planned"], "release_date": [None], "rated_when_predicted": [False], "store_commit": [2],
         "predicted_at": [datetime(2026, 3, 2, tzinfo=UTC)],
     }))
     store.read_all_rows("movie_predictions", 1)
@@ -292,7 +292,7 @@ def test_the_sdk_types_our_insert_frames_as_the_groups_declare() -> None:
         source_version=None, is_demo=True, groups={"movies_1": GroupState("movies", 1, 3, 2)}))
     frames["movie_predictions"] = pa.table({
         "id": [1], "model_version": [1], "prediction_date": [d1], "predicted_rating": [7.5],
-        "status": [None], "release_date": [None], "store_commit": [3],
+        "status": [None], "release_date": [None], "rated_when_predicted": [False], "store_commit": [3],
         "predicted_at": [datetime(2026, 3, 1, tzinfo=UTC)],
     }).cast(adapter.hopsworks_group("movie_predictions").stored.arrow_schema)
     frames["model_promotions"] = pa.Table.from_pylist(

@@ -215,6 +215,7 @@ def fit_candidates(
             on_fitted(result)
     ablation: dict[str, Any] = {}
     if use_text and measure_text and OURS in results:
+        started = time.perf_counter()
         text_column = len(features.get_feature_names_out()) - 1
         without = make_candidate(OURS, train_rows=len(y_train), seed=seed)
         without.fit(np.delete(train_matrix, text_column, axis=1), y_train)
@@ -223,6 +224,7 @@ def fit_candidates(
             "model": OURS,
             "with_text": results[OURS].metrics,
             "without_text": regression_metrics(y_test, predictions),
+            "fit_seconds": round(time.perf_counter() - started, 2),
         }
     return FittedCandidates(results, baseline, list(features.get_feature_names_out()),
                             preprocessing_seconds, ablation)

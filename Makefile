@@ -15,8 +15,13 @@ HW_INSTALL = $(HW_BIN)/uv pip install --quiet --python $(HW_BIN)/python -c const
 HW_TESTS := tests/unit/test_hopsworks_signatures.py tests/unit/test_hopsworks_adapter.py \
 	tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py
 
+# Local Prefect server (make server/deploy/worker/serve/stop): 127.0.0.1:$(PREFECT_PORT),
+# its state in var/prefect (prefect.toml), pidfiles in var/run, logs in var/log.
+PREFECT_PORT ?= 4200
+LOCAL  = $(BIN)/python -m deployments.local --port $(PREFECT_PORT)
+
 .DEFAULT_GOAL := help
-.PHONY: help run test test-hopsworks lint install install-dev install-hopsworks browser lock bench clean
+.PHONY: help run test test-hopsworks lint install install-dev install-hopsworks browser lock bench soak clean server deploy worker serve stop
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,5 +81,26 @@ lock: $(BIN)/python  ## re-resolve constraints.txt and constraints-hopsworks.txt
 bench: install-dev  ## ingest benchmark on a 1.2M-row demo snapshot (writes bench/RESULTS.md)
 	$(BIN)/python -m bench
 
-clean:  ## remove .venv, .venv-hopsworks and all local state (var/)
+SOAK_DAYS ?= 60
+soak: install-dev  ## the main job on SOAK_DAYS (60) simulated days, checked every day; prints sizes and times
+	MOVIE_RATINGS_SOAK_DAYS=$(SOAK_DAYS) PREFECT_LOGGING_LEVEL=WARNING \
+		$(BIN)/pytest tests/reliability/test_soak.py -q -s -p no:cacheprovider
+
+server: install  ## start a local Prefect server in the background (UI on http://127.0.0.1:4200; PREFECT_PORT=N for another port)
+	$(LOCAL) server
+
+deploy: install  ## create the work pool (and store-writes limit) if missing, then deploy all of prefect.yaml
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/python -m deployments.server_setup
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect deploy --all --no-prompt
+
+worker: install  ## start a worker for the movie-ratings pool in the background
+	$(LOCAL) worker
+
+serve: install  ## serve every deployment from this one process, no work pool (Ctrl-C stops)
+	$(LOCAL) serve
+
+stop:  ## stop what server, worker and serve started (by their pidfiles in var/run)
+	@$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m deployments.local stop
+
+clean: stop  ## stop the local processes, remove .venv, .venv-hopsworks and all local state (var/)
 	rm -rf $(VENV) $(HW_VENV) var

@@ -8,7 +8,6 @@ from typing import Any
 from prefect import flow
 
 from flows.ingest import ingest, run_name
-from movie_ratings.schema import DEFAULT_MAX_REJECT_FRACTION
 from movie_ratings.sources import SourceName
 from tasks.insert import ensure_feature_view_task
 
@@ -21,7 +20,7 @@ def backfill(
     movies_version: int = 1,
     genres_version: int = 1,
     view_version: int = 1,
-    max_reject_fraction: float = DEFAULT_MAX_REJECT_FRACTION,
+    max_reject_fraction: float | None = None,
 ) -> dict[str, Any]:
     """Download a full snapshot, clean it, build features and insert them.
 
@@ -35,15 +34,16 @@ def backfill(
         movies_version: version of the ``movies`` feature group.
         genres_version: version of the ``movie_genres`` feature group.
         view_version: version of the ``movie_ratings`` feature view to create.
-        max_reject_fraction: above this share of quarantined records the run fails.
+        max_reject_fraction: above this share of quarantined records the run fails
+            (default: the setting ``MOVIE_RATINGS_MAX_REJECT_FRACTION``, 0.10).
 
     Returns:
         Counts of rows read, kept, rejected, new, changed, deleted, and the store commit.
     """
     summary = ingest(
-        source=source, path=path, as_of=as_of, movies_version=movies_version,
-        genres_version=genres_version, max_reject_fraction=max_reject_fraction,
-        require_existing=False,
+        flow_label="backfill", source=source, path=path, as_of=as_of,
+        movies_version=movies_version, genres_version=genres_version,
+        max_reject_fraction=max_reject_fraction, require_existing=False,
     )
     ensure_feature_view_task(view_version, movies_version, genres_version)
-    return {"flow": "backfill", **summary}
+    return summary

@@ -8,7 +8,6 @@ from typing import Any
 from prefect import flow
 
 from flows.ingest import ingest, run_name
-from movie_ratings.schema import DEFAULT_MAX_REJECT_FRACTION
 from movie_ratings.sources import SourceName
 
 
@@ -19,7 +18,7 @@ def daily_features(
     as_of: date | None = None,
     movies_version: int = 1,
     genres_version: int = 1,
-    max_reject_fraction: float = DEFAULT_MAX_REJECT_FRACTION,
+    max_reject_fraction: float | None = None,
 ) -> dict[str, Any]:
     """Compare a new snapshot with the store and write new, changed and deleted films.
 
@@ -31,14 +30,15 @@ def daily_features(
         as_of: snapshot date (default: today, or the Kaggle dataset's date).
         movies_version: version of the ``movies`` feature group.
         genres_version: version of the ``movie_genres`` feature group.
-        max_reject_fraction: above this share of quarantined records the run fails.
+        max_reject_fraction: above this share of quarantined records the run fails
+            (default: the setting ``MOVIE_RATINGS_MAX_REJECT_FRACTION``, 0.10).
 
     Returns:
         Counts of new, changed, unchanged, deleted and rejected films, and the store commit.
     """
     summary = ingest(
-        source=source, path=path, as_of=as_of, movies_version=movies_version,
-        genres_version=genres_version, max_reject_fraction=max_reject_fraction,
-        require_existing=True,
+        flow_label="daily-features", source=source, path=path, as_of=as_of,
+        movies_version=movies_version, genres_version=genres_version,
+        max_reject_fraction=max_reject_fraction, require_existing=True,
     )
-    return {"flow": "daily-features", **summary}
+    return summary

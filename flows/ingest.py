@@ -9,6 +9,7 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 
 from movie_ratings.schema import MOVIE_GENRES, MOVIES
+from movie_ratings.summary import ingest_line
 from tasks.clean import clean_snapshot_task
 from tasks.download import fetch_snapshot_task
 from tasks.features import build_features_task
@@ -24,15 +25,16 @@ def run_name(flow_label: str) -> str:
 
 def ingest(
     *,
+    flow_label: str,
     source: str,
     path: str | None,
     as_of: date | None,
     movies_version: int,
     genres_version: int,
-    max_reject_fraction: float,
+    max_reject_fraction: float | None,
     require_existing: bool,
 ) -> dict[str, Any]:
-    """Run the ingest tasks in order and return the run's summary."""
+    """Run the ingest tasks in order, log a one-line summary and return the summary."""
     snapshot = fetch_snapshot_task(source, path, as_of)
     clean = clean_snapshot_task(snapshot.path, snapshot.as_of, snapshot.source, max_reject_fraction)
     features = build_features_task(clean.table, snapshot.as_of)
@@ -41,6 +43,7 @@ def ingest(
         features.tables, versions, snapshot, clean.rejects, require_existing
     )
     summary = {
+        "flow": flow_label,
         "snapshot_date": snapshot.as_of.isoformat(),
         "source": snapshot.source,
         "is_demo": snapshot.is_demo,
@@ -56,5 +59,7 @@ def ingest(
         "created_commit": result.created_commit,
         "rows": {g.name: g.rows for g in result.commit.groups.values()},
     }
-    get_run_logger().info("summary: %s", summary)
+    logger = get_run_logger()
+    logger.info("%s", ingest_line(summary))
+    logger.debug("summary: %s", summary)
     return summary

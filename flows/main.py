@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from flows.backfill import backfill
 from flows.daily_features import daily_features
@@ -13,6 +13,7 @@ from flows.inference import inference
 from flows.ingest import run_name
 from flows.training import training
 from movie_ratings.sources import SourceName
+from movie_ratings.summary import main_line
 from tasks.plan import plan_ingest_task
 from tasks.register import has_production_model_task
 
@@ -39,7 +40,7 @@ def main(
         train: ``auto`` trains when there is no production model; ``always`` or ``never``.
 
     Returns:
-        The summaries of the runs, in order.
+        The summaries of the runs, in order (also logged as one line).
     """
     plan = plan_ingest_task(source, as_of, days)
     runs = []
@@ -56,4 +57,5 @@ def main(
             runs.append(inference())
     if not plan.daily and not plan.needs_backfill and can_predict:
         runs.append(inference())
+    get_run_logger().info("%s", main_line(runs))
     return {"flow": "main", "runs": runs}

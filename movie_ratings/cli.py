@@ -15,6 +15,7 @@ from typing import Any
 
 from movie_ratings.errors import MovieRatingsError
 from movie_ratings.settings import Settings, get_settings
+from movie_ratings.summary import run_line
 
 SOURCES = ("demo", "csv", "kaggle")
 
@@ -251,30 +252,12 @@ def _format_model(model: dict[str, Any] | None) -> list[str]:
 def _print_result(command: str, result: dict[str, Any], settings: Settings) -> None:
     runs = result.get("runs", [result])
     for run in runs:
-        demo = " [DEMO DATA]" if run.get("is_demo") else ""
         if run["flow"] == "predict":
             print(f"scored {run['scored']:,} rows with model v{run['model_version']} -> {run['output']}")
             if run["rejected"]:
                 print(f"rejected {run['rejected']:,} rows (reasons in {run['rejects']})")
             return
-        if run["flow"] == "inference":
-            mae = "not yet known" if run["live_mae"] is None else f"{run['live_mae']:.3f}"
-            print(f"inference {run['snapshot_date']}{demo}: {run['predicted']:,} films predicted with "
-                  f"v{run['model_version']}; live MAE over {run['monitored_films']:,} films predicted "
-                  f"before their rating: {mae}")
-            continue
-        if run["flow"] == "training":
-            parity = run["parity"]["old_notebook_temporal_no_votes"]["rmse"]
-            print(f"training{demo}: {run['model']} v{run['model_version']} ({run['estimator']}): "
-                  f"rmse {run['metrics']['rmse']:.4f} (old notebook recipe without votes, same hold-out: "
-                  f"{parity:.4f}; mean baseline {run['baseline']['rmse']:.4f}); "
-                  f"{'promoted' if run['promoted'] else 'not promoted'}: {run['promotion_reason']}")
-            continue
-        print(
-            f"{run['flow']} {run['snapshot_date']}{demo}: read {run['rows_read']:,}, "
-            f"rejected {run['rejected']:,}, new {run['new']:,}, changed {run['changed']:,}, "
-            f"unchanged {run['unchanged']:,}, deleted {run['deleted']:,} -> store commit {run['store_commit']}"
-        )
+        print(run_line(run))
     print(f"results: feature store in {settings.store_dir}, models in {settings.registry_dir}, "
           f"site in {settings.site_dir} (`movie-ratings site` serves it); see `movie-ratings status`")
 

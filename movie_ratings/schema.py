@@ -134,6 +134,10 @@ MAX_YEARS_AHEAD = 15
 #: If more than this share of a snapshot's rows is quarantined, the source is broken:
 #: the run fails and writes nothing.
 DEFAULT_MAX_REJECT_FRACTION = 0.10
+#: If a snapshot would delete more than this share of the films a feature group holds,
+#: it is taken as truncated or broken (a cut file, a partial export): the run fails and
+#: writes nothing. The real feed deletes a handful of films a day.
+DEFAULT_MAX_DELETE_FRACTION = 0.10
 
 # --------------------------------------------------------------------------------------
 # Genres

@@ -39,6 +39,7 @@ from movie_ratings.schema import (
     STATUSES,
     ZERO_MEANS_UNKNOWN,
 )
+from movie_ratings.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -319,12 +320,13 @@ def _trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def parse_integers(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """Integers written as ``123``, ``123.0`` or `` 123 ``; anything else becomes null.
+    """Integers written as ``123``, ``+123``, ``123.0`` or `` 123 ``; anything else becomes null.
 
     Never goes through float64, so large ids keep every digit.
     """
     ok = pc.match_substring_regex(values, _INTEGER)
-    digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"\.0*$", "")
+    # Arrow's cast takes neither a plus sign nor a fraction, even ".0": both go first.
+    digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"^\+|\.0*$", "")
     return pc.cast(pc.if_else(ok, digits, pa.scalar(None, pa.string())), pa.int64())
 
 
@@ -678,15 +680,19 @@ def _top_reasons(rejects: pa.Table, n: int = 3) -> str:
 
 @task(name="clean-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)
 def clean_snapshot_task(
-    path: Path, as_of: date, source: str, max_reject_fraction: float
+    path: Path, as_of: date, source: str, max_reject_fraction: float | None = None
 ) -> CleanSnapshot:
     """Read and clean the snapshot CSV; logs rows read, kept and quarantined.
+
+    ``max_reject_fraction`` None means the setting ``MOVIE_RATINGS_MAX_REJECT_FRACTION``.
 
     One task for both steps on purpose: Prefect keeps every task result of a flow run in
     memory until the run ends, and the parsed text table is the largest object of an
     ingest (over 1 GB for the full snapshot); it never needs to leave this task.
     """
     logger = get_run_logger()
+    if max_reject_fraction is None:
+        max_reject_fraction = get_settings().max_reject_fraction
     parsed = read_snapshot_csv(path)
     logger.info(
         "read %s records from %s (%s malformed lines)",

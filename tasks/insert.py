@@ -11,7 +11,7 @@ from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES
 from movie_ratings.settings import get_settings
 from movie_ratings.sources import Snapshot
 from movie_ratings.store import FeatureStore, SnapshotInfo, UpsertResult, get_feature_store
-from tasks.policies import IO_RETRIES
+from tasks.policies import IO_RETRIES, STORE_WRITES_TAG
 
 
 def upsert_snapshot(
@@ -22,6 +22,7 @@ def upsert_snapshot(
     rejects: pa.Table,
     *,
     require_existing: bool,
+    max_delete_fraction: float = 1.0,
 ) -> UpsertResult:
     """Store a snapshot's feature rows: only new and changed rows are written.
 
@@ -32,12 +33,14 @@ def upsert_snapshot(
         snapshot: where the rows came from.
         rejects: quarantined records of this snapshot.
         require_existing: refuse to start an empty store (daily updates need a backfill).
+        max_delete_fraction: refuse a snapshot that would delete a larger share of films.
 
     Returns:
         What was written.
 
     Raises:
-        DataError: ``require_existing`` and the store has no data for these versions.
+        DataError: ``require_existing`` and the store has no data for these versions, or
+            the snapshot would delete too many films (``BrokenSourceError``).
     """
     if require_existing:
         latest = store.latest_commit()
@@ -50,10 +53,15 @@ def upsert_snapshot(
                 f"the feature store has no {', '.join(missing)}: run `movie-ratings backfill` first"
             )
     info = SnapshotInfo(snapshot.as_of, snapshot.source, snapshot.version, snapshot.is_demo)
-    return store.upsert_snapshot(groups, versions, info, rejects)
+    return store.upsert_snapshot(
+        groups, versions, info, rejects, max_delete_fraction=max_delete_fraction
+    )
 
 
-@task(name="upsert-features", cache_policy=NO_CACHE, timeout_seconds=3600, **IO_RETRIES)
+@task(
+    name="upsert-features", cache_policy=NO_CACHE, timeout_seconds=3600,
+    tags=[STORE_WRITES_TAG], **IO_RETRIES,
+)
 def upsert_features_task(
     groups: dict[str, pa.Table],
     versions: dict[str, int],
@@ -63,9 +71,11 @@ def upsert_features_task(
 ) -> UpsertResult:
     """Upsert the rows into the configured store; retried on lock or I/O contention."""
     logger = get_run_logger()
-    store = get_feature_store(get_settings())
+    settings = get_settings()
+    store = get_feature_store(settings)
     result = upsert_snapshot(
-        store, groups, versions, snapshot, rejects, require_existing=require_existing
+        store, groups, versions, snapshot, rejects, require_existing=require_existing,
+        max_delete_fraction=settings.max_delete_fraction,
     )
     if result.created_commit:
         logger.info(
@@ -81,7 +91,10 @@ def upsert_features_task(
     return result
 
 
-@task(name="ensure-feature-view", cache_policy=NO_CACHE, timeout_seconds=300, **IO_RETRIES)
+@task(
+    name="ensure-feature-view", cache_policy=NO_CACHE, timeout_seconds=300,
+    tags=[STORE_WRITES_TAG], **IO_RETRIES,
+)
 def ensure_feature_view_task(view_version: int, movies_version: int, genres_version: int) -> None:
     """Create the ``movie_ratings`` view over the given group versions if it is missing."""
     store = get_feature_store(get_settings())

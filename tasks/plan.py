@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from movie_ratings.settings import get_settings
 from movie_ratings.store import get_feature_store
+from tasks.policies import IO_RETRIES
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,9 @@ def plan_ingest(
     )
 
 
-@task(name="plan-ingest", cache_policy=NO_CACHE, timeout_seconds=120)
+@task(name="plan-ingest", cache_policy=NO_CACHE, timeout_seconds=120, **IO_RETRIES)
 def plan_ingest_task(source: str, as_of: date | None, days: int) -> IngestPlan:
-    """Plan against the store's latest commit."""
+    """Plan against the store's latest commit (a store read: retried on transient errors)."""
     latest = get_feature_store(get_settings()).latest_commit()
     return plan_ingest(
         source=source,

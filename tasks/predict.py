@@ -32,7 +32,7 @@ from movie_ratings.store import StoreCommit, get_feature_store
 from movie_ratings.store.changes import join_on_key
 from tasks.clean import CleanSnapshot, ParsedSnapshot, clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
-from tasks.policies import IO_RETRIES
+from tasks.policies import IO_RETRIES, STORE_WRITES_TAG
 
 #: Version of the ``movie_predictions`` group this code writes.
 PREDICTIONS_VERSION = 1
@@ -240,7 +240,8 @@ def predict_task(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_day
     return rows
 
 
-@task(name="save-predictions", cache_policy=NO_CACHE, timeout_seconds=900, **IO_RETRIES)
+@task(name="save-predictions", cache_policy=NO_CACHE, timeout_seconds=900, tags=[STORE_WRITES_TAG],
+      **IO_RETRIES)
 def save_predictions_task(rows: pa.Table) -> pa.Table:
     """Merge this run's predictions into the history; returns the whole history."""
     history, version = save_predictions(get_feature_store(get_settings()), rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import tempfile
 from datetime import UTC, date, datetime
@@ -204,13 +205,25 @@ def training_report(version: ModelVersion) -> tuple[list[dict[str, Any]], str]:
 @task(name="publish-training-report", cache_policy=NO_CACHE)
 def publish_training_report_task(version: ModelVersion) -> None:
     """The candidates table and summary as Prefect artifacts of the run."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+    from prefect.artifacts import (
+        create_image_artifact,
+        create_markdown_artifact,
+        create_table_artifact,
+    )
 
     rows, markdown = training_report(version)
     create_table_artifact(rows, key="training-candidates",
                           description=f"hold-out metrics of every candidate, v{version.version}")
     create_markdown_artifact(markdown, key="training-summary",
                              description=f"{version.name} v{version.version}")
+    # The images are embedded as data URLs: the files next to the model are not reachable
+    # from a browser looking at a remote Prefect UI.
+    for name in ("predicted_vs_actual", "residuals", "feature_importance"):
+        path = version.path / f"{name}.png"
+        if path.is_file():
+            encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+            create_image_artifact(f"data:image/png;base64,{encoded}", key=f"training-{name.replace('_', '-')}",
+                                  description=f"{name.replace('_', ' ')}, {version.name} v{version.version}")
 
 
 @task(name="has-production-model", cache_policy=NO_CACHE, timeout_seconds=120, **IO_RETRIES)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from movie_ratings.durable import atomic_replace, sync_dir, sync_tree
 from movie_ratings.errors import DataError
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
 
@@ -69,9 +70,9 @@ class LocalModelRegistry:
             try:
                 shutil.copytree(artifacts, staging, dirs_exist_ok=True)
                 (staging / CARD_FILE).write_text(json.dumps(full_card, indent=2, sort_keys=True))
-                _sync_tree(staging)
+                sync_tree(staging)
                 os.rename(staging, model_dir / str(version))
-                _sync_dir(model_dir)
+                sync_dir(model_dir)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -82,7 +83,7 @@ class LocalModelRegistry:
         pointer = {"version": version, "reason": reason,
                    "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")}
         with self._lock():
-            _atomic_replace(self.root / name / "production.json", json.dumps(pointer, indent=2))
+            atomic_replace(self.root / name / "production.json", json.dumps(pointer, indent=2))
 
     # ----------------------------------------------------------------------------------
     # reads
@@ -129,38 +130,3 @@ class LocalModelRegistry:
         """The production pointer as stored (version, reason, promoted_at)."""
         pointer = self.root / name / "production.json"
         return json.loads(pointer.read_text()) if pointer.is_file() else None
-
-
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sync_tree(root: Path) -> None:
-    """fsync every file and directory under ``root`` so a rename publishes durable data."""
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _sync_dir(Path(dirpath))
-
-
-def _atomic_replace(final: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-        _sync_dir(final.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -126,10 +126,15 @@ class FeatureStore(Protocol):
         versions: dict[str, int],
         info: SnapshotInfo,
         rejects: pa.Table,
+        *,
+        max_delete_fraction: float = 1.0,
     ) -> UpsertResult:
         """Write a full snapshot: new and changed rows are stored, missing films deleted.
 
-        Idempotent: writing the same snapshot again changes nothing.
+        A film whose record is among ``rejects`` is not missing: it keeps its last good
+        row. A snapshot that would delete more than ``max_delete_fraction`` of a group's
+        films is refused (``BrokenSourceError``) before anything is written. Idempotent:
+        writing the same snapshot again changes nothing.
         """
         ...
 

@@ -9,7 +9,7 @@ readable for free, and makes a daily update cost only the changed rows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -208,6 +208,26 @@ def diff_against_log(
         changed=int(changed.sum()),
         unchanged=int(found.sum() - changed.sum()),
     )
+
+
+def keep_quarantined(changes: GroupChanges, quarantined_ids: np.ndarray) -> GroupChanges:
+    """The changes without deleting films whose record in the snapshot was quarantined.
+
+    A film missing from the cleaned snapshot because its new record failed a check has
+    not left the feed: it keeps its last good row (the bad record is in the rejects)
+    instead of getting a tombstone.
+
+    Args:
+        changes: the output of :func:`diff_against_log`.
+        quarantined_ids: ids of the snapshot's rejected records (any order, repeats allowed).
+
+    Returns:
+        The same changes, with those ids taken out of ``deleted_ids``.
+    """
+    if not changes.deleted or not len(quarantined_ids):
+        return changes
+    kept = np.isin(changes.deleted_ids, quarantined_ids)
+    return replace(changes, deleted_ids=changes.deleted_ids[~kept]) if kept.any() else changes
 
 
 def tombstones(ids: np.ndarray, spec: FeatureGroupSpec, snapshot_date: date) -> pa.Table:

@@ -89,7 +89,7 @@ class Backend:
             def broken(root: Path) -> None:
                 raise OSError("disk full while syncing")
 
-            monkeypatch.setattr(local, "_sync_tree", broken)
+            monkeypatch.setattr(local, "sync_tree", broken)
         else:
             pytest.skip("no way to break a registration half way on a live project")
 

@@ -16,9 +16,14 @@ def chromium_path() -> str | None:
     return os.environ.get("MOVIE_RATINGS_CHROMIUM") or shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """A headless Chromium driven by Playwright's client (no browser download)."""
+    """A headless Chromium driven by Playwright's client (no browser download).
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running
+    in the main thread while it is open, and Prefect's dual sync/async functions
+    (``Flow.to_deployment``, ``State.result``...) then return coroutines in every later test.
+    """
     executable = chromium_path()
     if executable is None:
         pytest.fail("chromium is missing: run scripts/ensure-chromium (make test does)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -34,17 +33,6 @@ def _status(capsys: pytest.CaptureFixture[str]) -> dict:
 
 def _rows(status: dict) -> dict[str, int]:
     return {g["name"]: g["rows"] for g in status["feature_groups"]}
-
-
-def _tree(root: Path) -> dict[str, str]:
-    """Every file under ``root`` with its content hash: "exactly as it was" means equal trees."""
-    if not root.exists():
-        return {}
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_backfill_then_daily_then_same_day_again(
@@ -98,10 +86,10 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 @pytest.mark.parametrize("case", ["missing column", "empty file", "garbage"])
 def test_bad_csv_exits_non_zero_names_the_problem_and_leaves_store_untouched(
-    case: str, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    case: str, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], tree
 ) -> None:
     assert cli(["backfill", "--source", "demo", "--as-of", DAY0.isoformat()]) == 0
-    before = _tree(home / "store")
+    before = tree(home / "store")
     path, message = _bad_files(tmp_path)[case]
     capsys.readouterr()
 
@@ -110,19 +98,19 @@ def test_bad_csv_exits_non_zero_names_the_problem_and_leaves_store_untouched(
     err = capsys.readouterr().err
     assert code != 0
     assert message in err
-    assert _tree(home / "store") == before
+    assert tree(home / "store") == before
 
 
 def test_bad_csv_on_an_empty_store_writes_nothing(
-    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], tree
 ) -> None:
     path, message = _bad_files(tmp_path)["missing column"]
     assert cli(["backfill", "--source", "csv", "--path", str(path)]) != 0
     assert message in capsys.readouterr().err
-    assert _tree(home / "store") == {}
+    assert tree(home / "store") == {}
 
 
-def test_a_mostly_broken_snapshot_is_refused(home: Path, tmp_path: Path) -> None:
+def test_a_mostly_broken_snapshot_is_refused(home: Path, tmp_path: Path, tree) -> None:
     table = demo_snapshot(DAY0, size=300)
     path = write_snapshot_csv(table, tmp_path / "snap.csv")
     lines = path.read_text().splitlines(keepends=True)
@@ -132,7 +120,7 @@ def test_a_mostly_broken_snapshot_is_refused(home: Path, tmp_path: Path) -> None
     path.write_text("".join(broken))
     with pytest.raises(DataError, match="source looks broken"):
         backfill(source="csv", path=str(path), as_of=DAY0)
-    assert _tree(home / "store") == {}
+    assert tree(home / "store") == {}
 
 
 def test_csv_source_with_quarantined_rows_counts_them(

@@ -47,6 +47,13 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     assert production["rmse"] <= 0.9 * production["baseline"]["rmse"]
     assert production["split"]["kind"] == "temporal"
 
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts()}
+    assert {"training-candidates", "training-summary", "training-predicted-vs-actual",
+            "training-residuals", "training-feature-importance"} <= keys
+
     card = get_model_registry(get_settings()).get(MODEL_NAME, 1).card
     assert card["feature_view"] == {"name": "movie_ratings", "version": 1}
     assert card["store_commit"] == 1 and card["is_demo"] is True
@@ -63,6 +70,29 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     second = get_model_registry(get_settings()).get(MODEL_NAME, 2).card
     assert second["promotion"]["promote"] is False
     assert second["production_on_this_holdout"]["version"] == 1
+
+    # Inference publishes the site; a corrupt production model fails it with a clear message
+    # and the site keeps the last good predictions.
+    assert cli(["infer"]) == 0
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts()}
+    assert {"inference-predictions", "inference-site", "inference-summary"} <= keys
+    site = home / "site"
+    before = {p.name: p.read_bytes() for p in site.resolve().glob("*.html")}
+    build = site.resolve()
+    model_file = home / "registry" / MODEL_NAME / "1" / "model.joblib"
+    good = model_file.read_bytes()
+    model_file.write_bytes(good[: len(good) // 3])
+    capsys.readouterr()
+    assert cli(["infer"]) == 1
+    err = capsys.readouterr().err
+    assert f"production model {MODEL_NAME} v1" in err and "corrupt" in err and str(model_file) in err
+    assert site.resolve() == build
+    assert {p.name: p.read_bytes() for p in site.resolve().glob("*.html")} == before
+    model_file.unlink()
+    assert cli(["infer"]) == 1
+    assert "missing" in capsys.readouterr().err
+    model_file.write_bytes(good)
 
     # Batch scoring with the production model: bad rows are reported, never dropped silently.
     snapshot = demo_snapshot(DAY0, size=300, seed=5)
@@ -93,10 +123,18 @@ def test_predict_without_a_production_model_is_a_clear_error(
     assert not (tmp_path / "out.csv").exists()
 
 
+SECRET = "planted-secret-7f3a9c1e"
+
+
 def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated(
-    home: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("MOVIE_RATINGS_DEMO_SIZE", "20000")
+    # 10k films: enough for a week of new films and first ratings (the demo is deterministic).
+    monkeypatch.setenv("MOVIE_RATINGS_DEMO_SIZE", "10000")
+    # Credentials in the environment must never reach a log, artifact, card, store or page.
+    for name in ("KAGGLE_KEY", "KAGGLE_API_TOKEN", "HOPSWORKS_API_KEY"):
+        monkeypatch.setenv(name, SECRET)
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
     days = 7
     last = DAY0 + timedelta(days=days - 1)
     result = main_flow(source="demo", as_of=last, days=days)
@@ -138,3 +176,14 @@ def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated
     titles = dict(zip(latest["id"].to_pylist(), latest["title"].to_pylist(), strict=True))
     for film in scored_live:
         assert html.escape(titles[film]) in monitoring_page
+
+    # No planted secret anywhere: every file written, the logs, the run results.
+    assert SECRET not in caplog.text
+    assert SECRET not in json.dumps(result, default=str)
+    leaks = [p for p in home.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert leaks == []
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    assert artifacts and not [a.key for a in artifacts if SECRET in json.dumps(a.data, default=str)]

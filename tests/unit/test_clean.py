@@ -906,9 +906,9 @@ def test_a_field_of_only_spaces_is_missing_not_malformed(column: str) -> None:
 
 
 def test_ids_keep_every_digit_and_accept_a_trailing_zero_fraction() -> None:
-    typed, rejects = coerce(row(id="9007199254740993"), row(id="42.0"), row(id=" 7 "))
+    typed, rejects = coerce(row(id="9007199254740993"), row(id="42.0"), row(id=" 7 "), row(id="+8"))
     assert rejects == []
-    assert typed["id"].to_pylist() == [9007199254740993, 42, 7]
+    assert typed["id"].to_pylist() == [9007199254740993, 42, 7, 8]
 
 
 def test_raw_record_of_a_reject_is_valid_json_even_with_long_texts() -> None:

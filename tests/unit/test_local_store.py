@@ -10,11 +10,11 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from movie_ratings.errors import DataError
+from movie_ratings.errors import BrokenSourceError, DataError
 from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES, REJECTS_SCHEMA
 from movie_ratings.store.base import SnapshotInfo
 from movie_ratings.store.changes import with_live_flag
-from movie_ratings.store.local import LocalFeatureStore, StoreLockedError
+from movie_ratings.store.local import LocalFeatureStore, StoreLockedError, delta_dataset
 from tasks.clean import clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
 
@@ -125,7 +125,8 @@ def test_rerun_of_a_day_with_other_values_keeps_one_row_per_key_and_day(
     _write(store, tmp_path, [_row(1)], D1)
     _write(store, tmp_path, [_row(1, rating="8.0")], D2)
     _write(store, tmp_path, [_row(1, rating="8.5")], D2)  # corrected export of the same day
-    log = DeltaTable(store.root / "groups" / "movies_1").to_pyarrow_table()
+    path = store.root / "groups" / "movies_1"
+    log = delta_dataset(path, DeltaTable(path).version()).to_table()
     pairs = list(zip(log["id"].to_pylist(), log["snapshot_date"].to_pylist(), strict=True))
     assert len(pairs) == len(set(pairs)) == 2
     assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [8.5]
@@ -203,3 +204,58 @@ def test_second_writer_waits_then_gives_up_with_a_retryable_error(
         release.set()
         thread.join()
     assert store.latest_commit().number == 1
+
+
+def test_a_film_whose_new_record_is_quarantined_keeps_its_last_good_row(
+    store: LocalFeatureStore, tmp_path: Path
+) -> None:
+    """A bad record is held back, not taken as the film leaving the feed."""
+    _write(store, tmp_path, [_row(1), _row(2, rating="6.0"), _row(3)], D1)
+    # 2 comes with an impossible rating, 3 really left the feed
+    result = _write(store, tmp_path, [_row(1), _row(2, rating="12.0")], D2)
+    assert (result.new, result.changed, result.deleted) == (0, 0, 1)
+    movies = {r["id"]: r for r in store.read_group("movies", 1).to_pylist()}
+    assert sorted(movies) == [1, 2]
+    assert movies[2]["imdb_rating"] == 6.0 and movies[2]["snapshot_date"] == D1
+    assert store.read_rejects()["id"].to_pylist() == [2]
+    assert store.status()["feature_groups"][0]["rows"] == 2
+    # a good record of 2 later is a change again, its absence a deletion
+    assert _write(store, tmp_path, [_row(1), _row(2, rating="6.5")], D3).changed == 1
+
+
+def test_a_snapshot_deleting_too_many_films_is_refused_and_writes_nothing(
+    store: LocalFeatureStore, tmp_path: Path
+) -> None:
+    """A cut file looks like a feed where most films left: refused, not applied."""
+    _write(store, tmp_path, [_row(i) for i in range(1, 11)], D1)
+    files = sorted(str(p) for p in store.root.rglob("*"))
+    groups, rejects = _groups(tmp_path, [_row(i) for i in range(1, 8)], D2)  # 3 of 10 gone
+    with pytest.raises(BrokenSourceError, match=r"would delete 3 of the 10 films in movies \(30.0% > 20.0%\)"):
+        store.upsert_snapshot(groups, VERSIONS, SnapshotInfo(D2, "csv"), rejects,
+                              max_delete_fraction=0.2)
+    assert sorted(str(p) for p in store.root.rglob("*")) == files
+    # at the limit it passes
+    result = store.upsert_snapshot(groups, VERSIONS, SnapshotInfo(D2, "csv"), rejects,
+                                   max_delete_fraction=0.3)
+    assert result.deleted == 3
+
+
+def test_reads_never_call_back_into_python_from_arrow_threads(
+    store: LocalFeatureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deltalake's Python filesystem handler is not used (see ``delta_dataset``)."""
+    from deltalake.fs import DeltaStorageHandler
+
+    _write(store, tmp_path, [_row(1), _row(2, rating="12.0")], D1)
+    store.ensure_feature_view(MOVIE_RATINGS_VIEW.name, 1, VERSIONS)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read through deltalake's Python filesystem handler")
+
+    for method in ("open_input_file", "open_input_stream", "get_file_info"):
+        monkeypatch.setattr(DeltaStorageHandler, method, refuse)
+    assert store.read_group("movies", 1).num_rows == 1
+    assert store.read_feature_view(MOVIE_RATINGS_VIEW.name, 1).num_rows == 1
+    assert store.read_rejects().num_rows == 1
+    assert store.status()["rejects"]["total"] == 1
+    assert _write(store, tmp_path, [_row(1), _row(3)], D2).new == 1  # the diff reads too

@@ -136,6 +136,7 @@ _FORK = False
 
 #: Modules a forked job would otherwise import itself (imported once, before any fork).
 PRELOAD = (
+    "movie_ratings",  # first: its process-wide settings precede XGBoost's import
     "pandas", "pyarrow.csv", "pyarrow.compute", "pyarrow.dataset", "deltalake", "sklearn.ensemble",
     "sklearn.svm", "xgboost", "matplotlib.figure", "prefect.server.api.server", "flows.backfill",
     "flows.training", "flows.inference", "tasks.clean", "tasks.features", "tasks.insert",

@@ -34,6 +34,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import movie_ratings  # noqa: F401  (first: its process-wide settings precede XGBoost's import)
+
 _T0 = time.perf_counter()
 
 
@@ -211,6 +213,7 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
     Keep in step with the flow: which objects stay alive decides the peak memory.
     """
     from movie_ratings.schema import (
+        DEFAULT_MAX_DELETE_FRACTION,
         DEFAULT_MAX_REJECT_FRACTION,
         MOVIE_GENRES,
         MOVIE_RATINGS_VIEW,
@@ -236,7 +239,8 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
     versions = {MOVIES.name: 1, MOVIE_GENRES.name: 1}
     with stages.stage("upsert_snapshot"):
         result = upsert_snapshot(store, features.tables, versions, snapshot, clean.rejects,
-                                 require_existing=require_existing)
+                                 require_existing=require_existing,
+                                 max_delete_fraction=DEFAULT_MAX_DELETE_FRACTION)
     if not require_existing:  # the backfill flow's last task
         with stages.stage("ensure_feature_view"):
             store.ensure_feature_view(MOVIE_RATINGS_VIEW.name, 1, versions)

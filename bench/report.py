@@ -301,7 +301,7 @@ def _training_lines(training: Measurement) -> list[str]:
         "",
         f"Preprocessing (fitted once, shared by all candidates): "
         f"{_runs([r.info['preprocessing_s'] for r in training.runs], '{:.1f}')} s. "
-        + (f"Text ablation (our model refitted without the text score): "
+        + (f"Text ablation (`{ablation['model']}` fitted with and without the text score): "
            f"{_runs([r.info['text_ablation'].get('fit_seconds', float('nan')) for r in training.runs], '{:.1f}')} s, "
            f"RMSE {ablation['without_text']['rmse']:.4f} without text vs "
            f"{ablation['with_text']['rmse']:.4f} with. " if ablation else "")

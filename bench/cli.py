@@ -1,4 +1,4 @@
-"""``python -m bench``: measure the ingest chain against a plain CSV parse and check the goals."""
+"""``python -m bench``: every stage of the system against a plain CSV parse; checks the goals."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.measure import Measurement, Run, evaluate, tree_bytes
-from bench.proc import REPO, ChildFailed, child_env, run_child, warm_memory
+from bench.measure import Measurement, Run, evaluate, store_bytes, tree_bytes
+from bench.proc import REPO, ChildFailed, child_env, run_child, use_fork_server, warm_memory
 from bench.report import (
     code_version,
     cpu_times,
@@ -23,37 +23,65 @@ from bench.report import (
     source_stamp,
     steal_share,
 )
-from bench.snapshots import CACHE_DIR, ensure_snapshots, snapshot_dates
+from bench.snapshots import (
+    CACHE_DIR,
+    ensure_sample,
+    ensure_snapshots,
+    snapshot_dates,
+    snapshot_path,
+)
 
-QUICK = {"rows": 20_000, "repeats": 1, "days": 2, "warm_gb": 0.0}
+#: ``--quick``: a smoke run of every stage (the CI test runs it).
+QUICK = {"rows": 4_000, "repeats": 1, "train_repeats": 1, "days": 2, "warm_gb": 0.0,
+         "batch_rows": 1_000, "prefect_rows": 2_000, "fork": True,
+         "prefect_candidates": "linear_regression"}
+#: Films in the batch-predict file (the goal: 100k rows in under 30 s).
+BATCH_ROWS = 100_000
 PREFECT_ROWS = 20_000
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Ingest benchmark on demo snapshots: parse baseline, backfill, daily "
-                    "update, store growth and Prefect overhead; writes RESULTS.md.",
+        description="Benchmark of every stage on demo snapshots: parse limit, old notebook, "
+                    "backfill, daily, training, inference, batch predict, store growth and "
+                    "Prefect overhead; writes RESULTS.md.",
     )
     parser.add_argument("--rows", type=int, default=1_200_000,
                         help="films in the backfill snapshot (default 1,200,000)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="runs per timed measurement; the median is reported (default 3)")
-    parser.add_argument("--days", type=int, default=7,
-                        help="consecutive dailies for the store-growth check (default 7)")
+                        help="runs of parse, old notebook, backfill, daily and batch predict; "
+                             "the median is reported (default 3)")
+    parser.add_argument("--train-repeats", type=int, default=3,
+                        help="training runs, spread over the store-growth series (default 3)")
+    parser.add_argument("--days", type=int, default=30,
+                        help="consecutive dailies (each followed by an inference) for the "
+                             "store-growth check (default 30)")
+    parser.add_argument("--batch-rows", type=int, default=BATCH_ROWS,
+                        help=f"rows of the batch-predict file (default {BATCH_ROWS:,})")
+    parser.add_argument("--prefect-rows", type=int, default=PREFECT_ROWS,
+                        help=f"snapshot size of the Prefect overhead runs (default {PREFECT_ROWS:,})")
+    parser.add_argument("--candidates", default=None,
+                        help="comma-separated training candidates (default: all)")
+    parser.add_argument("--prefect-candidates", default=None,
+                        help="candidates of the training flow in the Prefect overhead runs "
+                             "(default: all; the overhead does not depend on them)")
     parser.add_argument("--seed", type=int, default=42, help="demo seed (default 42)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK['rows']:,} rows, {QUICK['repeats']} repeat, "
                              f"{QUICK['days']} days, no warming (explicit options win)")
-    parser.add_argument("--stages", action="store_true", help="report per-stage times too")
     parser.add_argument("--profile", action="store_true",
-                        help="also run one backfill and one daily under cProfile and print the top")
+                        help="also run one backfill and one daily under cProfile and report the top")
     parser.add_argument("--skip-prefect", action="store_true",
                         help="skip the Prefect overhead measurement")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md",
                         help="report file (default bench/RESULTS.md)")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR,
                         help="snapshot cache (default bench/.cache)")
+    parser.add_argument("--cache-growth", action="store_true",
+                        help="keep the store-growth snapshots (days 2..N) in the cache too "
+                             "(~0.6 GB each at 1.2M rows; by default they are generated, used "
+                             "and deleted)")
     parser.add_argument("--no-fail", action="store_true",
                         help="exit 0 even when a goal fails (report only)")
     parser.add_argument("--warm-gb", type=float, default=4.0,
@@ -61,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "so lazily host-backed VM memory does not add page-fault time "
                              "(default 4; 0 to measure cold; --quick uses 0)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary stores")
+    parser.add_argument("--fork", action=argparse.BooleanOptionalAction, default=False,
+                        help="run jobs in forks of a process that imported everything once "
+                             "instead of fresh interpreters (saves seconds per job; --quick "
+                             "uses it; peak RSS then includes the preloaded modules)")
+    parser.add_argument("--prefect-api-url", default=None,
+                        help="measure the flows against this running Prefect API instead of "
+                             "starting an ephemeral server (its start is then not measured)")
     return parser
 
 
@@ -71,11 +106,22 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
         given = set(argv if argv is not None else sys.argv[1:])
         for name, value in QUICK.items():
             flag = "--" + name.replace("_", "-")
-            if not any(a == flag or a.startswith(f"{flag}=") for a in given):
+            if not any(a in (flag, f"--no-{flag[2:]}") or a.startswith(f"{flag}=") for a in given):
                 setattr(args, name, value)
-    if args.rows < 10 or args.repeats < 1 or args.days < 1:
-        parser.error("--rows must be >= 10, --repeats and --days >= 1")
+    if (args.rows < 10 or args.repeats < 1 or args.train_repeats < 1 or args.days < 1
+            or args.batch_rows < 1 or args.prefect_rows < 10):
+        parser.error("--rows and --prefect-rows must be >= 10; --repeats, --train-repeats, "
+                     "--days and --batch-rows >= 1")
+    args.candidate_list = [c for c in (args.candidates or "").split(",") if c] or None
     return args
+
+
+def training_days(days: int, repeats: int) -> list[int]:
+    """The growth-series days after which a training run happens (day 0 = the backfill).
+
+    Spread evenly, so the registry ends up with models trained at different store commits.
+    """
+    return sorted({round(k * days / repeats) for k in range(repeats)})
 
 
 class Bench:
@@ -84,8 +130,11 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.tmp = Path(tempfile.mkdtemp(prefix="movie-ratings-bench-"))
-        self.env = child_env(self.tmp / "home", args.cache_dir / "pycache")
+        self.env = child_env(self.tmp / "home", args.cache_dir / "pycache",
+                             prefect_api_url=args.prefect_api_url)
         self._stores = 0
+        if args.fork:
+            use_fork_server(self.env)
 
     def log(self, text: str) -> None:
         print(text, flush=True)
@@ -96,7 +145,8 @@ class Bench:
 
     def measured(self, job: str, args: dict[str, Any]) -> Run:
         warm_memory(self.args.warm_gb)
-        return Run.from_child(run_child(job, args, self.env))
+        load = os.getloadavg()[0]
+        return Run.from_child(run_child(job, args, self.env), load=load)
 
     def chain(self, path: Path, as_of: date, store: Path, *, daily: bool,
               profile: Path | None = None) -> Run:
@@ -108,8 +158,9 @@ class Bench:
             args["profile"] = str(profile)
         return self.measured("chain", args)
 
-    def show(self, name: str, k: int, run: Run) -> None:
-        self.log(f"  {name} {k + 1}/{self.args.repeats}: work {run.work_s:.2f} s "
+    def show(self, name: str, run: Run, k: int | None = None, of: int | None = None) -> None:
+        count = f" {k + 1}/{of}" if k is not None and of is not None else ""
+        self.log(f"  {name}{count}: work {run.work_s:.2f} s "
                  f"(cpu {run.work_cpu_s:.2f} s, sys {run.work_sys_s:.2f} s), "
                  f"process {run.process_s:.2f} s, peak RSS {run.maxrss_bytes / 1e9:.2f} GB")
 
@@ -121,40 +172,51 @@ class Bench:
         sources, cpu_start = source_stamp(REPO), cpu_times()
         dates = snapshot_dates(a.days)
         self.log(f"snapshots: {a.rows:,} rows, {len(dates)} dates, cache {a.cache_dir}")
-        paths = ensure_snapshots(dates, seed=a.seed, size=a.rows, env=self.env,
+        cached = dates if a.cache_growth else dates[:2]
+        paths = ensure_snapshots(cached, seed=a.seed, size=a.rows, env=self.env,
                                  cache_dir=a.cache_dir, log=self.log)
+        batch_file = ensure_sample(dates[1], seed=a.seed, size=a.rows, sample=a.batch_rows,
+                                   env=self.env, cache_dir=a.cache_dir, log=self.log)
 
-        # Rounds of (parse, backfill, daily), so that a slow spell on the machine hits
-        # the baseline and the chain alike instead of one measurement's repeats.
-        self.log("rounds of: parse = pyarrow.csv.read_csv; backfill = read -> clean -> "
-                 f"features -> upsert into an empty store; daily = {dates[1]} onto a copy "
-                 "of the backfilled store")
+        # Rounds of (parse, old notebook, backfill, daily), so that a slow spell on the
+        # machine hits the baseline and the chains alike instead of one measurement's repeats.
+        self.log("rounds of: parse = pyarrow.csv.read_csv; old notebook = pandas replica; "
+                 "backfill = read -> clean -> features -> upsert into an empty store; "
+                 f"daily = {dates[1]} onto a copy of the backfilled store")
         base_store = self.new_store("backfill")
-        parses, backfills, dailies = [], [], []
+        parses, notebooks, backfills, dailies = [], [], [], []
         for k in range(a.repeats):
             parses.append(self.measured("parse", {"path": str(paths[0])}))
-            self.show("parse", k, parses[-1])
+            self.show("parse", parses[-1], k, a.repeats)
+            notebooks.append(self.measured("notebook", {"path": str(paths[0])}))
+            self.show("old notebook", notebooks[-1], k, a.repeats)
             store = base_store if k == 0 else self.new_store("backfill")
             backfills.append(self.chain(paths[0], dates[0], store, daily=False))
-            self.show("backfill", k, backfills[-1])
+            self.show("backfill", backfills[-1], k, a.repeats)
             if k:
                 shutil.rmtree(store, ignore_errors=True)
             store = self.new_store("daily")
             shutil.copytree(base_store, store)
             dailies.append(self.chain(paths[1], dates[1], store, daily=True))
-            self.show("daily", k, dailies[-1])
+            self.show("daily", dailies[-1], k, a.repeats)
             shutil.rmtree(store, ignore_errors=True)
         parse = Measurement("parse", tuple(parses))
+        notebook = Measurement("old notebook", tuple(notebooks))
         backfill = Measurement("backfill", tuple(backfills))
         daily = Measurement("daily", tuple(dailies))
         self.log(f"  daily changed share: {max(r.changed_share for r in daily.runs):.3%}")
 
-        growth = self.growth(base_store, paths, dates)
+        series = self.series(base_store, paths, dates, batch_file)
         prefect = None if a.skip_prefect else self.prefect()
-        if a.profile:
-            self.profile(paths, dates, base_store)
+        profiles = self.profile(paths, dates, base_store) if a.profile else {}
 
-        goals = evaluate(parse, backfill, daily, growth)
+        measurements = {
+            "parse": parse, "notebook": notebook, "backfill": backfill, "daily": daily,
+            "training": Measurement("training", tuple(series["training"])),
+            "inference": Measurement("inference", tuple(series["inference"])),
+            "batch": Measurement("batch predict", tuple(series["batch"])),
+        }
+        goals = evaluate(measurements, series, days=a.days, batch_rows=a.batch_rows)
         after = source_stamp(REPO)
         edited = sorted(p for p in sources.keys() | after.keys() if sources.get(p) != after.get(p))
         meta = {
@@ -162,75 +224,148 @@ class Bench:
             else "python -m bench",
             "started": started, "load_start": load_start, "load_end": os.getloadavg()[0],
             "machine": machine(), "code": code, "edited": edited,
-            "steal": steal_share(cpu_start, cpu_times()), "seed": a.seed, "rows": a.rows, "repeats": a.repeats,
-            "days": a.days, "file_bytes": paths[0].stat().st_size, "warm_gb": a.warm_gb,
+            "steal": steal_share(cpu_start, cpu_times()), "seed": a.seed, "rows": a.rows,
+            "repeats": a.repeats, "train_repeats": a.train_repeats, "days": a.days,
+            "file_bytes": paths[0].stat().st_size, "warm_gb": a.warm_gb,
             "backfill_date": dates[0].isoformat(), "daily_date": dates[1].isoformat(),
-            "daily_rows": daily.runs[0].info["rows_read"],
+            "daily_rows": daily.runs[0].info["rows_read"], "batch_rows": a.batch_rows,
+            "finished": now(), "fork": a.fork,
         }
-        text = render(meta, parse, backfill, daily, growth, prefect, goals, stages=a.stages)
+        text = render(meta, measurements, series, prefect, goals, profiles)
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(text + "\n")
         self.log("")
         self.log(text)
         self.log(f"report written to {a.out}")
-        failed = [g.name for g in goals if not g.passed]
+        failed = [g.name for g in goals if g.failed]
         if failed:
             self.log(f"FAILED: {', '.join(failed)}" + (" (--no-fail: exit 0)" if a.no_fail else ""))
         return 1 if failed and not a.no_fail else 0
 
-    def growth(self, base_store: Path, paths: list[Path], dates: list[date]) -> dict[str, Any]:
-        self.log(f"store growth: backfill, then {len(dates) - 1} consecutive dailies")
-        store = self.new_store("growth")
+    def growth_snapshot(self, k: int, as_of: date) -> tuple[Path, bool]:
+        """The snapshot of growth day ``k``: cached, or generated now (and deleted after use)."""
+        a = self.args
+        cached = snapshot_path(a.seed, a.rows, as_of, a.cache_dir)
+        if cached.exists():
+            return cached, False
+        (path,) = ensure_snapshots([as_of], seed=a.seed, size=a.rows, env=self.env,
+                                   cache_dir=self.tmp / "snapshots", log=self.log)
+        return path, True
+
+    def series(self, base_store: Path, paths: list[Path], dates: list[date],
+               batch_file: Path) -> dict[str, Any]:
+        """The system as deployed, day after day, on a copy of the backfilled store.
+
+        Training runs after the backfill and at evenly spread later days; the first one's
+        model serves the batch-predict runs; every daily is followed by an inference of
+        that day's batch. Store size is taken after each day; at the end every store commit
+        and every registered model's training data are read again.
+        """
+        a = self.args
+        home = self.tmp / "series"
+        store, registry, site = home / "store", home / "registry", home / "site"
         shutil.copytree(base_store, store)
         size, files = tree_bytes(store)
-        sizes, counts, runs = [size], [files], []
-        self.log(f"  backfill: {size / 1e6:.1f} MB, {files} files")
-        for path, as_of in zip(paths[1:], dates[1:], strict=True):
+        sizes, counts, parts = [size], [files], [store_bytes(store)]
+        train_at = training_days(a.days, a.train_repeats)
+        self.log(f"series: backfilled store ({size / 1e6:.1f} MB, {files} files), training after "
+                 f"day(s) {', '.join(map(str, train_at))}, then {a.days} days of daily + inference")
+        trainings, inferences, batches, daily_runs = [], [], [], []
+        first_inference = None
+
+        def train() -> None:
+            args = {"store": str(store), "registry": str(registry), "seed": a.seed}
+            if a.candidate_list:
+                args["candidates"] = a.candidate_list
+            trainings.append(self.measured("train", args))
+            info = trainings[-1].info
+            self.show(f"training (store commit {info['store_commit']})", trainings[-1])
+            self.log(f"    model v{info['model_version']} {info['estimator']}: rmse "
+                     f"{info['metrics']['rmse']:.4f}; promoted {info['promoted']}")
+
+        def infer() -> Run:
+            run = self.measured("infer", {"store": str(store), "registry": str(registry),
+                                          "site": str(site)})
+            self.show(f"inference (store commit {run.info['store_commit']}, "
+                      f"{run.info['predicted']:,} films)", run)
+            return run
+
+        if 0 in train_at:
+            train()
+        for k in range(a.repeats):
+            out = self.tmp / f"batch-{k}.csv"
+            batches.append(self.measured("batch", {
+                "input": str(batch_file), "output": str(out), "registry": str(registry),
+                "as_of": dates[1].isoformat()}))
+            self.show("batch predict", batches[-1], k, a.repeats)
+        first_inference = infer()
+        for k, as_of in enumerate(dates[1:], start=1):
+            path, transient = (paths[k], False) if k < len(paths) else self.growth_snapshot(k, as_of)
             run = self.chain(path, as_of, store, daily=True)
+            if transient:
+                path.unlink(missing_ok=True)
+            daily_runs.append(run)
+            self.show(f"daily {k} ({as_of}, changed {run.changed_share:.3%})", run)
+            inferences.append(infer())
+            if k in train_at:
+                train()
             size, files = tree_bytes(store)
-            self.log(f"  {as_of}: {size / 1e6:.1f} MB (+{(size - sizes[-1]) / 1e6:.2f} MB, "
-                     f"{(size - sizes[-1]) / sizes[0]:.2%}), changed share "
-                     f"{run.changed_share:.3%}, work {run.work_s:.2f} s")
+            self.log(f"    store {size / 1e6:.1f} MB (+{(size - sizes[-1]) / 1e6:.2f} MB), "
+                     f"{files} files")
             sizes.append(size)
             counts.append(files)
-            runs.append(run)
-        verify = run_child("verify", {"store": str(store)}, self.env)
-        checks = verify.result["checks"]
-        bad = [c for c in checks if not c["ok"]]
-        self.log(f"  time travel: {len(checks) - len(bad)}/{len(checks)} reads ok "
-                 f"({verify.wall_s:.1f} s)")
-        return {"sizes": sizes, "files": counts, "daily_runs": runs, "checks": checks,
-                "dates": [d.isoformat() for d in dates]}
+            parts.append(store_bytes(store))
+        verify = run_child("verify", {"store": str(store), "registry": str(registry)}, self.env)
+        checks, models = verify.result["checks"], verify.result["models"]
+        self.log(f"  time travel: {sum(c['ok'] for c in checks)}/{len(checks)} reads ok; "
+                 f"registered models' training data: {sum(m['ok'] for m in models)}/{len(models)} "
+                 f"ok ({verify.wall_s:.1f} s)")
+        return {"sizes": sizes, "files": counts, "parts": parts, "daily_runs": daily_runs,
+                "checks": checks, "models": models, "dates": [d.isoformat() for d in dates],
+                "training": trainings, "training_days": train_at, "inference": inferences,
+                "first_inference": first_inference, "batch": batches,
+                "registry_bytes": tree_bytes(registry)[0] if registry.exists() else 0}
 
     def prefect(self) -> dict[str, Any]:
-        rows = min(PREFECT_ROWS, self.args.rows)
-        self.log(f"prefect overhead: backfill flow vs pure chain on {rows:,} rows")
-        (path,) = ensure_snapshots(snapshot_dates(0), seed=self.args.seed, size=rows,
-                                   env=self.env, cache_dir=self.args.cache_dir, log=self.log)
-        run = run_child("prefect", {
-            "path": str(path), "as_of": snapshot_dates(0)[0].isoformat(),
-            "chain_store": str(self.new_store("prefect-chain")),
-        }, self.env)
+        a = self.args
+        rows = min(a.prefect_rows, a.rows)
+        self.log(f"prefect overhead: backfill, training and inference flows vs their pure "
+                 f"chains on {rows:,} rows")
+        (path,) = ensure_snapshots(snapshot_dates(0), seed=a.seed, size=rows,
+                                   env=self.env, cache_dir=a.cache_dir, log=self.log)
+        args: dict[str, Any] = {"path": str(path), "as_of": snapshot_dates(0)[0].isoformat(),
+                                "chain_root": str(self.new_store("prefect-chains"))}
+        candidates = [c for c in (a.prefect_candidates or "").split(",") if c] or a.candidate_list
+        if candidates:
+            args["candidates"] = candidates
+        run = run_child("prefect", args, self.env)
         r = run.result
-        self.log(f"  server start {r['server_start_s']:.2f} s, chain {r['chain_s']:.2f} s, "
-                 f"flow {r['flow_s']:.2f} s")
-        return {**r, "rows": rows}
+        started = r["server_start_s"]
+        self.log(("  server already running; " if started is None else
+                  f"  server start {started:.2f} s; ") + "; ".join(
+            f"{name}: chain {f['chain_s']:.2f} s, flow {f['flow_s']:.2f} s"
+            for name, f in r["flows"].items()))
+        return {**r, "rows": rows, "maxrss_bytes": run.maxrss_bytes}
 
-    def profile(self, paths: list[Path], dates: list[date], base_store: Path) -> None:
+    def profile(self, paths: list[Path], dates: list[date], base_store: Path) -> dict[str, str]:
+        import io
         import pstats
 
+        out: dict[str, str] = {}
         for label, path, as_of, daily in (("backfill", paths[0], dates[0], False),
                                           ("daily", paths[1], dates[1], True)):
             store = self.new_store(f"profile-{label}")
             if daily:
                 shutil.copytree(base_store, store)
-            out = self.args.cache_dir / f"profile-{label}-n{self.args.rows}.pstats"
-            self.chain(path, as_of, store, daily=daily, profile=out)
-            self.log(f"\ncProfile of one {label} ({out}), top 25 by cumulative time:")
-            stats = pstats.Stats(str(out), stream=sys.stdout)
-            stats.sort_stats("cumulative").print_stats(25)
-            self.log(f"top 15 by own time ({label}):")
-            stats.sort_stats("tottime").print_stats(15)
+            file = self.args.cache_dir / f"profile-{label}-n{self.args.rows}.pstats"
+            self.chain(path, as_of, store, daily=daily, profile=file)
+            text = io.StringIO()
+            stats = pstats.Stats(str(file), stream=text)
+            stats.sort_stats("cumulative").print_stats(20)
+            stats.sort_stats("tottime").print_stats(12)
+            out[label] = text.getvalue()
+            self.log(f"\ncProfile of one {label} ({file}):\n{out[label]}")
+        return out
 
     def close(self) -> None:
         if self.args.keep:

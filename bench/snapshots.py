@@ -49,3 +49,25 @@ def ensure_snapshots(dates: list[date], *, seed: int, size: int, env: dict[str, 
                 f"{path.stat().st_size / 1e6:.0f} MB in {run.wall_s:.1f} s")
         paths.append(path)
     return paths
+
+
+def sample_path(seed: int, size: int, as_of: date, sample: int, cache_dir: Path = CACHE_DIR) -> Path:
+    """Cache file of a sample of one snapshot's rows."""
+    return cache_dir / f"demo-s{seed}-n{size}-{as_of:%Y-%m-%d}-sample{sample}.csv"
+
+
+def ensure_sample(as_of: date, *, seed: int, size: int, sample: int, env: dict[str, str],
+                  cache_dir: Path = CACHE_DIR, log=print) -> Path:
+    """A seeded random sample of ``sample`` rows of a snapshot, in the same CSV format.
+
+    The batch-predict input: films of the same feed the model was trained on, as a user
+    would score them.
+    """
+    path = sample_path(seed, size, as_of, sample, cache_dir)
+    if not path.exists():
+        log(f"  generating {path.name} ...")
+        run = run_child("generate", {"as_of": as_of.isoformat(), "seed": seed, "size": size,
+                                     "sample": sample, "path": str(path)}, env)
+        log(f"  generated {path.name}: {run.result['rows']:,} rows, "
+            f"{path.stat().st_size / 1e6:.0f} MB in {run.wall_s:.1f} s")
+    return path

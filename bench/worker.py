@@ -8,11 +8,17 @@ the parent measures the whole process (wall, CPU, page faults) with ``os.wait4``
 peak RSS is this process's ``VmHWM`` when it finishes.
 
 Jobs:
-    generate: write a demo snapshot CSV.
+    generate: write a demo snapshot CSV (or a seeded sample of its rows).
     parse: the baseline, ``pyarrow.csv.read_csv`` of a snapshot.
+    notebook: the old notebook's ``1_historical_data`` steps with pandas on a snapshot.
     chain: read -> clean -> features -> upsert into a store (the pure ingest chain).
-    verify: read every group at every store commit and compare row counts.
-    prefect: the real ``backfill`` flow against the pure chain on the same file.
+    train: the pure training chain on a store, registering into a registry.
+    infer: the pure inference chain (production model, view, predictions, monitoring, site).
+    batch: ``batch_predict`` of a CSV with the production model.
+    verify: read every group at every store commit and compare row counts; read the view
+        at every registered model's store commit.
+    prefect: the real ``backfill``, ``training`` and ``inference`` flows against the pure
+        chains on the same small file.
 """
 
 from __future__ import annotations
@@ -28,16 +34,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import movie_ratings  # noqa: F401  (first: its process-wide settings precede XGBoost's import)
+
 _T0 = time.perf_counter()
 
 
 def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU time (user + system) of this process and the children it waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _sys() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_stime + children.ru_stime
 
 
 def _hwm_bytes() -> int:
@@ -87,12 +97,70 @@ class Stages:
 
 
 def job_generate(args: dict[str, Any]) -> dict[str, Any]:
+    """A demo snapshot; with ``sample``, a seeded random sample of that many of its rows."""
+    import numpy as np
+
     from movie_ratings.sources.demo import demo_snapshot, write_snapshot_csv
 
     as_of = date.fromisoformat(args["as_of"])
     table = demo_snapshot(as_of, seed=args["seed"], size=args["size"])
+    sample = args.get("sample")
+    if sample is not None and sample < table.num_rows:
+        rows = np.random.default_rng([args["seed"], 3]).choice(table.num_rows, sample, replace=False)
+        table = table.take(np.sort(rows))
     write_snapshot_csv(table, Path(args["path"]))
     return {"rows": table.num_rows}
+
+
+def _timed(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` and add its wall time, CPU time and system CPU time."""
+    wall, cpu, sys_ = time.perf_counter(), _cpu(), _sys()
+    result = work()
+    return {**result, "work_s": time.perf_counter() - wall, "work_cpu_s": _cpu() - cpu,
+            "work_sys_s": _sys() - sys_}
+
+
+def old_notebook_steps(path: Path, stages: Stages) -> dict[str, Any]:
+    """The old notebook's ``1_historical_data`` preparation, with pandas, as it was written.
+
+    ``read_csv``; ``dropna()`` over every column; released films only; the first producer,
+    actor and company of each film by ``str.split``; ``LabelEncoder`` codes for those and
+    the original language; the release year; one-hot genres from the exploded genre lists
+    (``get_dummies``), joined back. No validation, no rejects, no store: the floor of what
+    the old pipeline did before training, on the same file.
+    """
+    import pandas as pd
+    from sklearn.preprocessing import LabelEncoder
+
+    with stages.stage("read_csv"):
+        frame = pd.read_csv(path)
+    rows_read = len(frame)
+    with stages.stage("dropna + released"):
+        frame = frame.dropna()
+        frame = frame[frame["status"] == "Released"].copy()
+    with stages.stage("first producer/actor/company"):
+        frame["release_year"] = pd.to_datetime(frame["release_date"], errors="coerce").dt.year
+        frame["first_producer"] = frame["producers"].str.split(",").str[0]
+        frame["first_actor"] = frame["cast"].str.split(",").str[0]
+        frame["first_company"] = frame["production_companies"].str.split(",").str[0]
+    with stages.stage("LabelEncoder"):
+        for column in ("original_language", "first_producer", "first_actor", "first_company"):
+            frame[column] = LabelEncoder().fit_transform(frame[column].astype(str))
+    with stages.stage("get_dummies genres"):
+        genres = frame["genres"].str.split(", ").explode()
+        dummies = pd.get_dummies(genres, dtype=int).groupby(level=0).max()
+        frame = frame.join(dummies)
+    return {"rows_read": rows_read, "rows_kept": len(frame), "columns": frame.shape[1]}
+
+
+def job_notebook(args: dict[str, Any]) -> dict[str, Any]:
+    import pandas  # noqa: F401  (one-time import, as in job_chain)
+    import sklearn.preprocessing  # noqa: F401
+
+    imported = time.perf_counter()
+    stages = Stages()
+    result = _timed(lambda: old_notebook_steps(Path(args["path"]), stages))
+    return {"import_s": imported - _T0, "stages": stages.items, **result}
 
 
 def job_parse(args: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +212,13 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
 
     Keep in step with the flow: which objects stay alive decides the peak memory.
     """
-    from movie_ratings.schema import DEFAULT_MAX_REJECT_FRACTION, MOVIE_GENRES, MOVIES
+    from movie_ratings.schema import (
+        DEFAULT_MAX_DELETE_FRACTION,
+        DEFAULT_MAX_REJECT_FRACTION,
+        MOVIE_GENRES,
+        MOVIE_RATINGS_VIEW,
+        MOVIES,
+    )
     from movie_ratings.sources import Snapshot
     from movie_ratings.store.local import LocalFeatureStore
     from tasks.clean import clean_snapshot, read_snapshot_csv
@@ -165,7 +239,11 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
     versions = {MOVIES.name: 1, MOVIE_GENRES.name: 1}
     with stages.stage("upsert_snapshot"):
         result = upsert_snapshot(store, features.tables, versions, snapshot, clean.rejects,
-                                 require_existing=require_existing)
+                                 require_existing=require_existing,
+                                 max_delete_fraction=DEFAULT_MAX_DELETE_FRACTION)
+    if not require_existing:  # the backfill flow's last task
+        with stages.stage("ensure_feature_view"):
+            store.ensure_feature_view(MOVIE_RATINGS_VIEW.name, 1, versions)
     return {
         "rows_read": clean.rows_read,
         "rows_kept": clean.table.num_rows,
@@ -211,6 +289,163 @@ def job_chain(args: dict[str, Any]) -> dict[str, Any]:
             "work_sys_s": work_sys_s, "stages": stages.items, **counts}
 
 
+def run_training(store_root: Path, registry_root: Path, *, seed: int, stages: Stages,
+                 candidates: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The pure chain of ``flows.training.training``, stage by stage (keep in step with it).
+
+    Everything but the Prefect artifacts (``publish_training_report``), whose cost belongs
+    to the orchestration overhead.
+    """
+    from datetime import UTC, datetime
+
+    from movie_ratings.modeling.artifacts import code_commit
+    from movie_ratings.modeling.estimators import CANDIDATES
+    from movie_ratings.registry.local import LocalModelRegistry
+    from movie_ratings.store.local import LocalFeatureStore
+    from tasks.evaluate import evaluate_models
+    from tasks.promote import decide_promotion
+    from tasks.register import register_model, score_production
+    from tasks.train import fit_candidates, load_training_data, make_split, seed_parity
+
+    names = candidates or CANDIDATES
+    store, registry = LocalFeatureStore(store_root), LocalModelRegistry(registry_root)
+    with stages.stage("load_training_data"):
+        data = load_training_data(store, 1, None)
+    with stages.stage("make_split"):
+        split = make_split(data.rows, "temporal", test_size=0.2, test_start=None, seed=seed)
+    with stages.stage("fit_candidates"):
+        fitted = fit_candidates(data.rows, split, names, seed=seed)
+    with stages.stage("seed_parity"):
+        parity = seed_parity(data.rows, split, seed=seed)
+    with stages.stage("evaluate"):
+        segments, plots = evaluate_models(data, split, fitted)
+    with stages.stage("score_production"):
+        production_version, production_metrics, _ = score_production(registry, data, split)
+    decision = decide_promotion(fitted.best.metrics, production_metrics,
+                                production_version=production_version and production_version.version)
+    production = (None if production_metrics is None
+                  else {"version": production_version.version, **production_metrics})
+    with stages.stage("register"):
+        version = register_model(registry, data, split, fitted, parity, decision, production, plots,
+                                 segments, seed=seed, candidates=names, commit=code_commit(),
+                                 created_at=datetime.now(UTC))
+    card = version.card
+    return {
+        "model_version": version.version, "store_commit": card["store_commit"],
+        "promoted": decision.promote, "estimator": card["estimator"],
+        "labelled_rows": data.rows.num_rows, "split": card["split"],
+        "metrics": card["metrics"], "baseline": card["baseline"], "parity": card["parity"],
+        "candidates": card["candidates"], "preprocessing_s": card["preprocessing_seconds"],
+        "text_ablation": card["text_ablation"],
+    }
+
+
+def job_train(args: dict[str, Any]) -> dict[str, Any]:
+    import pandas  # noqa: F401  (one-time imports, as in job_chain)
+    import sklearn.ensemble  # noqa: F401
+    import xgboost  # noqa: F401
+
+    import tasks.evaluate
+    import tasks.register
+    import tasks.train  # noqa: F401
+
+    imported = time.perf_counter()
+    stages = Stages()
+    candidates = tuple(args["candidates"]) if args.get("candidates") else None
+    result = _timed(lambda: run_training(Path(args["store"]), Path(args["registry"]),
+                                         seed=args.get("seed", 42), stages=stages,
+                                         candidates=candidates))
+    return {"import_s": imported - _T0, "stages": stages.items, **result}
+
+
+def run_inference(store_root: Path, registry_root: Path, site_dir: Path, *,
+                  stages: Stages) -> dict[str, Any]:
+    """The pure chain of ``flows.inference.inference``, stage by stage (keep in step with it).
+
+    Everything but the Prefect artifacts (``publish_inference_report``).
+    """
+    from datetime import UTC, datetime
+
+    from movie_ratings.registry.local import LocalModelRegistry
+    from movie_ratings.schema import MOVIE_RATINGS_VIEW
+    from movie_ratings.site import build_site
+    from movie_ratings.store.local import LocalFeatureStore
+    from tasks.predict import (
+        RECENT_DAYS,
+        ViewAtCommit,
+        load_production_model,
+        monitoring,
+        predict_films,
+        save_predictions,
+    )
+    from tasks.publish import site_data
+
+    store = LocalFeatureStore(store_root)
+    with stages.stage("load_production_model"):
+        model = load_production_model(LocalModelRegistry(registry_root))
+    with stages.stage("read_feature_view"):
+        commit = store.latest_commit()
+        view = ViewAtCommit(store.read_feature_view(MOVIE_RATINGS_VIEW.name, 1, commit=commit.number),
+                            commit)
+    with stages.stage("films_to_predict + predict"):
+        predictions = predict_films(model, view, commit.snapshot_date, RECENT_DAYS, datetime.now(UTC))
+    with stages.stage("save_predictions (merge_rows)"):
+        history, _ = save_predictions(store, predictions)
+    with stages.stage("monitoring"):
+        live = monitoring(history, view.rows)
+    with stages.stage("build_site"):
+        build_site(site_data(view, predictions, live, model, datetime.now(UTC)), site_dir)
+    return {"predicted": predictions.num_rows, "history_rows": history.num_rows,
+            "monitored": live.films.num_rows, "live_mae": live.mae,
+            "model_version": model.version.version, "store_commit": commit.number,
+            "view_rows": view.rows.num_rows}
+
+
+def job_infer(args: dict[str, Any]) -> dict[str, Any]:
+    import pandas  # noqa: F401  (one-time imports, as in job_chain)
+    import sklearn.ensemble  # noqa: F401
+    import xgboost  # noqa: F401
+
+    import movie_ratings.site  # noqa: F401
+    import tasks.predict
+    import tasks.publish  # noqa: F401
+
+    imported = time.perf_counter()
+    stages = Stages()
+    result = _timed(lambda: run_inference(Path(args["store"]), Path(args["registry"]),
+                                          Path(args["site"]), stages=stages))
+    return {"import_s": imported - _T0, "stages": stages.items, **result}
+
+
+def job_batch(args: dict[str, Any]) -> dict[str, Any]:
+    """``movie-ratings predict``'s work: :func:`tasks.predict.batch_predict` of a CSV."""
+    import pandas  # noqa: F401  (one-time imports, as in job_chain)
+    import sklearn.ensemble  # noqa: F401
+    import xgboost  # noqa: F401
+
+    from movie_ratings.registry.local import LocalModelRegistry
+    from tasks import predict
+
+    imported = time.perf_counter()
+    stages = Stages()
+    for owner, attribute, label in ((predict, "load_production_model", "load_production_model"),
+                                    (predict, "read_snapshot_csv", "read_snapshot_csv"),
+                                    (predict, "clean_snapshot", "clean_snapshot"),
+                                    (predict, "build_features", "build_features"),
+                                    (predict, "predict_ratings", "predict_ratings")):
+        stages.wrap(owner, attribute, label)
+    registry = LocalModelRegistry(Path(args["registry"]))
+
+    def work() -> dict[str, Any]:
+        result = predict.batch_predict(Path(args["input"]), Path(args["output"]), registry,
+                                       date.fromisoformat(args["as_of"]))
+        return {"scored": result.scored, "rejected": result.rejected,
+                "model_version": result.model_version}
+
+    result = _timed(work)
+    return {"import_s": imported - _T0, "stages": stages.items, **result}
+
+
 def job_verify(args: dict[str, Any]) -> dict[str, Any]:
     from movie_ratings.store.local import LocalFeatureStore
 
@@ -233,47 +468,117 @@ def job_verify(args: dict[str, Any]) -> dict[str, Any]:
             rejects, error = None, f"{type(exc).__name__}: {exc}"
         checks.append({"commit": commit.number, "group": "rejects", "version": None,
                        "expected": None, "read": rejects, "ok": error is None, "error": error})
-    return {"checks": checks}
+    return {"checks": checks, "models": _verify_models(store, args.get("registry"))}
+
+
+def _verify_models(store: Any, registry_root: str | None) -> list[dict[str, Any]]:
+    """Every registered model's training data, read again at the store commit on its card.
+
+    The labelled rows of the view at that commit must be as many as the card's split
+    (train + test rows), and the hold-out must be rebuilt identically from them.
+    """
+    if not registry_root:
+        return []
+    from movie_ratings.registry import MODEL_NAME
+    from movie_ratings.registry.local import LocalModelRegistry
+    from tasks.train import load_training_data, make_split
+
+    out = []
+    for version in LocalModelRegistry(Path(registry_root)).versions(MODEL_NAME):
+        card = version.card
+        expected = card["split"]["train_rows"] + card["split"]["test_rows"]
+        try:
+            data = load_training_data(store, card["feature_view"]["version"], card["store_commit"])
+            test_start = card["split"].get("test_start")
+            split = make_split(data.rows, card["split"]["kind"], test_size=card["params"]["test_size"],
+                               test_start=date.fromisoformat(test_start) if test_start else None,
+                               seed=card["params"]["seed"])
+            rows, error = data.rows.num_rows, None
+            same_split = (len(split.train), len(split.test)) == (card["split"]["train_rows"],
+                                                                 card["split"]["test_rows"])
+        except Exception as exc:  # report, do not stop
+            rows, error, same_split = None, f"{type(exc).__name__}: {exc}", False
+        out.append({"model_version": version.version, "store_commit": card["store_commit"],
+                    "expected": expected, "read": rows, "same_split": same_split,
+                    "ok": error is None and rows == expected and same_split, "error": error})
+    return out
 
 
 def job_prefect(args: dict[str, Any]) -> dict[str, Any]:
-    """Server start, then the pure chain and the real flow on the same small file."""
+    """Server start, then each flow against its pure chain on the same small file.
+
+    ``backfill``, ``training`` and ``inference`` run as real flows against the ephemeral
+    API server (state under ``MOVIE_RATINGS_HOME``) and as the benchmark's pure chains on a
+    separate store and registry; the difference is Prefect's cost per flow run.
+    """
     imports = time.perf_counter()
     import pandas  # noqa: F401  (see job_chain)
+    import xgboost  # noqa: F401
     from prefect.server.api.server import SubprocessASGIServer
 
     from flows.backfill import backfill
+    from flows.inference import inference
+    from flows.training import training
 
     import_s = time.perf_counter() - imports
-    server = SubprocessASGIServer()
-    start = time.perf_counter()
-    server.start(timeout=180)
-    server_s = time.perf_counter() - start
+    server, server_s = None, None
+    if not os.environ.get("PREFECT_API_URL"):  # else: flows talk to that running API
+        server = SubprocessASGIServer()
+        start = time.perf_counter()
+        server.start(timeout=180)
+        server_s = time.perf_counter() - start
+    root = Path(args["chain_root"])
+    candidates = tuple(args["candidates"]) if args.get("candidates") else None
+    flows: dict[str, dict[str, Any]] = {}
     try:
         path, as_of = Path(args["path"]), date.fromisoformat(args["as_of"])
-        stages = Stages()
-        wall = time.perf_counter()
-        run_chain(path, as_of, Path(args["chain_store"]), require_existing=False,
-                  stages=stages, version="")
-        chain_s = time.perf_counter() - wall
-        wall = time.perf_counter()
-        summary = backfill(source="csv", path=str(path), as_of=as_of)
-        flow_s = time.perf_counter() - wall
-        wall = time.perf_counter()
-        run_chain(path, as_of, Path(args["chain_store"] + "-2"), require_existing=False,
-                  stages=stages, version="")
-        chain2_s = time.perf_counter() - wall
+
+        def chain_backfill(k: int) -> None:
+            run_chain(path, as_of, root / f"store-{k}", require_existing=False, stages=Stages(),
+                      version="")
+
+        def chain_training(k: int) -> None:
+            run_training(root / f"store-{k}", root / f"registry-{k}", seed=42, stages=Stages(),
+                         candidates=candidates)
+
+        def chain_inference(k: int) -> None:
+            run_inference(root / f"store-{k}", root / f"registry-{k}", root / f"site-{k}",
+                          stages=Stages())
+
+        steps = (
+            ("backfill", chain_backfill,
+             lambda: backfill(source="csv", path=str(path), as_of=as_of)),
+            ("training", chain_training,
+             lambda: training(candidates=list(candidates) if candidates else None)),
+            ("inference", chain_inference, lambda: inference()),
+        )
+        # chain 0, then the flow, then chain 1: the chain's best of two absorbs one-off warm-up
+        for name, chain, flow_call in steps:
+            chain_runs = []
+            wall = time.perf_counter()
+            chain(0)
+            chain_runs.append(time.perf_counter() - wall)
+            wall = time.perf_counter()
+            flow_call()
+            flow_s = time.perf_counter() - wall
+            wall = time.perf_counter()
+            chain(1)
+            chain_runs.append(time.perf_counter() - wall)
+            flows[name] = {"chain_s": min(chain_runs), "chain_runs_s": chain_runs, "flow_s": flow_s}
     finally:
-        server.stop()
-    return {"import_s": import_s, "server_start_s": server_s, "chain_s": min(chain_s, chain2_s),
-            "chain_runs_s": [chain_s, chain2_s], "flow_s": flow_s,
-            "flow_rows_kept": summary["rows_kept"]}
+        if server is not None:
+            server.stop()
+    return {"import_s": import_s, "server_start_s": server_s, "flows": flows}
 
 
 JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "generate": job_generate,
     "parse": job_parse,
+    "notebook": job_notebook,
     "chain": job_chain,
+    "train": job_train,
+    "infer": job_infer,
+    "batch": job_batch,
     "verify": job_verify,
     "prefect": job_prefect,
 }

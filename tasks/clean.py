@@ -511,6 +511,18 @@ def split_lists(table: pa.Table) -> pa.Table:
     return out
 
 
+def last_of_each_id(ids: np.ndarray) -> np.ndarray:
+    """Boolean mask keeping the last record of each id (file order decides)."""
+    keep = np.zeros(len(ids), dtype=bool)
+    if len(ids) == 0:
+        return keep
+    # A stable sort keeps file order within an id; then compare neighbours.
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    keep[order[np.r_[ordered[1:] != ordered[:-1], True]]] = True
+    return keep
+
+
 def drop_duplicate_ids(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     """Keep the last record of each id; the others are returned to be quarantined.
 
@@ -523,14 +535,7 @@ def drop_duplicate_ids(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     Returns:
         (kept rows in file order, dropped rows).
     """
-    ids = table["id"].to_numpy(zero_copy_only=False)
-    if len(ids) == 0:
-        return table, table.slice(0, 0)
-    # Last of each id: a stable sort keeps file order within an id; then compare neighbours.
-    order = np.argsort(ids, kind="stable")
-    ordered = ids[order]
-    keep = np.zeros(len(ids), dtype=bool)
-    keep[order[np.r_[ordered[1:] != ordered[:-1], True]]] = True
+    keep = last_of_each_id(table["id"].to_numpy(zero_copy_only=False))
     if keep.all():
         return table, table.slice(0, 0)
     mask = pa.array(keep)
@@ -572,15 +577,20 @@ def clean_snapshot(
     # _row is 1-based and equals position + 1 in the parsed table.
     valid_mask = np.ones(typed.num_rows, dtype=bool)
     valid_mask[rejected - 1] = False
-    # A filter copies every column: none when nothing was rejected.
-    valid = typed if valid_mask.all() else typed.filter(pa.array(valid_mask))
-    kept, dropped = drop_duplicate_ids(valid)
-    if dropped.num_rows:
+    # Duplicates among the valid records, as drop_duplicate_ids finds them; then one
+    # filter for both (a filter copies every column: none when every record is kept).
+    valid_rows = np.flatnonzero(valid_mask)
+    ids = pc.take(typed["id"], pa.array(valid_rows)).to_numpy(zero_copy_only=False)
+    duplicate = valid_rows[~last_of_each_id(ids)]
+    if len(duplicate):
+        valid_mask[duplicate] = False
         rejects.add(
-            dropped[ROW].to_numpy(),
+            duplicate + 1,
             "id",
-            _reasons_for(dropped["id"], "id repeated, kept its last record: {value}"),
+            _reasons_for(pc.take(typed["id"], pa.array(duplicate)),
+                         "id repeated, kept its last record: {value}"),
         )
+    kept = typed if valid_mask.all() else typed.filter(pa.array(valid_mask))
     reject_table = _rejects_table(raw, parsed.bad_lines, rejects, as_of=as_of, source=source)
     clean = split_lists(kept)
     rejected_rows = rows_read - clean.num_rows
@@ -600,7 +610,7 @@ def clean_snapshot(
         table=clean.drop_columns([ROW]),
         rejects=reject_table,
         rows_read=rows_read,
-        duplicates=dropped.num_rows,
+        duplicates=len(duplicate),
         warnings=warnings,
     )
 

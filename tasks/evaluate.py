@@ -132,9 +132,17 @@ def feature_importances(model: Any, names: list[str]) -> dict[str, float]:
 # --------------------------------------------------------------------------------------
 
 
-@task(name="evaluate", cache_policy=NO_CACHE, timeout_seconds=1800)
-def evaluate_task(data: Any, split: Any, fitted: Any, parity: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
-    """Segment table (best model, default XGBoost, baseline) and the plots of the best model."""
+def evaluate_models(data: Any, split: Any, fitted: Any) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """Segment table (best model, default XGBoost, baseline) and the plots of the best model.
+
+    Args:
+        data: the :class:`tasks.train.TrainingData`.
+        split: its :class:`tasks.train.Split`.
+        fitted: the :class:`tasks.train.FittedCandidates`.
+
+    Returns:
+        The segment rows and the PNG plots by name.
+    """
     test_rows = data.rows.take(split.test)
     actual = data.labels[split.test]
     best = fitted.best
@@ -148,5 +156,12 @@ def evaluate_task(data: Any, split: Any, fitted: Any, parity: dict[str, Any]) ->
         importances = feature_importances(fitted.results["xgboost_tuned"].model.named_steps["model"],
                                           fitted.feature_names)
     plots = training_plots(actual, best.predictions, best.name, importances, is_demo=data.is_demo)
+    return segments, plots
+
+
+@task(name="evaluate", cache_policy=NO_CACHE, timeout_seconds=1800)
+def evaluate_task(data: Any, split: Any, fitted: Any, parity: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """Segment table (best model, default XGBoost, baseline) and the plots of the best model."""
+    segments, plots = evaluate_models(data, split, fitted)
     get_run_logger().info("evaluated %s segments; plots: %s", len(segments), ", ".join(plots))
     return segments, plots

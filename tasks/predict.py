@@ -212,12 +212,29 @@ def read_view_task(view_version: int, store_commit: int | None) -> ViewAtCommit:
     return ViewAtCommit(rows, commit)
 
 
-@task(name="predict", cache_policy=NO_CACHE, timeout_seconds=1800)
-def predict_task(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_days: int) -> pa.Table:
+def predict_films(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_days: int,
+                  predicted_at: datetime) -> pa.Table:
+    """Prediction rows of the films to predict (:func:`films_to_predict`) at ``as_of``."""
     films = films_to_predict(view.rows, as_of, recent_days)
     predicted = predict_ratings(model.pipeline, films) if films.num_rows else np.array([])
-    rows = prediction_rows(films, predicted, model_version=model.version.version, prediction_date=as_of,
-                           store_commit=view.commit.number, predicted_at=datetime.now(UTC))
+    return prediction_rows(films, predicted, model_version=model.version.version, prediction_date=as_of,
+                           store_commit=view.commit.number, predicted_at=predicted_at)
+
+
+def save_predictions(store: Any, rows: pa.Table) -> tuple[pa.Table, int | None]:
+    """Merge one run's predictions into the history.
+
+    Returns:
+        The whole history, and the history table's version written (None when ``rows``
+        is empty and nothing was written).
+    """
+    version = store.merge_rows(MOVIE_PREDICTIONS.name, PREDICTIONS_VERSION, rows) if rows.num_rows else None
+    return store.read_all_rows(MOVIE_PREDICTIONS.name, PREDICTIONS_VERSION), version
+
+
+@task(name="predict", cache_policy=NO_CACHE, timeout_seconds=1800)
+def predict_task(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_days: int) -> pa.Table:
+    rows = predict_films(model, view, as_of, recent_days, datetime.now(UTC))
     get_run_logger().info("predicted %s films (upcoming or released since %s) with v%s",
                           f"{rows.num_rows:,}", as_of - timedelta(days=recent_days), model.version.version)
     return rows
@@ -227,12 +244,11 @@ def predict_task(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_day
       **IO_RETRIES)
 def save_predictions_task(rows: pa.Table) -> pa.Table:
     """Merge this run's predictions into the history; returns the whole history."""
-    store = get_feature_store(get_settings())
-    if rows.num_rows:
-        version = store.merge_rows(MOVIE_PREDICTIONS.name, PREDICTIONS_VERSION, rows)
+    history, version = save_predictions(get_feature_store(get_settings()), rows)
+    if version is not None:
         get_run_logger().info("stored %s predictions (%s v%s, table version %s)", f"{rows.num_rows:,}",
                               MOVIE_PREDICTIONS.name, PREDICTIONS_VERSION, version)
-    return store.read_all_rows(MOVIE_PREDICTIONS.name, PREDICTIONS_VERSION)
+    return history
 
 
 @task(name="monitor", cache_policy=NO_CACHE, timeout_seconds=900)

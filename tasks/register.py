@@ -120,6 +120,27 @@ def score_production_task(data: TrainingData, split: Split) -> tuple[int | None,
     return (production.version if production else None), metrics
 
 
+def register_model(
+    registry: Any, data: TrainingData, split: Split, fitted: FittedCandidates, parity: dict[str, Any],
+    decision: PromotionDecision, production: dict[str, Any] | None, plots: dict[str, bytes],
+    segments: list[dict[str, Any]], *, seed: int, candidates: tuple[str, ...], commit: str,
+    created_at: datetime,
+) -> ModelVersion:
+    """Write the artifacts and card, register a new version, and promote it if decided.
+
+    Returns:
+        The registered version.
+    """
+    card = model_card(data, split, fitted, parity, decision, production, seed=seed,
+                      candidates=candidates, commit=commit, created_at=created_at)
+    with tempfile.TemporaryDirectory(prefix="model-") as tmp:
+        write_artifacts(Path(tmp), fitted, plots, segments, input_example(data, split))
+        version = registry.register(MODEL_NAME, Path(tmp), card)
+    if decision.promote:
+        registry.promote(MODEL_NAME, version.version, decision.reason)
+    return version
+
+
 @task(name="register-model", cache_policy=NO_CACHE, timeout_seconds=900, **IO_RETRIES)
 def register_model_task(
     data: TrainingData, split: Split, fitted: FittedCandidates, parity: dict[str, Any],
@@ -128,16 +149,12 @@ def register_model_task(
 ) -> ModelVersion:
     """Write the artifacts and card, register a new version, and promote it if decided."""
     logger = get_run_logger()
-    registry = get_model_registry(get_settings())
-    card = model_card(data, split, fitted, parity, decision, production, seed=seed,
-                      candidates=candidates, commit=code_commit(), created_at=datetime.now(UTC))
-    with tempfile.TemporaryDirectory(prefix="model-") as tmp:
-        write_artifacts(Path(tmp), fitted, plots, segments, input_example(data, split))
-        version = registry.register(MODEL_NAME, Path(tmp), card)
+    version = register_model(get_model_registry(get_settings()), data, split, fitted, parity, decision,
+                             production, plots, segments, seed=seed, candidates=candidates,
+                             commit=code_commit(), created_at=datetime.now(UTC))
     logger.info("registered %s v%s (%s, rmse %.4f)", version.name, version.version,
-                card["estimator"], card["metrics"]["rmse"])
+                version.card["estimator"], version.card["metrics"]["rmse"])
     if decision.promote:
-        registry.promote(MODEL_NAME, version.version, decision.reason)
         logger.info("promoted v%s to production: %s", version.version, decision.reason)
     else:
         logger.info("not promoted: %s", decision.reason)

@@ -215,6 +215,7 @@ def fit_candidates(
             on_fitted(result)
     ablation: dict[str, Any] = {}
     if use_text and measure_text:
+        started = time.perf_counter()
         # Is the text score worth it? The default XGBoost with and without it: a cheap,
         # fixed model, so the answer costs two small fits, not two of ours.
         text_column = len(features.get_feature_names_out()) - 1
@@ -226,7 +227,8 @@ def fit_candidates(
         ):
             probe = make_candidate("xgboost", train_rows=len(y_train), seed=seed).fit(train_x, y_train)
             scores[label] = regression_metrics(y_test, np.clip(probe.predict(test_x), 1, 10))
-        ablation = {"model": "xgboost", **scores}
+        ablation = {"model": "xgboost", **scores,
+                    "fit_seconds": round(time.perf_counter() - started, 2)}
     return FittedCandidates(results, baseline, list(features.get_feature_names_out()),
                             preprocessing_seconds, ablation)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from deltalake import DeltaTable
 from store_checks import log_duplicates
 
 from movie_ratings.schema import FEATURE_GROUPS, MOVIES
@@ -101,12 +102,27 @@ def check_feature_store(day: SoakDay) -> None:
     assert len(list(day.snapshot.parent.glob("*.csv"))) <= 1 + DemoSource.keep_files
 
 
+def check_files_bounded(day: SoakDay) -> None:
+    """No table of the latest commit has more data files than compaction allows.
+
+    Reads (and the daily diff) cost time per file; without compaction each day adds one.
+    """
+    from movie_ratings.store import local
+
+    latest = day.store.latest_commit()
+    tables = {day.store.root / "groups" / key: g.table_version for key, g in latest.groups.items()}
+    tables[day.store.root / "rejects"] = latest.rejects_table_version
+    for path, version in tables.items():
+        files = len(DeltaTable(path, version=version).file_uris())
+        assert files <= local.COMPACT_AFTER_FILES, f"{day.day}: {path.name} has {files} files"
+
+
 def _without_event_time(table: pa.Table) -> pa.Table:
     return table.drop_columns(["snapshot_date"]).sort_by("id")
 
 
 #: Checks run after every simulated day, in order. Later stages append theirs.
-DAY_CHECKS: list[DayCheck] = [check_feature_store]
+DAY_CHECKS: list[DayCheck] = [check_feature_store, check_files_bounded]
 
 
 @dataclass

@@ -3,8 +3,10 @@
 ``make test`` runs 8 days (the first is the backfill) on the small demo feed; ``make soak``
 runs 60 (``MOVIE_RATINGS_SOAK_DAYS``) and prints every day's sizes and times. Each day is
 checked by :data:`soak.DAY_CHECKS`: the store holds exactly that day's feed after rejects,
-one row per film, no duplicate rows, earlier days readable. Over the whole run the store
-must grow by a small fraction of a full copy per day.
+one row per film, no duplicate rows, earlier days readable, and no table has more data
+files than compaction allows (the short run lowers the threshold so that compaction
+happens in it too). Over the whole run the store must grow by a small fraction of a full
+copy per day.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from statistics import median
 
 import pytest
 from soak import run_soak
+
+from movie_ratings.store import local
 
 pytestmark = pytest.mark.usefixtures("prefect_test_server")
 
@@ -36,6 +40,8 @@ def test_soak_of_daily_runs_keeps_the_store_exact_and_bounded(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOVIE_RATINGS_DEMO_SIZE", SOAK_SIZE)
+    if SOAK_DAYS < 2 * local.COMPACT_AFTER_FILES:  # compaction must happen within the soak
+        monkeypatch.setattr(local, "COMPACT_AFTER_FILES", max(3, SOAK_DAYS // 2))
     soak = run_soak(SOAK_DAYS, start=date(2026, 3, 1))
 
     runs = [d.result["runs"][0] for d in soak.days]
@@ -46,4 +52,6 @@ def test_soak_of_daily_runs_keeps_the_store_exact_and_bounded(
     # disk: each day adds a small, steady amount, never anything like a copy of the store
     growth = [b.store_bytes - a.store_bytes for a, b in pairwise(soak.days)]
     assert soak.growth_per_day < MAX_DAILY_GROWTH * soak.backfill_bytes
-    assert max(growth) < 3 * median(growth)
+    # steady growth; the days that compact rewrite the small files once more
+    assert median(growth) < MAX_DAILY_GROWTH * soak.backfill_bytes / 2
+    assert max(growth) < 2 * soak.backfill_bytes

@@ -70,10 +70,12 @@ from movie_ratings.store.changes import (
 #: daily update adds a small file to each table, and reading a table (the daily diff reads
 #: it column by column) costs time per file: without compaction a 2,500-film group took
 #: 15x longer to diff after 60 daily updates than after one.
-COMPACT_AFTER_FILES = 32
-#: Compaction merges the files smaller than this and leaves larger ones (a big backfill's)
-#: alone, so it rewrites about one month of daily files, not the whole table.
-COMPACT_TARGET_BYTES = 64 << 20
+COMPACT_AFTER_FILES = 16
+#: Compaction merges the files smaller than this and leaves larger ones alone (a big
+#: backfill's, and merged files once they reach it), so what it rewrites stays small: at
+#: 1.2M films the daily updates add ~0.6 MB a day in all (bench/RESULTS.md), and a
+#: compaction rewrites at most ~16 MB per table.
+COMPACT_TARGET_BYTES = 16 << 20
 
 
 class StoreLockedError(TransientError):

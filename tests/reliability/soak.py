@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from deltalake import DeltaTable
 from store_checks import log_duplicates
 
 from movie_ratings.schema import FEATURE_GROUPS, MOVIES
@@ -100,6 +101,21 @@ def check_feature_store(day: SoakDay) -> None:
     assert len(list(day.snapshot.parent.glob("*.csv"))) <= 1 + DemoSource.keep_files
 
 
+def check_files_bounded(day: SoakDay) -> None:
+    """No table of the latest commit has more data files than compaction allows.
+
+    Reads (and the daily diff) cost time per file; without compaction each day adds one.
+    """
+    from movie_ratings.store import local
+
+    latest = day.store.latest_commit()
+    tables = {day.store.root / "groups" / key: g.table_version for key, g in latest.groups.items()}
+    tables[day.store.root / "rejects"] = latest.rejects_table_version
+    for path, version in tables.items():
+        files = len(DeltaTable(path, version=version).file_uris())
+        assert files <= local.COMPACT_AFTER_FILES, f"{day.day}: {path.name} has {files} files"
+
+
 def _without_event_time(table: pa.Table) -> pa.Table:
     return table.drop_columns(["snapshot_date"]).sort_by("id")
 
@@ -137,7 +153,7 @@ def check_predictions_history(day: SoakDay) -> None:
 
 _HISTORY_COUNTS: dict[Path, dict[date, int]] = {}
 
-DAY_CHECKS: list[DayCheck] = [check_feature_store, check_predictions_history]
+DAY_CHECKS: list[DayCheck] = [check_feature_store, check_predictions_history, check_files_bounded]
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import date
 from pathlib import Path
@@ -259,3 +260,31 @@ def test_reads_never_call_back_into_python_from_arrow_threads(
     assert store.read_rejects().num_rows == 1
     assert store.status()["rejects"]["total"] == 1
     assert _write(store, tmp_path, [_row(1), _row(3)], D2).new == 1  # the diff reads too
+
+
+def test_small_files_are_compacted_and_every_commit_still_reads_back(
+    store: LocalFeatureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import movie_ratings.store.local as local
+
+    monkeypatch.setattr(local, "COMPACT_AFTER_FILES", 3)
+
+    def rows_of(n: int) -> list[str]:  # film 1 is re-rated every day, one new film a day
+        return [_row(1, rating=f"{5 + n * 0.5}"), _row(2), *[_row(i + 10) for i in range(n + 1)]]
+
+    days = [date(2026, 2, d) for d in range(1, 9)]
+    as_written = {}
+    for n, day in enumerate(days):
+        commit = _write(store, tmp_path, rows_of(n), day).commit
+        as_written[commit.number] = store.read_group("movies", 1).sort_by("id")
+        tables = {"movies_1": commit.groups["movies_1"].table_version,
+                  "movie_genres_1": commit.groups["movie_genres_1"].table_version}
+        for name, version in tables.items():
+            assert len(DeltaTable(store.root / "groups" / name, version=version).file_uris()) <= 3
+        assert len(DeltaTable(store.root / "rejects", version=commit.rejects_table_version).file_uris()) <= 3
+
+    versions = [c.groups["movies_1"].table_version for c in store.commits()]
+    assert any(b - a > 1 for a, b in itertools.pairwise(versions))  # compactions happened
+    for number, table in as_written.items():  # time travel across compactions
+        assert store.read_group("movies", 1, commit=number).sort_by("id").equals(table)
+    assert _write(store, tmp_path, rows_of(len(days) - 1), days[-1]).created_commit is False

@@ -6,12 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
-PIP_INSTALL = $(UV) pip install --quiet --python $(BIN)/python -c constraints.txt
+PIP_INSTALL = $(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt
 # A second environment with the Hopsworks extra (its own lock: hopsworks 5.2 needs older
 # protobuf, sqlalchemy and fsspec than the main environment's).
 HW_VENV := .venv-hopsworks
 HW_BIN  := $(HW_VENV)/bin
-HW_INSTALL = $(HW_BIN)/uv pip install --quiet --python $(HW_BIN)/python -c constraints-hopsworks.txt
+HW_INSTALL = $(HW_BIN)/uv pip install --quiet --compile-bytecode --python $(HW_BIN)/python -c constraints-hopsworks.txt
 HW_TESTS := tests/unit/test_hopsworks_signatures.py tests/unit/test_hopsworks_adapter.py \
 	tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py
 

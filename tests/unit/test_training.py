@@ -192,3 +192,32 @@ def test_first_model_and_forced_promotion() -> None:
 
 def test_a_model_with_nan_error_is_never_promoted() -> None:
     assert not decide_promotion({"rmse": float("nan")}, None, force=True).promote
+
+
+@pytest.mark.parametrize("text", [
+    "The Matrix Reloaded", "  spaced   out\ttitle\nnext line ", "don't stop-me now__ 12 3 ab",
+    "İstanbul ÀB cd x y", "ΣΊΣΥΦΟΣ ǄEMAL", "", "a", "ab", "<script>alert(1)</script>",
+])
+def test_text_tokens_are_scikit_learns(text: str) -> None:
+    """Our faster analyzer makes exactly the tokens of scikit-learn's 1-2-gram analyzer, so
+    hashed features (and models fitted on them) do not change."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from movie_ratings.modeling.encoders import words_and_bigrams
+
+    sklearn_analyzer = HashingVectorizer(ngram_range=(1, 2)).build_analyzer()
+    assert words_and_bigrams(text) == sklearn_analyzer(text)
+
+
+def test_sampled_fit_predicts_the_same_on_threads() -> None:
+    from sklearn.svm import SVR
+
+    from movie_ratings.modeling.estimators import PREDICT_CHUNK_ROWS, SampledFit
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(1_000, 5)), rng.normal(size=1_000)
+    single = SampledFit(SVR(), max_rows=300, seed=1).fit(X, y)
+    threaded = SampledFit(SVR(), max_rows=300, seed=1, n_jobs=2).fit(X, y)
+    assert single.fitted_rows_ == threaded.fitted_rows_ == 300
+    rows = rng.normal(size=(2 * PREDICT_CHUNK_ROWS + 7, 5))
+    np.testing.assert_array_equal(threaded.predict(rows), single.predict(rows))

@@ -46,6 +46,12 @@ MARKERS = {
 }
 
 
+
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C stops it, even when we were started with SIGINT
+    ignored (a `nohup` or `&` in a script), which a child would inherit and `stop` relies on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 class LocalError(RuntimeError):
     """A local process could not be started, or did not become ready."""
 
@@ -127,6 +133,7 @@ class Local:
             process = subprocess.Popen(
                 list(argv), cwd=ROOT, env=self.env(), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_default_sigint,
             )
         self.write_pidfile(name, process.pid, argv)
         return process.pid

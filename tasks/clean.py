@@ -183,7 +183,9 @@ def _read_csv(
 
     return pacsv.read_csv(
         path,
-        read_options=pacsv.ReadOptions(block_size=1 << 24),
+        # Arrow's default 1 MB blocks: with 16 MB ones reading the 1.2M-film snapshot took
+        # 1-2 CPU-seconds more (5.5-7.0 s against 4.3-4.5 s, on a loaded machine).
+        read_options=pacsv.ReadOptions(block_size=1 << 20),
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid_row),
         convert_options=pacsv.ConvertOptions(
             column_types={name: types.get(name, pa.string()) for name in (*header, *RAW_COLUMN_NAMES)},

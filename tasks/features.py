@@ -38,8 +38,13 @@ class FeatureTables:
 
 def first_item(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """First element of each list; null for null or empty lists."""
-    non_empty = pc.greater(pc.list_value_length(lists), 0)
-    return pc.list_element(pc.if_else(non_empty, lists, pa.scalar(None, lists.type)), 0)
+    if isinstance(lists, pa.ChunkedArray):
+        return pa.chunked_array([first_item(chunk) for chunk in lists.chunks],
+                                lists.type.value_type)
+    # Taken straight from the items at each list's start offset: no copy of the lists.
+    starts = lists.offsets.to_numpy()[:-1]
+    missing = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False) == 0
+    return lists.values.take(pa.array(starts, pa.int64(), mask=missing))
 
 
 def list_count(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

@@ -301,7 +301,11 @@ class LocalFeatureStore:
         index = LogIndex.build(keys, spec.primary_key[0], spec.event_time)
 
         def read_column(name: str) -> pa.ChunkedArray:
-            return _as_stored_types(dataset.to_table(columns=[name]), spec).column(0)
+            # One thread per column: the diff reads several columns at once already
+            # (measured at 1.2M films: 1.3-1.8 CPU-s for all columns against 1.9-2.1 s
+            # with Arrow's scan threads on top).
+            table = dataset.to_table(columns=[name], use_threads=False)
+            return _as_stored_types(table, spec).column(0)
 
         return index, read_column
 

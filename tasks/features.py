@@ -38,8 +38,13 @@ class FeatureTables:
 
 def first_item(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """First element of each list; null for null or empty lists."""
-    non_empty = pc.greater(pc.list_value_length(lists), 0)
-    return pc.list_element(pc.if_else(non_empty, lists, pa.scalar(None, lists.type)), 0)
+    if isinstance(lists, pa.ChunkedArray):
+        return pa.chunked_array([first_item(chunk) for chunk in lists.chunks],
+                                lists.type.value_type)
+    # Taken straight from the items at each list's start offset: no copy of the lists.
+    starts = lists.offsets.to_numpy()[:-1]
+    missing = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False) == 0
+    return lists.values.take(pa.array(starts, pa.int64(), mask=missing))
 
 
 def list_count(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -49,13 +54,26 @@ def list_count(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
 
 def one_hot(lists: pa.ChunkedArray | pa.Array, value: str) -> pa.Array:
     """1 where the list contains ``value``, else 0 (int8)."""
+    return one_hots(lists, (value,))[0]
+
+
+def one_hots(lists: pa.ChunkedArray | pa.Array, values: tuple[str, ...]) -> list[pa.Array]:
+    """:func:`one_hot` of each of ``values``, from one pass over the lists' items.
+
+    Each item is looked up once in ``values`` (instead of compared with every value in
+    turn: 19 passes over 3M genre items for the 1.2M-film snapshot).
+    """
     lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
     flat = pc.list_flatten(lists)
+    if not pa.types.is_string(flat.type):
+        flat = flat.cast(pa.string())
     parents = pc.list_parent_indices(lists).to_numpy()
-    hits = pc.fill_null(pc.equal(flat, value), False).to_numpy(zero_copy_only=False)
-    out = np.zeros(len(lists), dtype=np.int8)
-    out[parents[hits]] = 1
-    return pa.array(out)
+    codes = pc.fill_null(pc.index_in(flat, value_set=pa.array(values, pa.string())), -1)
+    codes = codes.to_numpy(zero_copy_only=False)
+    hits = codes >= 0
+    out = np.zeros((len(values), len(lists)), dtype=np.int8)
+    out[codes[hits], parents[hits]] = 1
+    return [pa.array(row) for row in out]
 
 
 def build_movies(clean: pa.Table, as_of: date) -> pa.Table:
@@ -131,8 +149,8 @@ def build_movie_genres(clean: pa.Table, as_of: date) -> pa.Table:
         "genres": genres,
         "n_genres": list_count(genres),
     }
-    for name, col in GENRES.items():
-        columns[col] = one_hot(genres, name)
+    for col, hot in zip(GENRES.values(), one_hots(genres, tuple(GENRES)), strict=True):
+        columns[col] = hot
     return _conform(columns, MOVIE_GENRES)
 
 

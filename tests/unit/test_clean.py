@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -34,7 +35,9 @@ from tasks.clean import (
     clean_snapshot,
     coerce_types,
     drop_duplicate_ids,
+    keep_rows,
     null_malformed_links,
+    parse_integers,
     read_snapshot_csv,
     split_lists,
     zeros_to_null,
@@ -966,3 +969,47 @@ def test_both_read_paths_clean_a_file_the_same_way(
     ]
     assert results[0].table.equals(results[1].table)
     assert results[0].rejects.drop_columns(["raw"]).equals(results[1].rejects.drop_columns(["raw"]))
+
+
+# --------------------------------------------------------------------------------------
+# keep_rows, parse_integers on whole columns
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("limit", [0, 3, 10_000])
+def test_keep_rows_gives_the_rows_a_filter_gives(seed: int, limit: int, monkeypatch) -> None:
+    monkeypatch.setattr("tasks.clean._MAX_SLICED_DROPS", limit)  # slices, or the filter
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 40))
+    table = pa.Table.from_batches(
+        [pa.record_batch({"a": np.arange(k, k + 7), "b": [str(v) for v in range(k, k + 7)]})
+         for k in range(0, 42, 7)]
+    ).slice(0, n)  # several chunks
+    mask = rng.random(n) < [0.0, 0.1, 0.5, 1.0][seed % 4]
+    kept = keep_rows(table, ~mask)
+    assert kept.equals(table.filter(pa.array(~mask)))
+    assert kept.schema == table.schema
+
+
+def test_keep_rows_keeping_everything_returns_the_table_itself() -> None:
+    table = pa.table({"a": [1, 2, 3]})
+    assert keep_rows(table, np.ones(3, dtype=bool)) is table
+    assert keep_rows(table, np.zeros(3, dtype=bool)).num_rows == 0
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1", "22", None, "333"],  # plain digits: the cast without patterns
+        ["1", "+2", " 3 ", "4.0", None],
+        ["1", "0x10", "1e3", "", "-5"],
+        ["123456789012345678", "1234567890123456789"],  # 19 digits do not always fit
+        [None, None],
+        ["007", "٣"],  # leading zeros; a non-ASCII digit
+    ],
+)
+def test_parse_integers_of_a_column_is_the_value_by_value_result(values: list) -> None:
+    column = pa.chunked_array([pa.array(values[:1], pa.string()), pa.array(values[1:], pa.string())])
+    one_by_one = [parse_integers(pa.array([v], pa.string()))[0].as_py() for v in values]
+    assert parse_integers(column).to_pylist() == one_by_one

@@ -26,6 +26,7 @@ from tasks.features import (
     first_item,
     list_count,
     one_hot,
+    one_hots,
 )
 
 STR_LIST = pa.list_(pa.string())
@@ -146,6 +147,15 @@ def test_one_hot(value: list | None, expected: int) -> None:
     out = one_hot(lists(value), "Drama")
     assert out.type == pa.int8()
     assert out.to_pylist() == [expected]
+
+
+def test_one_hots_equal_one_hot_of_each_value() -> None:
+    base = lists(["x", "y"], None, [], ["z"], [None, "y"], ["y", "y", "x"])
+    chunked = pa.chunked_array([base.slice(0, 2), base.slice(2)])
+    values = ("x", "y", "w")
+    assert [h.to_pylist() for h in one_hots(chunked, values)] == [
+        one_hot(chunked, v).to_pylist() for v in values
+    ] == [[1, 0, 0, 0, 0, 1], [1, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0]]
 
 
 def test_one_hot_aligns_rows_for_sliced_and_chunked_input() -> None:

@@ -78,7 +78,7 @@ lock: $(BIN)/python  ## re-resolve constraints.txt and constraints-hopsworks.txt
 	$(UV) pip compile pyproject.toml --extra dev --extra kaggle --universal --python-version 3.11 -q --no-header -o constraints.txt
 	$(UV) pip compile pyproject.toml --extra dev --extra kaggle --extra hopsworks --python-version 3.11 -q --no-header -o constraints-hopsworks.txt
 
-bench: install-dev  ## ingest benchmark on a 1.2M-row demo snapshot (writes bench/RESULTS.md)
+bench: install-dev  ## every stage on a 1.2M-row demo snapshot, checks the speed goals (writes bench/RESULTS.md; ~45 min)
 	$(BIN)/python -m bench
 
 SOAK_DAYS ?= 60

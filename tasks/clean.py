@@ -572,6 +572,15 @@ def last_of_each_id(ids: np.ndarray) -> np.ndarray:
     return keep
 
 
+def duplicate_records(ids: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> np.ndarray:
+    """The records among ``rows`` (positions in file order) that a later one of them repeats.
+
+    For each id only its last record among ``rows`` is kept: the others are returned.
+    """
+    ids_of_rows = pc.take(ids, pa.array(rows, pa.int64())).to_numpy(zero_copy_only=False)
+    return rows[~last_of_each_id(ids_of_rows)]
+
+
 #: Up to this many dropped rows, :func:`keep_rows` joins slices instead of filtering.
 _MAX_SLICED_DROPS = 2_000
 
@@ -613,11 +622,10 @@ def drop_duplicate_ids(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     Returns:
         (kept rows in file order, dropped rows).
     """
-    keep = last_of_each_id(table["id"].to_numpy(zero_copy_only=False))
-    if keep.all():
-        return table, table.slice(0, 0)
-    mask = pa.array(keep)
-    return table.filter(mask), table.filter(pc.invert(mask))
+    duplicate = duplicate_records(table["id"], np.arange(table.num_rows))
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[duplicate] = False
+    return keep_rows(table, keep), table.take(pa.array(duplicate, pa.int64()))
 
 
 def clean_snapshot(
@@ -656,10 +664,8 @@ def clean_snapshot(
     valid_mask = np.ones(typed.num_rows, dtype=bool)
     valid_mask[rejected - 1] = False
     # Duplicates among the valid records, as drop_duplicate_ids finds them; then one
-    # filter for both (a filter copies every column: none when every record is kept).
-    valid_rows = np.flatnonzero(valid_mask)
-    ids = pc.take(typed["id"], pa.array(valid_rows)).to_numpy(zero_copy_only=False)
-    duplicate = valid_rows[~last_of_each_id(ids)]
+    # pass drops both (keep_rows copies no column).
+    duplicate = duplicate_records(typed["id"], np.flatnonzero(valid_mask))
     if len(duplicate):
         valid_mask[duplicate] = False
         rejects.add(

@@ -220,18 +220,17 @@ def fit_candidates(
         # fixed model, so the answer costs two small fits, not two of ours; "with" is the
         # `xgboost` candidate itself when it ran (same matrix, same seed, deterministic).
         text_column = len(features.get_feature_names_out()) - 1
-        scores = {}
-        if "xgboost" in results:
-            scores["with_text"] = results["xgboost"].metrics
-        for label, train_x, test_x in (
-            ("with_text", train_matrix, test_matrix),
-            ("without_text", np.delete(train_matrix, text_column, axis=1),
-             np.delete(test_matrix, text_column, axis=1)),
-        ):
-            if label in scores:
-                continue
-            probe = make_candidate("xgboost", train_rows=len(y_train), seed=seed).fit(train_x, y_train)
-            scores[label] = regression_metrics(y_test, np.clip(probe.predict(test_x), 1, 10))
+
+        def probe(train_x: np.ndarray, test_x: np.ndarray) -> dict[str, float]:
+            model = make_candidate("xgboost", train_rows=len(y_train), seed=seed).fit(train_x, y_train)
+            return regression_metrics(y_test, np.clip(model.predict(test_x), 1, 10))
+
+        scores = {
+            "with_text": (results["xgboost"].metrics if "xgboost" in results
+                          else probe(train_matrix, test_matrix)),
+            "without_text": probe(np.delete(train_matrix, text_column, axis=1),
+                                  np.delete(test_matrix, text_column, axis=1)),
+        }
         ablation = {"model": "xgboost", **scores,
                     "fit_seconds": round(time.perf_counter() - started, 2)}
     return FittedCandidates(results, baseline, list(features.get_feature_names_out()),

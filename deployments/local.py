@@ -46,11 +46,11 @@ MARKERS = {
 }
 
 
-
 def _default_sigint() -> None:
     """In the child before exec: Ctrl-C stops it, even when we were started with SIGINT
     ignored (a `nohup` or `&` in a script), which a child would inherit and `stop` relies on."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 class LocalError(RuntimeError):
     """A local process could not be started, or did not become ready."""
@@ -366,8 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="folder of run/ and log/")
     args = parser.parse_args(argv)
     # Started in the background by a script, a process inherits SIGINT ignored, and Python
-    # then never turns Ctrl-C into KeyboardInterrupt: make it the default again, for serve
-    # and for the server and worker started from here (exec resets a handled signal).
+    # then never turns Ctrl-C into KeyboardInterrupt: make it the default again for `serve`,
+    # which runs in this process (the server and worker get it from Local.start).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     local = Local(state=args.state, port=args.port)
     try:

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from movie_ratings.monitoring.drift import DriftReport
+
 # fullmatch with explicit ASCII classes: `\d` would also accept other scripts' digits and
 # `$` a trailing newline.
 IMDB_ID = re.compile(r"tt[0-9]{7,10}")
@@ -20,6 +22,57 @@ POSTER_PATH = re.compile(r"/[A-Za-z0-9_-]+\.(?:jpg|jpeg|png|webp)")
 POSTER_BASE = "https://image.tmdb.org/t/p/w342"
 IMDB_TITLE = "https://www.imdb.com/title/{imdb_id}/"
 TMDB_MOVIE = "https://www.themoviedb.org/movie/{id}"
+#: A film's detail page, relative to the site root (only for a valid TMDB id).
+FILM_PAGE = "film-{id}.html"
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One part of a prediction's explanation, in words a person knows.
+
+    Attributes:
+        label: what it is about, e.g. ``genre Horror`` (untrusted text: may hold a name).
+        value: what it adds to the predicted rating (negative: takes away).
+    """
+
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class PastPrediction:
+    """One prediction of a film in the predictions history.
+
+    Attributes:
+        prediction_date: when it was made.
+        model_version: the model version that made it.
+        predicted_rating: the predicted rating.
+        rating_low: lower end of its 80% interval, None when the model had no calibration.
+        rating_high: upper end of its 80% interval, None when the model had no calibration.
+    """
+
+    prediction_date: date
+    model_version: int
+    predicted_rating: float
+    rating_low: float | None = None
+    rating_high: float | None = None
+
+
+@dataclass(frozen=True)
+class CoveragePoint:
+    """How often one model version's 80% intervals of one date held the real rating.
+
+    Attributes:
+        prediction_date: date the predictions were made.
+        model_version: model version.
+        films: films of that date and version with an interval and a known real rating.
+        covered: how many of them had the real rating inside the interval.
+    """
+
+    prediction_date: date
+    model_version: int
+    films: int
+    covered: int
 
 
 @dataclass(frozen=True)
@@ -38,6 +91,10 @@ class FilmCard:
         poster_path: TMDB poster path; only a strict ``/name.jpg`` path builds an image URL.
         updated: snapshot date of the film's latest change (the home page's sort key).
         overview: plot summary (untrusted text).
+        rating_low: lower end of the 80% interval, None without interval calibration.
+        rating_high: upper end of the 80% interval, None without interval calibration.
+        explanation: the largest contributions to the prediction, largest first (may be empty).
+        actual_rating: the real IMDb rating when the film already has one.
     """
 
     id: int
@@ -51,6 +108,10 @@ class FilmCard:
     poster_path: str | None
     updated: date
     overview: str | None = None
+    rating_low: float | None = None
+    rating_high: float | None = None
+    explanation: tuple[Contribution, ...] = ()
+    actual_rating: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +127,8 @@ class MonitoredFilm:
         predicted_rating: what we predicted.
         actual_rating: the real IMDb rating.
         imdb_votes: votes behind the real rating, when known.
+        rating_low: lower end of the prediction's 80% interval, when it had one.
+        rating_high: upper end of the prediction's 80% interval, when it had one.
     """
 
     id: int
@@ -76,6 +139,8 @@ class MonitoredFilm:
     predicted_rating: float
     actual_rating: float
     imdb_votes: float | None
+    rating_low: float | None = None
+    rating_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +175,9 @@ class SiteData:
         monitoring: predicted films whose real rating is now known.
         mae_trend: live MAE by prediction date and model version.
         plots: training images to copy and show, by name (e.g. ``residuals``).
+        histories: per film id, its predictions in the history (for the film's detail page).
+        coverage: how often past 80% intervals held the real rating, by date and model version.
+        drift: this run's drift report (films predicted against the training rows), if any.
     """
 
     generated_at: datetime
@@ -122,6 +190,9 @@ class SiteData:
     monitoring: tuple[MonitoredFilm, ...]
     mae_trend: tuple[MaePoint, ...]
     plots: dict[str, Path] = field(default_factory=dict)
+    histories: dict[int, tuple[PastPrediction, ...]] = field(default_factory=dict)
+    coverage: tuple[CoveragePoint, ...] = ()
+    drift: DriftReport | None = None
 
 
 def valid_imdb_id(value: object) -> str | None:
@@ -154,3 +225,9 @@ def film_url(film_id: object, imdb_id: object) -> str | None:
     if tmdb is not None:
         return TMDB_MOVIE.format(id=tmdb)
     return None
+
+
+def film_page(film_id: object) -> str | None:
+    """The file name of a film's detail page, only for a valid TMDB id."""
+    tmdb = valid_tmdb_id(film_id)
+    return None if tmdb is None else FILM_PAGE.format(id=tmdb)

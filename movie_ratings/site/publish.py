@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from movie_ratings.site import render
-from movie_ratings.site.data import SiteData
+from movie_ratings.site.data import SiteData, film_page
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ def write_site(data: SiteData, directory: Path) -> None:
     plots = copy_plots(data.plots, assets / "plots")
     _write(directory / "index.html", render.render_index(data))
     _write(directory / "monitoring.html", render.render_monitoring(data, plots))
+    for film in render.film_details(data):
+        _write(directory / film_page(film.id), render.render_film(data, film))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,27 +1,37 @@
-"""Pure rendering of the site: :class:`SiteData` in, HTML and SVG strings out.
+"""Rendering of the site: :class:`SiteData` in, HTML pages out, through Jinja2 templates.
 
-Every string that comes from the dataset or the model card goes through :func:`esc` (text
-and attribute values) or :func:`json_for_script` (the JSON block the page's script reads);
-URLs are built only by :mod:`movie_ratings.site.data` from values that pass its strict
-checks. The pages load nothing but their own ``assets/`` files and TMDB poster images, and
-say so in a Content-Security-Policy, so even a missed escape could not run a script.
+The pages are the templates under ``templates/``, rendered with autoescaping on: every value
+from the dataset or the model card is escaped unless a template marks it otherwise, and only
+one value is marked: the JSON block the home page's script reads, made safe by
+:func:`json_for_script`. This module only prepares what the templates show (selection,
+order, formatting, chart coordinates); it builds no markup. URLs are built only by
+:mod:`movie_ratings.site.data` from values that pass its strict checks. The pages load
+nothing but their own ``assets/`` files and TMDB poster images, and say so in a
+Content-Security-Policy, so even a missed escape could not run a script.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from movie_ratings.monitoring.drift import MAJOR, MODERATE, DriftReport
 from movie_ratings.site.data import (
+    CoveragePoint,
     FilmCard,
     MaePoint,
     MonitoredFilm,
+    PastPrediction,
     SiteData,
+    film_page,
     film_url,
     poster_url,
     valid_imdb_id,
@@ -29,6 +39,8 @@ from movie_ratings.site.data import (
 
 HOME_CARDS = 20
 MONITORING_TABLE_ROWS = 500
+#: Contributions shown per film: the largest by size.
+EXPLANATION_ITEMS = 5
 PLACEHOLDER = "assets/placeholder.svg"
 CSP = (
     "default-src 'none'; img-src 'self' https://image.tmdb.org; style-src 'self'; "
@@ -41,6 +53,11 @@ NO_MONITORING = "No predicted film has a known rating yet."
 NO_TREND = "No live error yet: it appears once a predicted film gets its real rating."
 NO_CARDS = "No upcoming or newly released film has a prediction yet."
 NO_MODEL_CARD = "No production model card was given to this build."
+NO_COVERAGE = ("No interval has met a real rating yet: coverage appears once a film predicted "
+               "with an interval gets its real rating.")
+NO_DRIFT = "No drift report for this run."
+KNOWN_CARD_KEYS = {"name", "version", "created_at", "metrics", "baseline", "parity", "candidates",
+                   "split", "feature_view", "store_commit", "source", "is_demo", "code_commit"}
 
 
 @dataclass(frozen=True)
@@ -56,12 +73,12 @@ class PlotFile:
     src: str | None
 
 
-# --- small formatting helpers -------------------------------------------------------------
+# --- small formatting helpers (template filters) ------------------------------------------
 
 
 def esc(value: object) -> str:
-    """HTML-escape any value for text or a quoted attribute (None becomes empty)."""
-    return "" if value is None else html.escape(str(value), quote=True)
+    """The value escaped as the templates escape it (None becomes empty)."""
+    return "" if value is None else str(escape(str(value)))
 
 
 def json_for_script(value: object) -> str:
@@ -72,9 +89,9 @@ def json_for_script(value: object) -> str:
     only occur inside JSON strings, where the escapes mean the same thing.
     """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escape in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
+    for char, escape_ in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape_)
     return text
 
 
@@ -101,7 +118,7 @@ def fmt_datetime(value: datetime) -> str:
 
 
 def fmt_number(value: object) -> str:
-    """A metric or model-card value as short text (escaped by the caller)."""
+    """A metric or model-card value as short text (escaped by the template)."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -113,6 +130,28 @@ def fmt_number(value: object) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def fmt_signed(value: object) -> str:
+    """A contribution or an error with its sign, one decimal: ``+0.4``, ``−0.3``, ``0.0``."""
+    number = finite(value)
+    if number is None:
+        return "n/a"
+    text = f"{number:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text.replace("-", "−")
+
+
+def fmt_share(value: object) -> str:
+    number = finite(value)
+    return "—" if number is None else f"{number:.0%}"
+
+
+def interval_text(low: object, high: object) -> str | None:
+    """``5.9–7.6`` when both ends are finite numbers, else None (nothing is shown)."""
+    lo, hi = finite(low), finite(high)
+    if lo is None or hi is None:
+        return None
+    return f"{lo:.1f}–{hi:.1f}"
 
 
 def humanize(key: object) -> str:
@@ -129,56 +168,49 @@ def star_class(rating: object) -> str:
     return f"w{round(percent / 5) * 5}"
 
 
-def link(url: str | None, text: str, *, external: bool = True) -> str:
-    """An anchor for a URL from :mod:`movie_ratings.site.data`, or the bare text without one."""
-    if url is None:
-        return text
-    extra = ' rel="noopener noreferrer" target="_blank"' if external else ""
-    return f'<a href="{esc(url)}"{extra}>{text}</a>'
-
-
 def link_label(film_id: object, imdb_id: object) -> str:
     if valid_imdb_id(imdb_id) is not None:
         return "IMDb page"
     return "TMDB page" if film_url(film_id, None) is not None else ""
 
 
-# --- page frame ---------------------------------------------------------------------------
+def top_contributions(card: FilmCard, limit: int = EXPLANATION_ITEMS) -> list[Any]:
+    """The ``limit`` largest contributions by size (finite ones only), largest first."""
+    usable = [c for c in card.explanation if finite(c.value) is not None]
+    return sorted(usable, key=lambda c: -abs(c.value))[:limit]
 
 
-def page(title: str, current: str, body: str, data: SiteData, *, scripts: bool = False) -> str:
-    """A whole HTML page: banner, header with navigation, body, footer."""
-    nav = []
-    for href, label in (("index.html", "Upcoming films"), ("monitoring.html", "Monitoring")):
-        here = ' aria-current="page"' if href == current else ""
-        nav.append(f'<a href="{href}"{here}>{label}</a>')
-    banner = (
-        '<div class="demo-banner" id="demo-banner" role="note"><strong>DEMO DATA</strong>'
-        "These films and ratings come from the built-in simulator, not from TMDB or IMDb.</div>\n"
-        if data.is_demo
-        else ""
+@cache
+def environment() -> Environment:
+    """The Jinja2 environment of the site's templates (built once, on first use)."""
+    env = Environment(
+        loader=PackageLoader("movie_ratings.site", "templates"),
+        autoescape=select_autoescape(("html", "svg"), default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-    demo = " (DEMO DATA)" if data.is_demo else ""
-    footer = (
-        f"Built {esc(fmt_datetime(data.generated_at))} from the {esc(data.source)} snapshot of "
-        f"{esc(data.snapshot_date.isoformat())}{demo}, feature store commit {esc(data.store_commit)}. "
-        "Posters and links: TMDB and IMDb."
+    env.filters.update(
+        rating=fmt_rating, date=fmt_date, datetime=fmt_datetime, number=fmt_number,
+        signed=fmt_signed, share=fmt_share, humanize=humanize, stars=star_class,
     )
-    script = '<script src="assets/site.js"></script>\n' if scripts else ""
-    return (
-        "<!doctype html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        '<meta name="referrer" content="no-referrer">\n'
-        f"<title>{esc(title)} · movie-ratings</title>\n"
-        '<link rel="stylesheet" href="assets/site.css">\n</head>\n<body>\n'
-        f"{banner}"
-        f'<header class="site"><h1>movie-ratings</h1><nav>{"".join(nav)}</nav></header>\n'
-        f"<main>\n{body}\n</main>\n"
-        f'<footer class="site"><p>{footer}</p></footer>\n'
-        f"{script}</body>\n</html>\n"
+    env.globals.update(
+        CSP=CSP, PLACEHOLDER=PLACEHOLDER, NO_CARDS=NO_CARDS, NO_MONITORING=NO_MONITORING,
+        NO_TREND=NO_TREND, NO_MODEL_CARD=NO_MODEL_CARD, NO_COVERAGE=NO_COVERAGE, NO_DRIFT=NO_DRIFT,
+        film_url=film_url, film_page=film_page,
+        poster_url=poster_url, link_label=link_label, interval_text=interval_text,
+        finite=finite, top_contributions=top_contributions,
     )
+    return env
+
+
+def render_page(template: str, data: SiteData, **context: Any) -> str:
+    """Render one page template with the frame's context (banner, footer) and ``context``."""
+    return environment().get_template(template).render(site=data, **context)
+
+
+# --- home page ----------------------------------------------------------------------------
 
 
 def model_version(data: SiteData) -> object:
@@ -189,50 +221,9 @@ def model_version(data: SiteData) -> object:
     return version
 
 
-# --- home page ----------------------------------------------------------------------------
-
-
 def select_cards(cards: Iterable[FilmCard], limit: int = HOME_CARDS) -> list[FilmCard]:
     """The ``limit`` most recently updated films: ``updated`` descending, then ``id``."""
     return sorted(cards, key=lambda card: (-card.updated.toordinal(), card.id))[:limit]
-
-
-def render_card(card: FilmCard, index: int) -> str:
-    """One film card; ``index`` is its position on the page (what the script sorts by)."""
-    url = film_url(card.id, card.imdb_id)
-    title = esc(card.title)
-    poster = poster_url(card.poster_path)
-    if poster is None:
-        image = (f'<img class="poster is-placeholder" src="{PLACEHOLDER}" alt="No poster" '
-                 'width="342" height="513">')
-    else:
-        image = (f'<img class="poster" src="{esc(poster)}" data-placeholder="{PLACEHOLDER}" '
-                 f'alt="Poster of {title}" width="342" height="513">')
-    release = (
-        f'<time datetime="{card.release_date.isoformat()}">{fmt_date(card.release_date)}</time>'
-        if card.release_date is not None
-        else "release date unknown"
-    )
-    genres = "".join(f'<span class="genre">{esc(genre)}</span>' for genre in card.genres)
-    rating = fmt_rating(card.predicted_rating)
-    overview = f'<p class="overview">{esc(card.overview)}</p>' if card.overview else ""
-    label = link_label(card.id, card.imdb_id)
-    film_link = link(url, f"{label} ↗") if url is not None else "no valid link"
-    return (
-        f'<li class="card" data-index="{index}">'
-        f"{link(url, image)}"
-        '<div class="card-body">'
-        f'<h2 class="title">{link(url, title)}</h2>'
-        f'<p class="meta">{release} · <span class="status">{esc(card.status)}</span></p>'
-        f'<p class="genres">{genres or "no genre listed"}</p>'
-        f'<p class="rating"><span class="stars {star_class(card.predicted_rating)}" role="img" '
-        f'aria-label="predicted {rating} out of 10"></span><strong class="predicted">{rating}</strong>'
-        '<span class="of">/10</span></p>'
-        f'<p class="meta">predicted by model v{esc(card.model_version)} · updated {fmt_date(card.updated)}</p>'
-        f"{overview}"
-        f'<p class="film-link">{film_link}</p>'
-        "</div></li>"
-    )
 
 
 def card_index(cards: Sequence[FilmCard]) -> list[dict[str, Any]]:
@@ -253,42 +244,44 @@ def card_index(cards: Sequence[FilmCard]) -> list[dict[str, Any]]:
 def render_index(data: SiteData) -> str:
     """The home page: the most recently updated predicted films as cards."""
     shown = select_cards(data.cards)
-    version = model_version(data)
-    model = f"model v{esc(version)}" if version is not None else "the production model"
-    lead = (
-        f'<p class="lead">The {len(shown)} most recently updated upcoming or newly released films '
-        f"of {len(data.cards):,} predicted, with the IMDb rating {model} expects for each. "
-        f"Snapshot of {esc(data.snapshot_date.isoformat())}.</p>"
+    return render_page(
+        "index.html", data, shown=shown, version=model_version(data),
+        film_index=Markup(json_for_script(card_index(shown))),  # made safe by json_for_script
     )
-    if not shown:
-        body = f'<h2>Upcoming films</h2>\n{lead}\n<p class="empty" id="no-cards">{NO_CARDS}</p>'
-        return page("Upcoming films", "index.html", body, data)
-    cards = "\n".join(render_card(card, index) for index, card in enumerate(shown))
-    controls = (
-        '<div class="controls">'
-        '<label>Search <input type="search" id="search" placeholder="title or genre" '
-        'autocomplete="off"></label>'
-        '<label>Sort by <select id="sort">'
-        '<option value="updated">recently updated</option>'
-        '<option value="rating">predicted rating</option>'
-        '<option value="release">release date (latest first)</option>'
-        '<option value="title">title</option>'
-        "</select></label>"
-        f'<span id="count" aria-live="polite">{len(shown)} films</span>'
-        "</div>"
-        "<noscript><p class=\"note\">Search and sort need JavaScript; the films are listed by "
-        "most recent update.</p></noscript>"
-    )
-    body = (
-        f"<h2>Upcoming films</h2>\n{lead}\n{controls}\n"
-        f'<ol class="cards" id="cards">\n{cards}\n</ol>\n'
-        '<p class="empty" id="no-match" hidden>No film matches the search.</p>\n'
-        f'<script type="application/json" id="film-index">{json_for_script(card_index(shown))}</script>'
-    )
-    return page("Upcoming films", "index.html", body, data, scripts=True)
 
 
-# --- charts -------------------------------------------------------------------------------
+# --- charts: coordinates here, markup in templates/charts.html ------------------------------
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    y: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    color: str
+    tip: str
+
+
+@dataclass(frozen=True)
+class Line:
+    version: object
+    color: str
+    points: str
+    dots: tuple[Dot, ...]
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    x: float
+    y: float
+    color: str
+    text: str
 
 
 def version_colors(versions: Iterable[object]) -> dict[object, str]:
@@ -296,18 +289,12 @@ def version_colors(versions: Iterable[object]) -> dict[object, str]:
     return {version: PALETTE[i % len(PALETTE)] for i, version in enumerate(ordered)}
 
 
-def legend(colors: Mapping[object, str], x: float, y: float) -> str:
-    items = []
-    for i, (version, color) in enumerate(colors.items()):
-        ty = y + i * 16
-        items.append(
-            f'<rect x="{x}" y="{ty - 9}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{x + 14}" y="{ty}">model v{esc(version)}</text>'
-        )
-    return "".join(items)
+def legend(colors: Mapping[object, str], x: float, y: float) -> list[LegendItem]:
+    return [LegendItem(x, y + i * 16, color, f"model v{version}")
+            for i, (version, color) in enumerate(colors.items())]
 
 
-def scatter_svg(films: Sequence[MonitoredFilm]) -> str:
+def scatter_chart(films: Sequence[MonitoredFilm]) -> dict[str, Any]:
     """Predicted (y) against actual (x) rating, one dot per film, dashed line where equal."""
     width, height, left, right, top, bottom = 520, 420, 52, 110, 16, 46
     lo, hi = 1.0, 10.0
@@ -318,34 +305,21 @@ def scatter_svg(films: Sequence[MonitoredFilm]) -> str:
     def sy(v: float) -> float:
         return round(height - bottom - (min(max(v, lo), hi) - lo) / (hi - lo) * (height - top - bottom), 1)
 
-    parts = [f'<svg class="chart" id="scatter" viewBox="0 0 {width} {height}" role="img" '
-             'aria-labelledby="scatter-title"><title id="scatter-title">Predicted against actual '
-             'IMDb rating</title>']
-    for tick in range(1, 11):
-        parts.append(f'<line class="grid" x1="{sx(tick)}" y1="{sy(lo)}" x2="{sx(tick)}" y2="{sy(hi)}"/>'
-                     f'<line class="grid" x1="{sx(lo)}" y1="{sy(tick)}" x2="{sx(hi)}" y2="{sy(tick)}"/>'
-                     f'<text x="{sx(tick)}" y="{sy(lo) + 16}" text-anchor="middle">{tick}</text>'
-                     f'<text x="{sx(lo) - 8}" y="{sy(tick) + 4}" text-anchor="end">{tick}</text>')
-    parts.append(f'<line class="axis" x1="{sx(lo)}" y1="{sy(lo)}" x2="{sx(hi)}" y2="{sy(lo)}"/>'
-                 f'<line class="axis" x1="{sx(lo)}" y1="{sy(lo)}" x2="{sx(lo)}" y2="{sy(hi)}"/>'
-                 f'<line class="diagonal" x1="{sx(lo)}" y1="{sy(lo)}" x2="{sx(hi)}" y2="{sy(hi)}"/>'
-                 f'<text class="label" x="{(sx(lo) + sx(hi)) / 2}" y="{height - 8}" '
-                 'text-anchor="middle">actual IMDb rating</text>'
-                 f'<text class="label" x="14" y="{(sy(lo) + sy(hi)) / 2}" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {(sy(lo) + sy(hi)) / 2})">predicted rating</text>')
     colors = version_colors(film.model_version for film in films)
+    dots = []
     for film in films:
         predicted, actual = finite(film.predicted_rating), finite(film.actual_rating)
         if predicted is None or actual is None:
             continue
         tip = (f"{film.title}: predicted {predicted:.1f}, actual {actual:.1f} "
                f"(model v{film.model_version}, {film.prediction_date.isoformat()})")
-        parts.append(f'<circle class="point" cx="{sx(actual)}" cy="{sy(predicted)}" r="3.5" '
-                     f'fill="{colors[film.model_version]}" fill-opacity="0.75">'
-                     f"<title>{esc(tip)}</title></circle>")
-    parts.append(legend(colors, width - right + 14, top + 12))
-    parts.append("</svg>")
-    return "".join(parts)
+        dots.append(Dot(sx(actual), sy(predicted), colors[film.model_version], tip))
+    return {
+        "width": width, "height": height, "x0": sx(lo), "x1": sx(hi), "y0": sy(lo), "y1": sy(hi),
+        "ticks": [Tick(sx(t), sy(t), str(t)) for t in range(1, 11)],
+        "x_label": ((sx(lo) + sx(hi)) / 2, height - 8), "y_label_y": (sy(lo) + sy(hi)) / 2,
+        "dots": dots, "legend": legend(colors, width - right + 14, top + 12),
+    }
 
 
 def nice_ceiling(value: float) -> float:
@@ -359,13 +333,13 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def mae_trend_svg(points: Sequence[MaePoint]) -> str:
-    """Live MAE by prediction date, one line per model version."""
+def trend_chart(points: Sequence[tuple[date, object, float, str]], *, y_max: float | None = None,
+                y_format: str = "{:.2f}") -> dict[str, Any]:
+    """A line per model version of (date, version, value, tooltip) points over dates."""
     width, height, left, right, top, bottom = 640, 320, 52, 110, 16, 46
-    usable = [p for p in points if finite(p.mae) is not None]
-    days = sorted({p.prediction_date for p in usable})
+    days = sorted({p[0] for p in points})
     first, last = days[0].toordinal(), days[-1].toordinal()
-    y_max = nice_ceiling(max(p.mae for p in usable) * 1.1)
+    top_value = y_max if y_max is not None else nice_ceiling(max(p[2] for p in points) * 1.1)
 
     def sx(day: date) -> float:
         if first == last:
@@ -373,15 +347,8 @@ def mae_trend_svg(points: Sequence[MaePoint]) -> str:
         return round(left + (day.toordinal() - first) / (last - first) * (width - left - right), 1)
 
     def sy(v: float) -> float:
-        return round(height - bottom - v / y_max * (height - top - bottom), 1)
+        return round(height - bottom - v / top_value * (height - top - bottom), 1)
 
-    parts = [f'<svg class="chart" id="mae-trend" viewBox="0 0 {width} {height}" role="img" '
-             'aria-labelledby="mae-title"><title id="mae-title">Live mean absolute error by '
-             'prediction date and model version</title>']
-    for i in range(6):
-        v = y_max * i / 5
-        parts.append(f'<line class="grid" x1="{left}" y1="{sy(v)}" x2="{width - right}" y2="{sy(v)}"/>'
-                     f'<text x="{left - 8}" y="{sy(v) + 4}" text-anchor="end">{v:.2f}</text>')
     ticks: list[date] = []
     for day in days:  # labels at least 80 px apart, the last date always labelled
         if not ticks or sx(day) - sx(ticks[-1]) >= 80:
@@ -391,28 +358,69 @@ def mae_trend_svg(points: Sequence[MaePoint]) -> str:
             ticks[-1] = days[-1]
         else:
             ticks.append(days[-1])
-    for day in ticks:
-        parts.append(f'<text x="{sx(day)}" y="{height - bottom + 16}" text-anchor="middle">'
-                     f"{day.isoformat()}</text>")
-    parts.append(f'<line class="axis" x1="{left}" y1="{sy(0)}" x2="{width - right}" y2="{sy(0)}"/>'
-                 f'<line class="axis" x1="{left}" y1="{sy(0)}" x2="{left}" y2="{sy(y_max)}"/>'
-                 f'<text class="label" x="{(left + width - right) / 2}" y="{height - 8}" '
-                 'text-anchor="middle">prediction date</text>'
-                 f'<text class="label" x="14" y="{(top + height - bottom) / 2}" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {(top + height - bottom) / 2})">MAE</text>')
-    colors = version_colors(p.model_version for p in usable)
+    colors = version_colors(p[1] for p in points)
+    lines = []
     for version, color in colors.items():
-        line = sorted((p for p in usable if p.model_version == version), key=lambda p: p.prediction_date)
-        coords = " ".join(f"{sx(p.prediction_date)},{sy(p.mae)}" for p in line)
-        parts.append(f'<polyline class="trend" data-version="{esc(version)}" points="{coords}" '
-                     f'fill="none" stroke="{color}" stroke-width="2"/>')
-        for p in line:
-            tip = f"model v{p.model_version}, {p.prediction_date.isoformat()}: MAE {p.mae:.3f} over {p.films} films"
-            parts.append(f'<circle cx="{sx(p.prediction_date)}" cy="{sy(p.mae)}" r="3.5" fill="{color}">'
-                         f"<title>{esc(tip)}</title></circle>")
-    parts.append(legend(colors, width - right + 14, top + 12))
-    parts.append("</svg>")
-    return "".join(parts)
+        line = sorted((p for p in points if p[1] == version), key=lambda p: p[0])
+        lines.append(Line(version, color, " ".join(f"{sx(p[0])},{sy(p[2])}" for p in line),
+                          tuple(Dot(sx(p[0]), sy(p[2]), color, p[3]) for p in line)))
+    return {
+        "width": width, "height": height, "left": left, "right": width - right,
+        "y0": sy(0), "y1": sy(top_value), "bottom_label": height - bottom + 16,
+        "grid": [Tick(left, sy(top_value * i / 5), y_format.format(top_value * i / 5)) for i in range(6)],
+        "x_ticks": [Tick(sx(d), 0, d.isoformat()) for d in ticks],
+        "x_label": ((left + width - right) / 2, height - 8), "y_label_y": (top + height - bottom) / 2,
+        "lines": lines, "legend": legend(colors, width - right + 14, top + 12),
+    }
+
+
+def mae_trend_chart(points: Sequence[MaePoint]) -> dict[str, Any]:
+    """Live MAE by prediction date, one line per model version."""
+    usable = [(p.prediction_date, p.model_version, float(p.mae),
+               f"model v{p.model_version}, {p.prediction_date.isoformat()}: MAE {p.mae:.3f} over {p.films} films")
+              for p in points if finite(p.mae) is not None]
+    return trend_chart(usable)
+
+
+def coverage_chart(points: Sequence[CoveragePoint]) -> dict[str, Any]:
+    """Share of intervals that held the real rating by prediction date, a line per version."""
+    usable = [(p.prediction_date, p.model_version, p.covered / p.films,
+               f"model v{p.model_version}, {p.prediction_date.isoformat()}: {p.covered} of {p.films} "
+               "intervals held the real rating")
+              for p in points if p.films > 0]
+    chart = trend_chart(usable, y_max=1.0, y_format="{:.0%}")
+    target = chart["y0"] - 0.8 * (chart["y0"] - chart["y1"])
+    return {**chart, "target_y": round(target, 1)}
+
+
+@dataclass(frozen=True)
+class DriftBar:
+    feature: str
+    y: float
+    width: float
+    level: str
+    psi: float
+
+
+def drift_chart(report: DriftReport) -> dict[str, Any]:
+    """One horizontal bar per feature: its PSI, with the 0.1 and 0.25 thresholds marked."""
+    left, right, row, top = 150, 70, 20, 10
+    width = 640
+    x_max = max(0.5, nice_ceiling(max((f.psi for f in report.features), default=0.0) * 1.05))
+    plot = width - left - right
+
+    def sx(v: float) -> float:
+        return round(left + min(max(v, 0.0), x_max) / x_max * plot, 1)
+
+    bars = [DriftBar(f.feature, top + i * row, round(sx(f.psi) - left, 1),
+                     f.level.replace(" ", "-"), f.psi)
+            for i, f in enumerate(report.features)]
+    height = top + len(bars) * row + 36
+    return {
+        "width": width, "height": height, "left": left, "bar_height": row - 6, "bars": bars,
+        "moderate_x": sx(MODERATE), "major_x": sx(MAJOR), "axis_y": top + len(bars) * row,
+        "ticks": [Tick(sx(x_max * i / 4), top + len(bars) * row + 14, f"{x_max * i / 4:.2f}") for i in range(5)],
+    }
 
 
 # --- monitoring page ----------------------------------------------------------------------
@@ -437,172 +445,135 @@ def live_mae(films: Iterable[MonitoredFilm]) -> float | None:
     return sum(errors) / len(errors) if errors else None
 
 
-def render_monitoring_table(films: Sequence[MonitoredFilm]) -> str:
-    rows = monitoring_rows(films)
-    shown = rows[:MONITORING_TABLE_ROWS]
-    body = []
-    for film in shown:
-        predicted, actual = finite(film.predicted_rating), finite(film.actual_rating)
-        error = "n/a" if predicted is None or actual is None else f"{predicted - actual:+.1f}"
-        error = "0.0" if error in ("+0.0", "-0.0") else error
-        votes = finite(film.imdb_votes)
-        body.append(
-            "<tr>"
-            f"<td>{link(film_url(film.id, film.imdb_id), esc(film.title))}</td>"
-            f"<td>{film.prediction_date.isoformat()}</td>"
-            f'<td class="num">v{esc(film.model_version)}</td>'
-            f'<td class="num">{fmt_rating(predicted)}</td>'
-            f'<td class="num">{fmt_rating(actual)}</td>'
-            f'<td class="num">{error}</td>'
-            f'<td class="num">{"—" if votes is None else f"{votes:,.0f}"}</td>'
-            "</tr>"
-        )
-    note = (f'<p class="note">Showing {len(shown):,} of {len(rows):,} films: the latest predictions '
-            "first.</p>" if len(rows) > len(shown) else "")
-    return (
-        f'{note}<div class="table-scroll"><table id="predicted-vs-actual"><thead><tr>'
-        '<th>film</th><th>predicted on</th><th class="num">model</th><th class="num">predicted</th>'
-        '<th class="num">actual</th><th class="num">error</th><th class="num">IMDb votes</th>'
-        f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
-    )
+def error_text(predicted: object, actual: object) -> str:
+    p, a = finite(predicted), finite(actual)
+    if p is None or a is None:
+        return "n/a"
+    text = f"{p - a:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
 
 
-def render_mae_table(points: Sequence[MaePoint]) -> str:
-    rows = sorted(points, key=lambda p: (p.prediction_date, p.model_version))
-    body = "".join(
-        f"<tr><td>{p.prediction_date.isoformat()}</td><td class=\"num\">v{esc(p.model_version)}</td>"
-        f'<td class="num">{esc(p.films)}</td><td class="num">{fmt_number(finite(p.mae))}</td></tr>'
-        for p in rows
-    )
-    return ('<div class="table-scroll"><table id="mae-table"><thead><tr><th>predicted on</th>'
-            '<th class="num">model</th><th class="num">films with a real rating</th>'
-            f'<th class="num">MAE</th></tr></thead><tbody>{body}</tbody></table></div>')
-
-
-def metrics_table(table_id: str, columns: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+@dataclass(frozen=True)
+class MetricsTable:
     """Rows are metrics (RMSE, MAE, R², MSE first), columns the given metric dicts."""
+
+    id: str
+    columns: list[str]
+    rows: list[tuple[str, list[str]]]
+
+
+def metrics_table(table_id: str, columns: Sequence[tuple[str, Mapping[str, Any]]]) -> MetricsTable:
     names: list[str] = [m for m in METRIC_ORDER if any(m in metrics for _, metrics in columns)]
     for _, metrics in columns:
         names.extend(str(k) for k in metrics if str(k) not in names)
-    head = "".join(f'<th class="num">{esc(label)}</th>' for label, _ in columns)
-    rows = []
-    for name in names:
-        cells = "".join(
-            f'<td class="num">{esc(fmt_number(metrics.get(name)))}</td>' for _, metrics in columns
-        )
-        rows.append(f"<tr><th>{esc(METRIC_LABELS.get(name, name))}</th>{cells}</tr>")
-    return (f'<table class="metrics" id="{table_id}"><thead><tr><th>metric</th>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    rows = [(METRIC_LABELS.get(name, name), [fmt_number(metrics.get(name)) for _, metrics in columns])
+            for name in names]
+    return MetricsTable(table_id, [label for label, _ in columns], rows)
 
 
-def key_value_table(table_id: str, values: Mapping[Any, Any]) -> str:
-    rows = "".join(
-        f"<tr><th>{esc(humanize(key))}</th><td>{esc(fmt_number(value))}</td></tr>"
-        for key, value in values.items()
-    )
-    return f'<table id="{table_id}"><tbody>{rows}</tbody></table>'
-
-
-KNOWN_CARD_KEYS = {"name", "version", "created_at", "metrics", "baseline", "parity", "candidates",
-                   "split", "feature_view", "store_commit", "source", "is_demo", "code_commit"}
-
-
-def render_model_card(card: object) -> str:
-    """The production model card: facts, our metrics beside the baseline's and the
-    seed-parity models', the candidates, the split, and any other keys as a table."""
+def model_card_view(card: object) -> dict[str, Any] | None:
+    """What the monitoring page shows of the model card (None: no card was given)."""
     if not isinstance(card, Mapping) or not card:
-        return f'<p class="empty" id="no-model-card">{NO_MODEL_CARD}</p>'
-    facts = []
+        return None
     view = card.get("feature_view")
-    if isinstance(view, Mapping):
-        view_text = f"{view.get('name', '?')} v{view.get('version', '?')}"
-    else:
-        view_text = view
-    for label, value in (("name", card.get("name")), ("version", card.get("version")),
-                         ("trained", card.get("created_at")), ("code commit", card.get("code_commit")),
-                         ("feature view", view_text), ("feature store commit", card.get("store_commit")),
-                         ("training data", card.get("source")),
-                         ("demo data", card.get("is_demo"))):
-        if value is not None:
-            facts.append(f"<dt>{label}</dt><dd>{esc(fmt_number(value))}</dd>")
-    parts = [f'<dl class="card-facts">{"".join(facts)}</dl>'] if facts else []
-
+    view_text = f"{view.get('name', '?')} v{view.get('version', '?')}" if isinstance(view, Mapping) else view
+    facts = [(label, fmt_number(value)) for label, value in (
+        ("name", card.get("name")), ("version", card.get("version")),
+        ("trained", card.get("created_at")), ("code commit", card.get("code_commit")),
+        ("feature view", view_text), ("feature store commit", card.get("store_commit")),
+        ("training data", card.get("source")), ("demo data", card.get("is_demo")),
+    ) if value is not None]
     columns: list[tuple[str, Mapping[str, Any]]] = []
     version = card.get("version")
     if isinstance(card.get("metrics"), Mapping):
-        columns.append((f"this model (v{version})" if version is not None else "this model",
-                        card["metrics"]))
+        columns.append((f"this model (v{version})" if version is not None else "this model", card["metrics"]))
     if isinstance(card.get("baseline"), Mapping):
         columns.append(("baseline: mean rating", card["baseline"]))
     parity = card.get("parity")
     if isinstance(parity, Mapping):
         columns.extend((f"seed parity: {str(k).replace('_', ' ')}", v) for k, v in parity.items()
                        if isinstance(v, Mapping))
-    if columns:
-        parts.append("<h3>Test metrics</h3>" + metrics_table("model-metrics", columns))
-    else:
-        parts.append('<p class="note">The model card has no metrics.</p>')
     candidates = card.get("candidates")
-    if isinstance(candidates, Mapping):
-        cand_columns = [(str(k), v) for k, v in candidates.items() if isinstance(v, Mapping)]
-        if cand_columns:
-            parts.append("<h3>Candidates</h3>" + metrics_table("candidate-metrics", cand_columns))
-    if isinstance(card.get("split"), Mapping) and card["split"]:
-        parts.append("<h3>Split</h3>" + key_value_table("model-split", card["split"]))
-    others = {k: v for k, v in card.items() if k not in KNOWN_CARD_KEYS}
-    if others:
-        parts.append("<h3>Other details</h3>" + key_value_table("model-other", others))
-    return "\n".join(parts)
+    cand_columns = ([(str(k), v) for k, v in candidates.items() if isinstance(v, Mapping)]
+                    if isinstance(candidates, Mapping) else [])
+    split = card.get("split")
+    return {
+        "facts": facts,
+        "metrics": metrics_table("model-metrics", columns) if columns else None,
+        "candidates": metrics_table("candidate-metrics", cand_columns) if cand_columns else None,
+        "split": [(humanize(k), fmt_number(v)) for k, v in split.items()]
+        if isinstance(split, Mapping) and split else None,
+        "other": [(humanize(k), fmt_number(v)) for k, v in card.items() if k not in KNOWN_CARD_KEYS],
+    }
 
 
-def render_plots(plots: Sequence[PlotFile]) -> str:
-    if not plots:
-        return '<p class="note">No training plots were given to this build.</p>'
-    figures = []
-    for plot in plots:
-        caption = esc(humanize(plot.name))
-        if plot.src is None:
-            figures.append(f'<figure><p class="empty">plot not available</p>'
-                           f"<figcaption>{caption}</figcaption></figure>")
-        else:
-            figures.append(f'<figure><img src="{esc(plot.src)}" alt="{caption}">'
-                           f"<figcaption>{caption}</figcaption></figure>")
-    return f'<div class="charts plots">{"".join(figures)}</div>'
+def coverage_rows(points: Sequence[CoveragePoint]) -> list[CoveragePoint]:
+    return sorted((p for p in points if p.films > 0), key=lambda p: (p.prediction_date, p.model_version))
 
 
 def render_monitoring(data: SiteData, plots: Sequence[PlotFile]) -> str:
-    """The monitoring page: live score, predicted vs actual, MAE trend, model card, plots."""
+    """The monitoring page: live score, predicted vs actual, MAE trend, interval coverage,
+    drift, model card, plots."""
     films = data.monitoring
-    mae = live_mae(films)
-    versions = sorted({f.model_version for f in films})
-    latest = max((f.prediction_date for f in films), default=None)
-    summary = (
-        '<div class="summary">'
-        f'<div><b id="live-films">{len(films):,}</b><span>predicted films with a real rating</span></div>'
-        f'<div><b id="live-mae">{"—" if mae is None else f"{mae:.2f}"}</b><span>live MAE</span></div>'
-        f'<div><b>{esc(", ".join(f"v{v}" for v in versions) or "—")}</b><span>model versions</span></div>'
-        f'<div><b>{latest.isoformat() if latest else "—"}</b><span>latest prediction date</span></div>'
-        "</div>"
+    rows = monitoring_rows(films)
+    coverage = coverage_rows(data.coverage)
+    covered = sum(p.covered for p in coverage)
+    total = sum(p.films for p in coverage)
+    drift = data.drift if data.drift is not None and data.drift.features else None
+    return render_page(
+        "monitoring.html", data, films=films, rows=rows[:MONITORING_TABLE_ROWS], all_rows=len(rows),
+        mae=live_mae(films), versions=sorted({f.model_version for f in films}),
+        latest=max((f.prediction_date for f in films), default=None),
+        scatter=scatter_chart(films) if films else None,
+        trend=mae_trend_chart(data.mae_trend) if any(finite(p.mae) is not None for p in data.mae_trend) else None,
+        mae_points=sorted(data.mae_trend, key=lambda p: (p.prediction_date, p.model_version)),
+        coverage=coverage, coverage_share=covered / total if total else None,
+        coverage_chart=coverage_chart(coverage) if coverage else None,
+        drift=drift, drift_chart=drift_chart(drift) if drift is not None else None,
+        card=model_card_view(data.model_card), plots=plots, error=error_text,
     )
-    if films:
-        versus = (f'<div class="charts"><figure>{scatter_svg(films)}<figcaption>Each dot is a film; '
-                  "dots on the dashed line were predicted exactly.</figcaption></figure></div>"
-                  f"{render_monitoring_table(films)}")
-    else:
-        versus = f'<p class="empty" id="no-monitoring">{NO_MONITORING}</p>'
-    if any(finite(p.mae) is not None for p in data.mae_trend):
-        trend = f"<figure>{mae_trend_svg(data.mae_trend)}</figure>{render_mae_table(data.mae_trend)}"
-    else:
-        trend = f'<p class="empty" id="no-trend">{NO_TREND}</p>'
-    body = (
-        "<h2>Monitoring</h2>\n"
-        '<p class="lead">How the predictions hold up: films we predicted before their release '
-        "that now have a real IMDb rating.</p>\n"
-        f'<section class="block" id="live"><h2>Live score</h2>{summary}</section>\n'
-        f'<section class="block" id="versus"><h2>Predicted vs actual</h2>{versus}</section>\n'
-        f'<section class="block" id="trend"><h2>Error over time</h2>{trend}</section>\n'
-        f'<section class="block" id="model"><h2>Production model</h2>'
-        f"{render_model_card(data.model_card)}"
-        f"<h3>Training plots</h3>{render_plots(plots)}</section>"
-    )
-    return page("Monitoring", "monitoring.html", body, data)
+
+
+# --- detail page of a film ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilmDetail:
+    """One film's detail page: the card it has on the home page (when it has one), the
+    prediction it has on the monitoring page (when its real rating is known), its history."""
+
+    id: int
+    title: str
+    imdb_id: str | None
+    card: FilmCard | None
+    monitored: MonitoredFilm | None
+    history: tuple[PastPrediction, ...]
+
+    @property
+    def actual_rating(self) -> float | None:
+        if self.monitored is not None:
+            return finite(self.monitored.actual_rating)
+        return finite(self.card.actual_rating) if self.card is not None else None
+
+
+def film_details(data: SiteData) -> list[FilmDetail]:
+    """A detail page for every film on the home page and in the monitoring table (valid ids
+    only: the page's file name is built from the id)."""
+    cards = {c.id: c for c in select_cards(data.cards)}
+    monitored = {f.id: f for f in monitoring_rows(data.monitoring)[:MONITORING_TABLE_ROWS]}
+    details = []
+    for film_id in sorted(cards.keys() | monitored.keys()):
+        if film_page(film_id) is None:
+            continue
+        card, seen = cards.get(film_id), monitored.get(film_id)
+        source = card if card is not None else seen
+        history = sorted(data.histories.get(film_id, ()),
+                         key=lambda p: (p.prediction_date, p.model_version), reverse=True)
+        details.append(FilmDetail(film_id, source.title, source.imdb_id, card, seen, tuple(history)))
+    return details
+
+
+def render_film(data: SiteData, film: FilmDetail) -> str:
+    """The detail page of one film: its prediction with interval and explanation, the
+    history of its predictions and, once known, its real rating."""
+    return render_page("film.html", data, film=film, error=error_text)

@@ -33,7 +33,7 @@ ALLOWED_URL = re.compile(
     r"(https://www\.imdb\.com/title/tt[0-9]{7,10}/"
     r"|https://www\.themoviedb\.org/movie/[1-9][0-9]*"
     r"|https://image\.tmdb\.org/t/p/w342/[A-Za-z0-9_-]+\.(jpg|jpeg|png|webp)"
-    r"|assets/[A-Za-z0-9_./-]+|index\.html|monitoring\.html)"
+    r"|assets/[A-Za-z0-9_./-]+|index\.html|monitoring\.html|film-[1-9][0-9]*\.html)"
 )
 
 
@@ -122,7 +122,7 @@ def assert_safe(page: str) -> None:
 
 def items(page: str) -> list[str]:
     """The HTML of each card, in page order."""
-    return re.findall(r'<li class="card".*?</li>', page)
+    return re.findall(r'<li class="card".*?</li>', page, re.S)
 
 
 def hostile_site() -> SiteData:
@@ -397,9 +397,10 @@ def test_build_site_publishes_a_complete_self_contained_site(tmp_path):
     assert index == out_dir / "index.html"
     assert out_dir.is_symlink() and not os.path.isabs(os.readlink(out_dir))
     files = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
+    films = ["film-1.html", "film-100.html", "film-101.html", "film-2.html"]  # cards and monitored
     assert files == ["assets/placeholder.svg", "assets/site.css", "assets/site.js",
-                     "index.html", "monitoring.html"]
-    for name in ("index.html", "monitoring.html"):
+                     *films, "index.html", "monitoring.html"]
+    for name in ("index.html", "monitoring.html", *films):
         page = (out_dir / name).read_text()
         assert_safe(page)
         assert not re.search(r"(src|href)=\"(https?:)?//(?!www\.imdb\.com|www\.themoviedb\.org|image\.tmdb\.org)", page)

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
+from tasks.drift import drift_task
 from tasks.predict import (
     RECENT_DAYS,
     load_production_model_task,
@@ -49,7 +50,8 @@ def inference(
     predictions = predict_task(model, view, prediction_date, recent_days)
     history = save_predictions_task(predictions)
     result = monitoring_task(history, view)
-    site = build_site_task(view, predictions, result, model)
-    summary = inference_summary(model, view, predictions, result, site, prediction_date)
+    drift = drift_task(view, predictions, model, result, prediction_date)
+    site = build_site_task(view, predictions, result, model, history, drift)
+    summary = inference_summary(model, view, predictions, result, site, prediction_date, drift)
     publish_inference_report_task(summary, predictions)
     return summary

@@ -302,6 +302,8 @@ MOVIE_PREDICTIONS = FeatureGroupSpec(
         Feature("rated_when_predicted", pa.bool_(), "Whether the film already had an IMDb rating when predicted (only unrated ones count in the live score)."),
         Feature("store_commit", pa.int64(), "Feature store commit the features were read at."),
         Feature("predicted_at", pa.timestamp("us", tz="UTC"), "Wall-clock time of the inference run."),
+        Feature("rating_low", pa.float64(), "Lower end of the prediction's 80% interval; null when the model had no interval calibration (and in rows written before intervals existed)."),
+        Feature("rating_high", pa.float64(), "Upper end of the prediction's 80% interval; null like rating_low."),
     ),
     primary_key=("id", "model_version"),
     event_time="prediction_date",

@@ -5,7 +5,7 @@ Pure functions first; the Prefect tasks at the bottom load the model and talk to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.artifacts import load_pipeline, predict_ratings
+from movie_ratings.modeling.intervals import IntervalCalibration, calibration_of, information_level
 from movie_ratings.registry import MODEL_NAME, ModelVersion, get_model_registry
 from movie_ratings.schema import (
     LABEL,
@@ -91,8 +92,10 @@ def films_to_predict(view: pa.Table, as_of: date, recent_days: int = RECENT_DAYS
 
 
 def prediction_rows(films: pa.Table, predicted: np.ndarray, *, model_version: int,
-                    prediction_date: date, store_commit: int, predicted_at: datetime) -> pa.Table:
-    """Rows of the ``movie_predictions`` group for one inference run."""
+                    prediction_date: date, store_commit: int, predicted_at: datetime,
+                    low: np.ndarray | None = None, high: np.ndarray | None = None) -> pa.Table:
+    """Rows of the ``movie_predictions`` group for one inference run (interval ends null
+    when ``low`` and ``high`` are not given)."""
     n = films.num_rows
     return pa.table({
         "id": films["id"],
@@ -104,7 +107,37 @@ def prediction_rows(films: pa.Table, predicted: np.ndarray, *, model_version: in
         "rated_when_predicted": pc.is_valid(films[LABEL]),
         "store_commit": pa.array(np.full(n, store_commit, dtype=np.int64)),
         "predicted_at": pa.array([predicted_at] * n, pa.timestamp("us", tz="UTC")),
+        "rating_low": _bound(low, n),
+        "rating_high": _bound(high, n),
     }, schema=MOVIE_PREDICTIONS.arrow_schema)
+
+
+def _bound(values: np.ndarray | None, n: int) -> pa.Array:
+    if values is None:
+        return pa.nulls(n, pa.float64())
+    return pa.array(np.round(np.asarray(values, dtype=np.float64), 3), pa.float64())
+
+
+def card_calibration(card: Any) -> tuple[IntervalCalibration | None, str | None]:
+    """The model card's interval calibration, or None and why (for the log): a prediction
+    never fails for want of an interval."""
+    try:
+        calibration = calibration_of(card)
+    except ValueError as exc:
+        return None, f"the model card's interval calibration is unusable, predicting without intervals: {exc}"
+    if calibration is None:
+        return None, "the model card has no interval calibration: predictions without intervals"
+    return calibration, None
+
+
+def interval_bounds(card: Any, films: pa.Table, predicted: np.ndarray,
+                    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """80% interval ends of the predictions of ``films`` (view rows), both None when the
+    model card has no usable calibration."""
+    calibration, _ = card_calibration(card)
+    if calibration is None:
+        return None, None
+    return calibration.bounds(predicted, information_level(films))
 
 
 # --------------------------------------------------------------------------------------
@@ -119,13 +152,17 @@ class Monitoring:
     Attributes:
         films: per film now rated, the last prediction made before its rating was known
             (id, title, imdb_id, prediction_date, model_version, predicted_rating,
-            actual_rating, imdb_votes, abs_error).
+            actual_rating, imdb_votes, abs_error, rating_low, rating_high).
         trend: MAE by prediction date and model version over every such prediction
             (prediction_date, model_version, films, mae).
+        coverage: over every such prediction that had an interval, by prediction date and
+            model version, how many held the real rating (prediction_date, model_version,
+            films, covered); empty while no interval has met a real rating.
     """
 
     films: pa.Table
     trend: pa.Table
+    coverage: pa.Table = field(default_factory=lambda: COVERAGE_SCHEMA.empty_table())
 
     @property
     def mae(self) -> float | None:
@@ -134,8 +171,37 @@ class Monitoring:
         return float(pc.mean(self.films["abs_error"]).as_py())
 
 
+COVERAGE_SCHEMA = pa.schema([("prediction_date", pa.date32()), ("model_version", pa.int32()),
+                             ("films", pa.int64()), ("covered", pa.int64())])
+
+
+def with_interval_columns(history: pa.Table) -> pa.Table:
+    """The history with ``rating_low``/``rating_high``, null where rows predate intervals."""
+    for name in ("rating_low", "rating_high"):
+        if name not in history.column_names:
+            history = history.append_column(pa.field(name, pa.float64()), pa.nulls(history.num_rows, pa.float64()))
+    return history
+
+
+def interval_coverage(joined: pa.Table) -> pa.Table:
+    """Per prediction date and model version, predictions with an interval and a real
+    rating, and how many of those intervals held it (ends included)."""
+    has = joined.filter(pc.and_(pc.is_valid(joined["rating_low"]), pc.is_valid(joined["rating_high"])))
+    if has.num_rows == 0:
+        return COVERAGE_SCHEMA.empty_table()
+    label = has[LABEL]
+    held = pc.and_(pc.greater_equal(label, has["rating_low"]), pc.less_equal(label, has["rating_high"]))
+    has = has.append_column("held", pc.cast(held, pa.int64()))
+    return (has.group_by(["prediction_date", "model_version"])
+            .aggregate([("id", "count"), ("held", "sum")])
+            .rename_columns(["prediction_date", "model_version", "films", "covered"])
+            .sort_by([("prediction_date", "ascending"), ("model_version", "ascending")])
+            .cast(COVERAGE_SCHEMA))
+
+
 def monitoring(history: pa.Table, view: pa.Table) -> Monitoring:
     """Join the predictions history with the films' current ratings."""
+    history = with_interval_columns(history)
     blind = history.filter(pc.invert(pc.fill_null(history["rated_when_predicted"], True)))
     rated = view.filter(pc.is_valid(view[LABEL])).select(["id", "title", "imdb_id", "imdb_votes", LABEL])
     joined = blind.join(rated, "id", join_type="inner")
@@ -152,11 +218,13 @@ def monitoring(history: pa.Table, view: pa.Table) -> Monitoring:
     first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.array([], bool)
     films = (ordered.filter(pa.array(first))
              .select(["id", "title", "imdb_id", "prediction_date", "model_version", "predicted_rating",
-                      LABEL, "imdb_votes", "abs_error"])
+                      LABEL, "imdb_votes", "abs_error", "rating_low", "rating_high"])
              .rename_columns(["id", "title", "imdb_id", "prediction_date", "model_version",
-                              "predicted_rating", "actual_rating", "imdb_votes", "abs_error"])
+                              "predicted_rating", "actual_rating", "imdb_votes", "abs_error",
+                              "rating_low", "rating_high"])
              .sort_by([("prediction_date", "descending"), ("id", "ascending")]))
-    return Monitoring(films, trend.select(["prediction_date", "model_version", "films", "mae"]))
+    return Monitoring(films, trend.select(["prediction_date", "model_version", "films", "mae"]),
+                      interval_coverage(joined))
 
 
 # --------------------------------------------------------------------------------------
@@ -217,8 +285,9 @@ def predict_films(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_da
     """Prediction rows of the films to predict (:func:`films_to_predict`) at ``as_of``."""
     films = films_to_predict(view.rows, as_of, recent_days)
     predicted = predict_ratings(model.pipeline, films) if films.num_rows else np.array([])
+    low, high = interval_bounds(model.version.card, films, predicted)
     return prediction_rows(films, predicted, model_version=model.version.version, prediction_date=as_of,
-                           store_commit=view.commit.number, predicted_at=predicted_at)
+                           store_commit=view.commit.number, predicted_at=predicted_at, low=low, high=high)
 
 
 def save_predictions(store: Any, rows: pa.Table) -> tuple[pa.Table, int | None]:
@@ -235,6 +304,9 @@ def save_predictions(store: Any, rows: pa.Table) -> tuple[pa.Table, int | None]:
 @task(name="predict", cache_policy=NO_CACHE, timeout_seconds=1800)
 def predict_task(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_days: int) -> pa.Table:
     rows = predict_films(model, view, as_of, recent_days, datetime.now(UTC))
+    _, problem = card_calibration(model.version.card)
+    if problem is not None:
+        get_run_logger().warning("%s", problem)
     get_run_logger().info("predicted %s films (upcoming or released since %s) with v%s",
                           f"{rows.num_rows:,}", as_of - timedelta(days=recent_days), model.version.version)
     return rows
@@ -289,10 +361,13 @@ def score_csv(path: Path, model: LoadedModel, as_of: date) -> tuple[pa.Table, pa
     clean = clean_snapshot(parsed, as_of=as_of, source="batch", max_reject_fraction=1.0)
     rows = view_rows(build_features(clean.table, as_of).tables)
     predicted = predict_ratings(model.pipeline, rows) if rows.num_rows else np.array([])
+    low, high = interval_bounds(model.version.card, rows, predicted)
     scores = pa.table({
         "id": rows["id"],
         "title": rows["title"],
         "predicted_rating": pa.array(np.round(predicted, 3), pa.float64()),
+        "rating_low": _bound(low, rows.num_rows),
+        "rating_high": _bound(high, rows.num_rows),
         "model_version": pa.array(np.full(rows.num_rows, model.version.version, dtype=np.int32)),
     })
     rejects = clean.rejects.select(["record", "id", "column", "reason"])

@@ -11,64 +11,92 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from movie_ratings.schema import LABEL
 from movie_ratings.settings import get_settings
-from tasks.predict import LoadedModel, Monitoring, ViewAtCommit
+from tasks.predict import LoadedModel, Monitoring, ViewAtCommit, with_interval_columns
 
 #: Training images shown on the monitoring page (files registered with the model).
 PLOTS = ("predicted_vs_actual", "residuals", "feature_importance")
 
 
-def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, model: LoadedModel,
-              generated_at: datetime) -> Any:
-    """The site's input (:class:`movie_ratings.site.SiteData`) from one inference run."""
-    from movie_ratings.site import FilmCard, MaePoint, MonitoredFilm, SiteData
+def film_histories(history: pa.Table, ids: set[int]) -> dict[int, tuple[Any, ...]]:
+    """Per film of ``ids``, its predictions in the history (:class:`PastPrediction`)."""
+    from movie_ratings.site import PastPrediction
 
+    history = with_interval_columns(history)
+    rows = history.filter(pc.is_in(history["id"], value_set=pa.array(sorted(ids), pa.int64()))).select(
+        ["id", "prediction_date", "model_version", "predicted_rating", "rating_low", "rating_high"])
+    out: dict[int, list[Any]] = {}
+    for r in rows.to_pylist():
+        out.setdefault(r.pop("id"), []).append(PastPrediction(**r))
+    return {film: tuple(points) for film, points in out.items()}
+
+
+def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, model: LoadedModel,
+              generated_at: datetime, history: pa.Table | None = None, drift: Any = None) -> Any:
+    """The site's input (:class:`movie_ratings.site.SiteData`) from one inference run."""
+    from movie_ratings.site import CoveragePoint, FilmCard, MaePoint, MonitoredFilm, SiteData
+    from movie_ratings.site.render import MONITORING_TABLE_ROWS, monitoring_rows, select_cards
+
+    predictions = with_interval_columns(predictions)
     films = {row["id"]: row for row in view.rows.filter(
         pc.is_in(view.rows["id"], value_set=predictions["id"])).select(
         ["id", "title", "release_date", "status", "genres", "imdb_id", "poster_path", "snapshot_date",
-         "overview"]).to_pylist()}
+         "overview", LABEL]).to_pylist()}
     cards = []
-    for row in predictions.select(["id", "predicted_rating", "model_version"]).to_pylist():
+    for row in predictions.select(["id", "predicted_rating", "model_version", "rating_low",
+                                   "rating_high"]).to_pylist():
         film = films[row["id"]]
         cards.append(FilmCard(
             id=film["id"], title=film["title"] or "", release_date=film["release_date"],
             status=film["status"] or "", genres=tuple(film["genres"] or ()),
             predicted_rating=row["predicted_rating"], model_version=row["model_version"],
             imdb_id=film["imdb_id"], poster_path=film["poster_path"], updated=film["snapshot_date"],
-            overview=film["overview"],
+            overview=film["overview"], rating_low=row["rating_low"], rating_high=row["rating_high"],
+            actual_rating=film[LABEL],
         ))
     monitored = tuple(
         MonitoredFilm(id=r["id"], title=r["title"] or "", imdb_id=r["imdb_id"],
                       prediction_date=r["prediction_date"], model_version=r["model_version"],
                       predicted_rating=r["predicted_rating"], actual_rating=r["actual_rating"],
-                      imdb_votes=r["imdb_votes"])
+                      imdb_votes=r["imdb_votes"], rating_low=r.get("rating_low"),
+                      rating_high=r.get("rating_high"))
         for r in result.films.to_pylist()
     )
     trend = tuple(MaePoint(**r) for r in result.trend.to_pylist())
+    coverage = tuple(CoveragePoint(**r) for r in result.coverage.to_pylist())
+    # detail pages exist for the films on the home page and in the monitoring table only
+    detailed = ({c.id for c in select_cards(cards)}
+                | {f.id for f in monitoring_rows(monitored)[:MONITORING_TABLE_ROWS]})
+    histories = film_histories(history, detailed) if history is not None else {}
     plots = {name: model.version.path / f"{name}.png" for name in PLOTS
              if (model.version.path / f"{name}.png").is_file()}
     return SiteData(
         generated_at=generated_at, snapshot_date=view.commit.snapshot_date, source=view.commit.source,
         is_demo=view.commit.is_demo, store_commit=view.commit.number, model_card=model.version.card,
         cards=tuple(cards), monitoring=monitored, mae_trend=trend, plots=plots,
+        histories=histories, coverage=coverage, drift=drift,
     )
 
 
 @task(name="build-site", cache_policy=NO_CACHE, timeout_seconds=600)
 def build_site_task(view: ViewAtCommit, predictions: pa.Table, result: Monitoring,
-                    model: LoadedModel) -> Path:
+                    model: LoadedModel, history: pa.Table | None = None, drift: Any = None) -> Path:
     """Render and publish the site atomically; a failure keeps the previous site."""
     from movie_ratings.site import build_site
 
     out_dir = get_settings().site_dir
-    index = build_site(site_data(view, predictions, result, model, datetime.now(UTC)), out_dir)
+    data = site_data(view, predictions, result, model, datetime.now(UTC), history, drift)
+    index = build_site(data, out_dir)
     get_run_logger().info("site published: %s (serve it with `movie-ratings site`)", index)
     return index
 
 
 def inference_summary(model: LoadedModel, view: ViewAtCommit, predictions: pa.Table,
-                      result: Monitoring, site: Path, as_of: date) -> dict[str, Any]:
+                      result: Monitoring, site: Path, as_of: date, drift: Any = None) -> dict[str, Any]:
     mae = result.mae
+    held = result.coverage
+    films_with_interval = int(pc.sum(held["films"]).as_py() or 0) if held.num_rows else 0
     return {
         "flow": "inference",
         "snapshot_date": as_of.isoformat(),
@@ -78,6 +106,9 @@ def inference_summary(model: LoadedModel, view: ViewAtCommit, predictions: pa.Ta
         "predicted": predictions.num_rows,
         "monitored_films": result.films.num_rows,
         "live_mae": None if mae is None else round(mae, 4),
+        "interval_coverage": (round(int(pc.sum(held["covered"]).as_py()) / films_with_interval, 4)
+                              if films_with_interval else None),
+        "drift_alerts": [] if drift is None else [f.feature for f in drift.alerts],
         "site": str(site),
     }
 

@@ -464,7 +464,8 @@ class LocalFeatureStore:
             predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
             (
                 DeltaTable(path)
-                .merge(table, predicate=predicate, source_alias="s", target_alias="t")
+                # merge_schema: a table written before a nullable column was added gains it
+                .merge(table, predicate=predicate, source_alias="s", target_alias="t", merge_schema=True)
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
                 .execute()
@@ -476,7 +477,11 @@ class LocalFeatureStore:
         path = self._history_path(name, version)
         if not (path / "_delta_log").is_dir():
             return spec.arrow_schema.empty_table()
-        return delta_dataset(path, DeltaTable(path).version()).to_table().cast(spec.arrow_schema)
+        rows = delta_dataset(path, DeltaTable(path).version()).to_table()
+        for column in spec.arrow_schema:  # columns added since the oldest rows were written
+            if column.name not in rows.column_names:
+                rows = rows.append_column(column, pa.nulls(rows.num_rows, column.type))
+        return rows.select(list(spec.column_names)).cast(spec.arrow_schema)
 
     def status(self) -> dict[str, Any]:
         latest = self.latest_commit()

@@ -171,6 +171,7 @@ def predictions(ids: list[int], model_version: int, day: date, rating: float) ->
         "id": ids, "model_version": [model_version] * n, "prediction_date": [day] * n,
         "predicted_rating": [rating] * n, "status": ["Planned"] * n, "release_date": [None] * n, "rated_when_predicted": [False] * n,
         "store_commit": [1] * n, "predicted_at": [datetime(2026, 2, 1, 6, tzinfo=UTC)] * n,
+        "rating_low": [rating - 1] * n, "rating_high": [None] * n,
     })
 
 

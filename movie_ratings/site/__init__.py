@@ -4,7 +4,16 @@
 the published folder on 127.0.0.1 (:mod:`movie_ratings.site.server`).
 """
 
-from movie_ratings.site.data import FilmCard, MaePoint, MonitoredFilm, SiteData
+from movie_ratings.site.data import (
+    Contribution,
+    CoveragePoint,
+    FilmCard,
+    MaePoint,
+    MonitoredFilm,
+    PastPrediction,
+    SiteData,
+)
 from movie_ratings.site.publish import build_site
 
-__all__ = ["FilmCard", "MaePoint", "MonitoredFilm", "SiteData", "build_site"]
+__all__ = ["Contribution", "CoveragePoint", "FilmCard", "MaePoint", "MonitoredFilm", "PastPrediction",
+           "SiteData", "build_site"]

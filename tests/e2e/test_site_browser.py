@@ -20,7 +20,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from movie_ratings.site import FilmCard, MaePoint, MonitoredFilm, SiteData, build_site
+from movie_ratings.monitoring.drift import DriftReport, FeatureDrift
+from movie_ratings.site import (
+    Contribution,
+    CoveragePoint,
+    FilmCard,
+    MaePoint,
+    MonitoredFilm,
+    PastPrediction,
+    SiteData,
+    build_site,
+)
 from movie_ratings.site.data import film_url
 
 HOSTILE_TITLE = "<script>alert(1)</script>"
@@ -29,21 +39,30 @@ GENRES = ("Drama", "Horror", "Comedy", "Science Fiction")
 
 
 def fixture_site() -> SiteData:
-    """25 predicted films (20 shown), 6 with known ratings, two model versions."""
+    """25 predicted films (20 shown), 6 with known ratings, two model versions; intervals on
+    all but film 7, explanations on all but film 8 (film 3's holds a hostile name), a
+    prediction history for every film, interval coverage and a drift report."""
     cards = []
     for i in range(1, 26):
+        rating = round(4.0 + (i * 13 % 50) / 10, 1)
         cards.append(FilmCard(
             id=500 + i,
             title=HOSTILE_TITLE if i == 3 else f"Film {chr(ord('A') + (i * 7) % 26)}{i}",
             release_date=None if i % 6 == 0 else date(2026, 12, 1) + timedelta(days=(i * 37) % 200),
             status="Post Production" if i % 2 else "In Production",
             genres=(GENRES[i % 4],) if i % 5 else (GENRES[i % 4], "Thriller"),
-            predicted_rating=round(4.0 + (i * 13 % 50) / 10, 1),
+            predicted_rating=rating,
             model_version=2,
             imdb_id=f"tt{7000000 + i}" if i % 3 else ("javascript:alert(1)" if i == 3 else None),
             poster_path=f"/poster{i}.jpg" if i % 4 else "javascript:alert(1)",
             updated=date(2026, 11, 20) - timedelta(days=i // 4),
             overview=HOSTILE_OVERVIEW if i == 3 else f"The plot of film {i}.",
+            rating_low=None if i == 7 else round(rating - 0.9, 1),
+            rating_high=None if i == 7 else round(rating + 0.8, 1),
+            explanation=() if i == 8 else (
+                Contribution(HOSTILE_TITLE if i == 3 else "director's earlier films", 0.4),
+                Contribution("genre Horror", -0.3), Contribution("no cast listed yet", -0.2),
+                Contribution("runtime", 0.1)),
         ))
     monitoring = tuple(
         MonitoredFilm(id=900 + i, title=f"Released {i}", imdb_id=f"tt{8000000 + i}",
@@ -54,12 +73,25 @@ def fixture_site() -> SiteData:
     )
     trend = tuple(MaePoint(date(2026, 11, 10) + timedelta(days=d), v, 2, 0.4 + d / 10 + v / 20)
                   for d in range(3) for v in (1, 2))
+    histories = {c.id: (PastPrediction(date(2026, 11, 19), 1, c.predicted_rating - 0.5),
+                        PastPrediction(date(2026, 11, 20), 2, c.predicted_rating, c.rating_low, c.rating_high))
+                 for c in cards}
+    histories |= {f.id: (PastPrediction(f.prediction_date, f.model_version, f.predicted_rating),)
+                  for f in monitoring}
+    coverage = tuple(CoveragePoint(date(2026, 11, 10) + timedelta(days=d), v, 10, 6 + d + v)
+                     for d in range(3) for v in (1, 2))
+    drift = DriftReport(tuple(
+        FeatureDrift(feature=name, kind="numeric", psi=value, reference_rows=5000, current_rows=400,
+                     reference_missing=0.05, current_missing=0.2, bins=())
+        for name, value in (("runtime", 0.03), ("n_cast", 0.18), ("overview_words", 0.4))),
+        reference="5,000 training films", current="400 films predicted")
     card = {"name": "movie_ratings_model", "version": 2, "metrics": {"rmse": 0.9, "mae": 0.7},
             "baseline": {"rmse": 1.2, "mae": 0.95},
             "parity": {"old_notebook_random_split": {"rmse": 0.8, "mae": 0.6}}}
     return SiteData(generated_at=datetime(2026, 11, 20, 6, 0, tzinfo=UTC),
                     snapshot_date=date(2026, 11, 20), source="demo", is_demo=True, store_commit=9,
-                    model_card=card, cards=tuple(cards), monitoring=monitoring, mae_trend=trend)
+                    model_card=card, cards=tuple(cards), monitoring=monitoring, mae_trend=trend,
+                    histories=histories, coverage=coverage, drift=drift)
 
 
 def free_port() -> int:
@@ -182,6 +214,35 @@ def test_the_site_in_a_real_browser(site_server, page, screenshot_dir):
     page.select_option("#sort", "updated")
     assert page.locator("li.card h2.title").all_text_contents() == titles
 
+    # intervals and explanations on the cards
+    first = page.locator("li.card").first
+    expect(first.locator(".interval")).to_have_text(
+        f"({shown[0].rating_low:.1f}–{shown[0].rating_high:.1f})")
+    no_interval = page.locator("li.card", has_text="The plot of film 7.")
+    assert no_interval.locator(".interval").count() == 0
+    expect(first.locator(".contributions li")).to_have_count(3)
+    expect(first.locator(".contributions li").first).to_contain_text("+0.4")
+    expect(hostile.locator(".contributions .label").first).to_have_text(HOSTILE_TITLE)
+    assert page.locator("li.card", has_text="The plot of film 8.").locator(".explanation").count() == 0
+
+    # the detail page of the hostile film: prediction, interval, explanation, history
+    hostile.locator("a.details").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/film-503.html")
+    expect(page.locator("#film h2.title")).to_have_text(HOSTILE_TITLE)
+    film = next(c for c in data.cards if c.id == 503)
+    expect(page.locator("#prediction .interval")).to_have_text(f"({film.rating_low:.1f}–{film.rating_high:.1f})")
+    expect(page.locator("#explanation .contributions li")).to_have_count(4)
+    expect(page.locator("#history-table tbody tr")).to_have_count(2)
+    expect(page.locator("#history-table tbody tr").first).to_contain_text("2026-11-20")
+    expect(page.locator("#no-actual")).to_be_visible()
+    assert page.locator("img[src='x']").count() == 0
+    page.wait_for_function("() => document.querySelector('img.poster').naturalWidth > 0", timeout=10_000)
+    page.screenshot(path=str(screenshot_dir / "site-film.png"), full_page=True)
+    page.get_by_role("link", name="← Upcoming films").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("li.card")).to_have_count(20)
+
     # the monitoring page
     page.get_by_role("link", name="Monitoring").click()
     page.wait_for_load_state("networkidle")
@@ -191,7 +252,19 @@ def test_the_site_in_a_real_browser(site_server, page, screenshot_dir):
     expect(page.locator("#model-metrics")).to_contain_text("seed parity")
     expect(page.locator("#demo-banner")).to_be_visible()
     assert page.locator("#scatter").bounding_box()["width"] > 300
+    expect(page.locator("#coverage-table tbody tr")).to_have_count(len(data.coverage))
+    expect(page.locator("#coverage-trend polyline")).to_have_count(2)
+    expect(page.locator("#drift-table tbody tr")).to_have_count(3)
+    expect(page.locator("#drift-chart rect.bar")).to_have_count(3)
+    expect(page.locator("#drift-alert")).to_contain_text("overview_words")
+    assert page.locator("#drift-chart").bounding_box()["width"] > 300
     page.screenshot(path=str(screenshot_dir / "site-monitoring.png"), full_page=True)
+
+    # a rated film's detail page shows its real rating
+    page.locator("#predicted-vs-actual a.details").first.click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#actual")).to_be_visible()
+    expect(page.locator("#history-table tbody tr")).to_have_count(1)
 
     assert dialogs == []
     assert errors == []

@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from movie_ratings.monitoring.drift import DriftReport, FeatureDrift
 from movie_ratings.site import (
+    Contribution,
+    CoveragePoint,
     FilmCard,
     MaePoint,
     MonitoredFilm,
+    PastPrediction,
     SiteData,
     build_site,
     publish,
@@ -122,7 +126,7 @@ def assert_safe(page: str) -> None:
 
 def items(page: str) -> list[str]:
     """The HTML of each card, in page order."""
-    return re.findall(r'<li class="card".*?</li>', page, re.S)
+    return re.findall(r'<li class="card".*?</div></li>', page, re.S)
 
 
 def hostile_site() -> SiteData:
@@ -473,3 +477,154 @@ def test_a_real_folder_at_the_site_path_is_replaced_atomically_and_kept(tmp_path
     assert out_dir.is_symlink()
     kept = [p for p in builds(out_dir) if p.name.startswith("previous-")]
     assert len(kept) == 1 and (kept[0] / "index.html").read_text() == "hand-made"
+
+
+# --- intervals, explanations, detail pages, coverage and drift ------------------------------
+
+
+def contributions(*pairs: tuple[str, float]) -> tuple[Contribution, ...]:
+    return tuple(Contribution(label, value) for label, value in pairs)
+
+
+def test_a_card_shows_its_interval_only_when_both_ends_are_known():
+    page = render.render_index(site(cards=(
+        card(1, predicted_rating=6.8, rating_low=5.9, rating_high=7.6),
+        card(2, rating_low=None, rating_high=None),
+        card(3, rating_low=math.nan, rating_high=7.0),
+    )))
+    first, second, third = items(page)
+    assert '<strong class="predicted">6.8</strong><span class="of">/10</span> <span class="interval"' in first
+    assert ">(5.9–7.6)</span>" in first
+    assert 'class="interval"' not in second and 'class="interval"' not in third
+
+
+def test_a_card_explains_its_rating_with_the_largest_contributions_escaped():
+    explained = card(1, explanation=contributions(
+        ("genre Horror", -0.3), (HOSTILE, 0.05), ("director's earlier films", 0.4),
+        ("no cast listed yet", -0.2), ("budget", math.nan)))
+    page = render.render_index(site(cards=(explained, card(2))))
+    assert_safe(page)
+    first, second = items(page)
+    labels = re.findall(r'<span class="label">([^<]*)</span> <span class="value">([^<]*)</span>', first)
+    # three on a card, by size; the NaN one is never shown
+    assert labels == [("director&#39;s earlier films", "+0.4"), ("genre Horror", "−0.3"),
+                      ("no cast listed yet", "−0.2")]
+    assert "Why this rating" not in second
+    detail = render.render_film(site(cards=(explained,)), render.film_details(site(cards=(explained,)))[0])
+    assert_safe(detail)
+    assert render.esc(HOSTILE) in detail and detail.count('<li class="') == 4  # all finite ones
+
+
+def history_site() -> SiteData:
+    return site(
+        cards=(card(1, title=HOSTILE, rating_low=6.0, rating_high=8.0, actual_rating=None), card(2)),
+        monitoring=(monitored(100, rating_low=5.0, rating_high=7.0), monitored(0, title="no id")),
+        histories={
+            1: (PastPrediction(date(2026, 11, 18), 2, 7.0), PastPrediction(date(2026, 11, 20), 3, 7.3, 6.0, 8.0)),
+            100: (PastPrediction(date(2026, 11, 1), 2, 6.0, 5.0, 7.0),),
+            999: (PastPrediction(date(2026, 11, 1), 2, 1.0),),  # on no page: no detail page
+        },
+    )
+
+
+def test_every_card_and_monitored_film_with_a_valid_id_gets_a_detail_page():
+    details = render.film_details(history_site())
+    assert [d.id for d in details] == [1, 2, 100]  # id 0 cannot name a page
+    home = render.render_index(history_site())
+    assert '<a class="details" href="film-1.html">' in home
+    page = render.render_monitoring(history_site(), [])
+    assert '<a class="details" href="film-100.html">details</a>' in page
+    assert 'href="film-0.html"' not in page
+
+
+def test_the_detail_page_shows_prediction_interval_history_and_no_real_rating_yet():
+    data = history_site()
+    film = render.film_details(data)[0]
+    page = render.render_film(data, film)
+    assert_safe(page)
+    assert f'<meta http-equiv="Content-Security-Policy" content="{render.esc(render.CSP)}">' in page
+    assert f"<title>{render.esc(HOSTILE)} · movie-ratings</title>" in page
+    assert SCRIPT not in page
+    assert '<strong class="predicted">7.3</strong><span class="of">/10</span> <span class="interval"' in page
+    rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td><td class=\"num\">(.*?)</td>"
+                      r"<td class=\"num\">(.*?)</td></tr>", page)
+    assert rows == [("2026-11-20", "v3", "7.3", "6.0–8.0"), ("2026-11-18", "v2", "7.0", "—")]  # newest first
+    assert 'id="no-actual"' in page and 'id="no-explanation"' in page
+
+
+def test_the_detail_page_of_a_rated_film_shows_its_real_rating_and_errors():
+    data = history_site()
+    film = next(d for d in render.film_details(data) if d.id == 100)
+    page = render.render_film(data, film)
+    assert_safe(page)
+    assert '<strong id="actual">6.5</strong> on IMDb: predicted 6.0' in page
+    assert "(5.0–7.0)" in page and "error -0.5" in page
+    assert re.search(r"<th class=\"num\">error</th>", page)
+
+
+def test_build_site_writes_one_detail_page_per_film_and_nothing_else(tmp_path):
+    out_dir = tmp_path / "site"
+    build_site(history_site(), out_dir)
+    pages = sorted(p.name for p in out_dir.glob("film-*.html"))
+    assert pages == ["film-1.html", "film-100.html", "film-2.html"]
+    for name in pages:
+        assert_safe((out_dir / name).read_text())
+
+
+def test_the_monitoring_page_tables_and_charts_interval_coverage():
+    coverage = (CoveragePoint(date(2026, 11, 1), 2, 10, 8), CoveragePoint(date(2026, 11, 2), 2, 5, 3),
+                CoveragePoint(date(2026, 11, 2), 3, 4, 4), CoveragePoint(date(2026, 11, 3), 3, 0, 0))
+    page = render.render_monitoring(site(coverage=coverage), [])
+    assert_safe(page)
+    table = re.search(r'<table id="coverage-table">.*?</table>', page).group(0)
+    assert table.count("<tr>") == 1 + 3  # a point without films is left out
+    assert '<td class="num">80%</td>' in table and '<td class="num">60%</td>' in table
+    assert re.search(r'id="live-coverage">79%<', page)  # 15 of 19
+    svg = re.search(r'<svg class="chart" id="coverage-trend".*?</svg>', page).group(0)
+    assert svg.count("<polyline") == 2 and 'class="target"' in svg
+    empty = render.render_monitoring(site(), [])
+    assert render.NO_COVERAGE in empty and 'id="live-coverage">—<' in empty
+
+
+def drift_report_of(psis: dict[str, float], rows: int = 100) -> DriftReport:
+    return DriftReport(tuple(
+        FeatureDrift(feature=name, kind="numeric", psi=value, reference_rows=1000, current_rows=rows,
+                     reference_missing=0.1, current_missing=0.3, bins=())
+        for name, value in psis.items()), reference="1,000 training films", current=f"{rows} films predicted")
+
+
+def test_the_monitoring_page_shows_the_drift_table_chart_and_alert():
+    report = drift_report_of({"runtime": 0.02, "n_cast": 0.15, HOSTILE: 0.6})
+    page = render.render_monitoring(site(drift=report), [])
+    assert_safe(page)
+    table = re.search(r'<table id="drift-table">.*?</table>', page).group(0)
+    assert table.count("<tr") == 1 + 3
+    assert '<tr class="stable"><td>runtime</td>' in table and '<tr class="moderate"><td>n_cast</td>' in table
+    assert '<td class="num">10%</td><td class="num">30%</td>' in table
+    svg = re.search(r'<svg class="chart" id="drift-chart".*?</svg>', page).group(0)
+    assert svg.count('<rect class="bar') == 3 and svg.count('class="threshold') == 2
+    assert 'class="bar major"' in svg
+    alert = re.search(r'<p class="alert" id="drift-alert">(.*?)</p>', page).group(1)
+    assert "n_cast (0.15)" in alert and render.esc(HOSTILE) in alert and "runtime" not in alert
+
+
+def test_drift_on_too_few_films_is_shown_but_not_alerted():
+    page = render.render_monitoring(site(drift=drift_report_of({"runtime": 0.9}, rows=5)), [])
+    assert 'id="drift-alert"' not in page and "too few films" in page
+    assert render.NO_DRIFT in render.render_monitoring(site(), [])
+
+
+def test_the_templates_ship_with_the_package():
+    from importlib import resources
+
+    templates = resources.files("movie_ratings.site") / "templates"
+    names = sorted(p.name for p in templates.iterdir() if p.name.endswith(".html"))
+    assert names == ["base.html", "charts.html", "film.html", "index.html", "macros.html", "monitoring.html"]
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    assert '"templates/*.html"' in pyproject
+
+
+def test_render_builds_no_markup_by_string_formatting():
+    source = Path(render.__file__).read_text()
+    assert not re.search(r"""f["'][^"'\n]*<[a-z/]""", source), "an f-string with markup"
+    assert "<svg" not in source and "<td" not in source and "<li" not in source

@@ -350,8 +350,20 @@ class BatchResult:
     model_version: int
 
 
-def score_csv(path: Path, model: LoadedModel, as_of: date) -> tuple[pa.Table, pa.Table]:
-    """Score every valid row of a CSV in the Kaggle schema; returns (scores, rejects)."""
+def explanation_texts(pipeline: Any, rows: pa.Table, limit: int = 5) -> pa.Array:
+    """Per row, its largest contributions in one line (``genre Horror −0.30; …``)."""
+    from movie_ratings.modeling.explain import explain
+
+    return pa.array([e.text(limit) for e in explain(pipeline, rows)], pa.string())
+
+
+def score_csv(path: Path, model: LoadedModel, as_of: date, *, explain: bool = False,
+              ) -> tuple[pa.Table, pa.Table]:
+    """Score every valid row of a CSV in the Kaggle schema; returns (scores, rejects).
+
+    With ``explain`` the scores get a column ``explanation``: the largest contributions to
+    each prediction, in words.
+    """
     parsed = read_snapshot_csv(path, optional=IGNORED_BATCH_COLUMNS)
     table = parsed.table
     for column in IGNORED_BATCH_COLUMNS:
@@ -370,12 +382,18 @@ def score_csv(path: Path, model: LoadedModel, as_of: date) -> tuple[pa.Table, pa
         "rating_high": _bound(high, rows.num_rows),
         "model_version": pa.array(np.full(rows.num_rows, model.version.version, dtype=np.int32)),
     })
+    if explain:
+        scores = scores.append_column("explanation", explanation_texts(model.pipeline, rows)
+                                      if rows.num_rows else pa.array([], pa.string()))
     rejects = clean.rejects.select(["record", "id", "column", "reason"])
     return scores, rejects
 
 
-def batch_predict(input_path: Path, output_path: Path, registry: Any, as_of: date) -> BatchResult:
-    """Score ``input_path`` with the production model into ``output_path`` (CSV).
+def batch_predict(input_path: Path, output_path: Path, registry: Any, as_of: date, *,
+                  explain: bool = False) -> BatchResult:
+    """Score ``input_path`` with the production model into ``output_path`` (CSV): id, title,
+    predicted_rating, rating_low, rating_high (empty without interval calibration),
+    model_version and, with ``explain``, explanation.
 
     Rejected rows go to ``<output>.rejects.csv`` with their record number, id, column and
     reason; none is dropped silently.
@@ -386,7 +404,7 @@ def batch_predict(input_path: Path, output_path: Path, registry: Any, as_of: dat
     import pyarrow.csv as pacsv
 
     model = load_production_model(registry)
-    scores, rejects = score_csv(Path(input_path), model, as_of)
+    scores, rejects = score_csv(Path(input_path), model, as_of, explain=explain)
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(f".{output_path.name}.tmp")

@@ -6,15 +6,19 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from movie_ratings.modeling.explain import NotExplainable
 from movie_ratings.schema import LABEL
 from movie_ratings.settings import get_settings
 from tasks.predict import LoadedModel, Monitoring, ViewAtCommit, with_interval_columns
 
+#: Rated films whose mean features start the model-agnostic explanations.
+BACKGROUND_ROWS = 500
 #: Training images shown on the monitoring page (files registered with the model).
 PLOTS = ("predicted_vs_actual", "residuals", "feature_importance")
 
@@ -32,9 +36,37 @@ def film_histories(history: pa.Table, ids: set[int]) -> dict[int, tuple[Any, ...
     return {film: tuple(points) for film, points in out.items()}
 
 
+def explain_cards(pipeline: Any, view_rows: pa.Table, ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """Per film of ``ids``, the contributions to its prediction (:class:`Contribution`),
+    computed for those films only.
+
+    Raises:
+        NotExplainable: the model is not a pipeline that can be explained.
+    """
+    from movie_ratings.modeling.explain import explain
+    from movie_ratings.site import Contribution
+
+    rows = view_rows.filter(pc.is_in(view_rows["id"], value_set=pa.array(ids, pa.int64())))
+    # the starting point of the model-agnostic fallback: rated films (XGBoost needs none)
+    rated = view_rows.filter(pc.is_valid(view_rows[LABEL]))
+    background = rated.take(np.linspace(0, rated.num_rows - 1, min(BACKGROUND_ROWS, rated.num_rows),
+                                        dtype=np.int64)) if rated.num_rows else None
+    return {film: tuple(Contribution(label, value) for label, value in e.contributions)
+            for film, e in zip(rows["id"].to_pylist(), explain(pipeline, rows, background=background),
+                               strict=True)}
+
+
 def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, model: LoadedModel,
-              generated_at: datetime, history: pa.Table | None = None, drift: Any = None) -> Any:
-    """The site's input (:class:`movie_ratings.site.SiteData`) from one inference run."""
+              generated_at: datetime, history: pa.Table | None = None, drift: Any = None,
+              explain: bool = False) -> Any:
+    """The site's input (:class:`movie_ratings.site.SiteData`) from one inference run; with
+    ``explain``, the films on the home page carry their explanation.
+
+    Raises:
+        NotExplainable: ``explain`` is set and the model cannot be explained.
+    """
+    from dataclasses import replace
+
     from movie_ratings.site import CoveragePoint, FilmCard, MaePoint, MonitoredFilm, SiteData
     from movie_ratings.site.render import MONITORING_TABLE_ROWS, monitoring_rows, select_cards
 
@@ -65,8 +97,12 @@ def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, mod
     )
     trend = tuple(MaePoint(**r) for r in result.trend.to_pylist())
     coverage = tuple(CoveragePoint(**r) for r in result.coverage.to_pylist())
+    shown = select_cards(cards)
+    if explain and shown:
+        explained = explain_cards(model.pipeline, view.rows, [c.id for c in shown])
+        cards = [replace(c, explanation=explained.get(c.id, ())) for c in cards]
     # detail pages exist for the films on the home page and in the monitoring table only
-    detailed = ({c.id for c in select_cards(cards)}
+    detailed = ({c.id for c in shown}
                 | {f.id for f in monitoring_rows(monitored)[:MONITORING_TABLE_ROWS]})
     histories = film_histories(history, detailed) if history is not None else {}
     plots = {name: model.version.path / f"{name}.png" for name in PLOTS
@@ -86,7 +122,11 @@ def build_site_task(view: ViewAtCommit, predictions: pa.Table, result: Monitorin
     from movie_ratings.site import build_site
 
     out_dir = get_settings().site_dir
-    data = site_data(view, predictions, result, model, datetime.now(UTC), history, drift)
+    try:
+        data = site_data(view, predictions, result, model, datetime.now(UTC), history, drift, explain=True)
+    except NotExplainable as exc:  # a model that cannot be explained still gets its site
+        get_run_logger().warning("site without explanations: %s", exc)
+        data = site_data(view, predictions, result, model, datetime.now(UTC), history, drift)
     index = build_site(data, out_dir)
     get_run_logger().info("site published: %s (serve it with `movie-ratings site`)", index)
     return index

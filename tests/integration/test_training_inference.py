@@ -167,6 +167,11 @@ def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated
     index = (home / "site" / "index.html").read_text()
     assert index.count('class="card"') == 20 or len(re.findall(r'<article[^>]*class="[^"]*card', index)) == 20
     assert "DEMO DATA" in index
+    # every card explains its rating and links its detail page, which shows its history
+    assert index.count('<div class="explanation">') == 20
+    pages = re.findall(r'<a class="details" href="(film-[0-9]+\.html)">', index)
+    assert len(pages) == 20 and all((home / "site" / p).is_file() for p in pages)
+    assert 'id="history-table"' in (home / "site" / pages[0]).read_text()
     links = re.findall(r'href="(https://www\.(?:imdb|themoviedb)\.[^"]+)"', index)
     assert len(set(links)) == 20  # poster, title and link of a card share one URL
     assert all(re.fullmatch(r"https://www\.imdb\.com/title/tt\d{7,10}/|https://www\.themoviedb\.org/movie/\d+", u)

@@ -119,15 +119,13 @@ def _bound(values: np.ndarray | None, n: int) -> pa.Array:
 
 
 def card_calibration(card: Any) -> tuple[IntervalCalibration | None, str | None]:
-    """The model card's interval calibration, or None and why (for the log): a prediction
-    never fails for want of an interval."""
+    """The model card's interval calibration (None when it has none: models trained before
+    intervals), and what is wrong with a malformed one, for a warning: a prediction never
+    fails for want of an interval."""
     try:
-        calibration = calibration_of(card)
+        return calibration_of(card), None
     except ValueError as exc:
         return None, f"the model card's interval calibration is unusable, predicting without intervals: {exc}"
-    if calibration is None:
-        return None, "the model card has no interval calibration: predictions without intervals"
-    return calibration, None
 
 
 def interval_bounds(card: Any, films: pa.Table, predicted: np.ndarray,
@@ -304,9 +302,11 @@ def save_predictions(store: Any, rows: pa.Table) -> tuple[pa.Table, int | None]:
 @task(name="predict", cache_policy=NO_CACHE, timeout_seconds=1800)
 def predict_task(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_days: int) -> pa.Table:
     rows = predict_films(model, view, as_of, recent_days, datetime.now(UTC))
-    _, problem = card_calibration(model.version.card)
+    calibration, problem = card_calibration(model.version.card)
     if problem is not None:
         get_run_logger().warning("%s", problem)
+    elif calibration is None:
+        get_run_logger().info("the model card has no interval calibration: predictions without intervals")
     get_run_logger().info("predicted %s films (upcoming or released since %s) with v%s",
                           f"{rows.num_rows:,}", as_of - timedelta(days=recent_days), model.version.version)
     return rows

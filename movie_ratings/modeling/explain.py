@@ -2,11 +2,11 @@
 
 For boosted trees (XGBoost) the contributions are exact: XGBoost's ``pred_contribs`` (tree
 SHAP) on the pipeline's transformed features, which with the base value add up to the
-model's output. Other estimators get a model-agnostic fallback: starting from a background
-point (the mean of background rows' features), the groups of features are switched to the
-film's values one at a time, each group's contribution being the change it makes, averaged
-over the forward and the reverse order; these too add up exactly, to the prediction minus
-the background's.
+model's output. Other estimators get a model-agnostic fallback: starting from background
+films (e.g. training films), the groups of features are switched to the film's values one at
+a time, each group's contribution being the change it makes, averaged over the forward and
+the reverse order and over the background films; these too add up exactly, to the
+prediction minus the background films' mean prediction.
 
 Transformed features are then grouped back to what a person knows of the film (its
 director, its cast, its genres, its runtime, ...) and worded from the film's own values:
@@ -174,40 +174,53 @@ def tree_contributions(estimator: Any, matrix: np.ndarray) -> tuple[np.ndarray, 
     return contribs[:, :-1].astype(np.float64), contribs[:, -1].astype(np.float64)
 
 
+#: Background films the model-agnostic fallback starts from (cost: films × this × groups × 2).
+BACKGROUND_SAMPLE = 32
+
+
 def path_contributions(estimator: Any, matrix: np.ndarray, groups: Sequence[str],
                        background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Model-agnostic contributions per group, adding up to prediction minus base value.
 
-    From the background point each group is switched to the row's values in turn, forward
-    and in reverse order; a group's contribution is the mean change it makes.
+    From each background film, the row's groups are switched in one at a time, forward and
+    in reverse order; a group's contribution is the mean change it makes over both orders
+    and every background film, and the base value the mean prediction of the background
+    films. Starting from real films (not from a mean point) keeps their unknown values as
+    they are, which models with missing-value indicators depend on.
 
     Returns:
         (per-group contributions of shape (rows, groups), base values of shape (rows,)),
         groups in order of first appearance in ``groups``.
+
+    Raises:
+        ValueError: no background row.
     """
+    if len(background) == 0:
+        raise ValueError("the model-agnostic explanation needs at least one background film")
+    if len(background) > BACKGROUND_SAMPLE:
+        background = background[np.linspace(0, len(background) - 1, BACKGROUND_SAMPLE).astype(np.int64)]
     order = list(dict.fromkeys(groups))
     members = [np.array([g == group for g in groups]) for group in order]
-    known = np.isfinite(background)
-    counts = known.sum(axis=0)
-    sums = np.where(known, background, 0.0).sum(axis=0)
-    # a feature unknown in every background row starts at 0
-    point = np.divide(sums, counts, out=np.zeros(matrix.shape[1]), where=counts > 0)
-    n, k = matrix.shape[0], len(order)
+    n, k, b = matrix.shape[0], len(order), len(background)
+    sequences = (list(range(k)), list(range(k - 1, -1, -1)))
+    # states[p, s, i, j]: pass p, step s, film i, background film j
+    state = np.broadcast_to(background[None, :, :], (n, b, matrix.shape[1])).astype(matrix.dtype)
     steps = []
-    for sequence in (range(k), range(k - 1, -1, -1)):
-        state = np.repeat(point[None, :], n, axis=0).astype(matrix.dtype)
-        steps.append(state.copy())
+    for sequence in sequences:
+        current = state.copy()
+        steps.append(current.copy())
         for g in sequence:
-            state[:, members[g]] = matrix[:, members[g]]
-            steps.append(state.copy())
-    outputs = np.asarray(estimator.predict(np.vstack(steps)), dtype=np.float64).reshape(len(steps), n)
-    base = outputs[0]
+            current[:, :, members[g]] = matrix[:, None, members[g]]
+            steps.append(current.copy())
+    stacked = np.stack(steps)  # (2 (k + 1), n, b, features)
+    outputs = np.asarray(estimator.predict(stacked.reshape(-1, matrix.shape[1])), dtype=np.float64)
+    outputs = outputs.reshape(2, k + 1, n, b)
     contributions = np.zeros((n, k))
-    for pass_index, sequence in enumerate((range(k), range(k - 1, -1, -1))):
-        offset = pass_index * (k + 1)
-        for step, g in enumerate(sequence, start=1):
-            contributions[:, g] += (outputs[offset + step] - outputs[offset + step - 1]) / 2
-    return contributions, base
+    for p, sequence in enumerate(sequences):
+        changes = np.diff(outputs[p], axis=0).mean(axis=2)  # (k, n): step effects, mean over background
+        for step, g in enumerate(sequence):
+            contributions[:, g] += changes[step] / 2
+    return contributions, outputs[0, 0].mean(axis=1)
 
 
 def explain(pipeline: Any, rows: pa.Table, *, background: pa.Table | None = None) -> list[Explanation]:
@@ -216,8 +229,9 @@ def explain(pipeline: Any, rows: pa.Table, *, background: pa.Table | None = None
     Args:
         pipeline: fitted preprocessing followed by an estimator.
         rows: the films to explain (only these are computed).
-        background: rows whose mean features are the starting point of the model-agnostic
-            fallback (e.g. training films); ``rows`` themselves when None. XGBoost needs none.
+        background: films the model-agnostic fallback starts from (e.g. training films; at
+            most :data:`BACKGROUND_SAMPLE` are used); ``rows`` themselves when None. XGBoost
+            needs none.
 
     Raises:
         NotExplainable: ``pipeline`` is not a fitted pipeline.

@@ -146,6 +146,13 @@ def calibrate(actual: np.ndarray, predicted: np.ndarray, levels: np.ndarray, *,
     return IntervalCalibration(coverage, tuple(widths), rows)
 
 
+def calibrate_rows(actual: np.ndarray, predicted: np.ndarray, rows: pa.Table, **options: Any,
+                   ) -> IntervalCalibration:
+    """:func:`calibrate` on hold-out view rows: their information levels are read from them
+    (what training calls with its test rows, to store ``to_dict()`` in the model card)."""
+    return calibrate(actual, predicted, information_level(rows), **options)
+
+
 def calibration_of(card: Any) -> IntervalCalibration | None:
     """The interval calibration in a model card (a mapping or a record with ``intervals``),
     None when the card has none.

@@ -159,6 +159,9 @@ def test_the_site_in_a_real_browser(site_server, page, screenshot_dir):
     expect(cards).to_have_count(20)
     expect(page.locator("#demo-banner")).to_be_visible()
     expect(page.locator("#demo-banner")).to_contain_text("DEMO DATA")
+    from movie_ratings.site.render import CSP
+
+    assert page.locator("meta[http-equiv='Content-Security-Policy']").get_attribute("content") == CSP
 
     # every poster failed (no network) and shows the bundled placeholder, really loaded
     page.wait_for_function(

@@ -79,14 +79,17 @@ def test_xgboost_contributions_are_exact_tree_contributions_and_fast(rows):
 def test_the_path_fallback_adds_up_in_any_model():
     class Product:
         def predict(self, x):
-            return x[:, 0] * x[:, 1] + x[:, 2]
+            return np.where(np.isnan(x[:, 0]), 5.0, x[:, 0] * x[:, 1]) + x[:, 2]
 
     matrix = np.array([[2.0, 3.0, 1.0], [1.0, -1.0, 4.0]])
-    contributions, base = path_contributions(Product(), matrix, ["a", "a", "b"],
-                                             np.array([[0.0, 0.0, 0.0], [np.nan, 0.0, 2.0]]))
-    assert base.tolist() == [1.0, 1.0]  # the background point (0, 0, 1)
+    background = np.array([[0.0, 0.0, 0.0], [np.nan, 0.0, 2.0]])  # outputs 0 and 7
+    contributions, base = path_contributions(Product(), matrix, ["a", "a", "b"], background)
+    assert base.tolist() == [3.5, 3.5]  # the background films' mean prediction
     assert (contributions.sum(axis=1) + base).tolist() == [7.0, 3.0]
-    assert contributions[:, 0].tolist() == [6.0, -1.0]  # group a: x0*x1
+    # group b: x2 minus the background's x2, whatever the order (the model is additive in it)
+    assert contributions[:, 1].tolist() == [0.0, 3.0]
+    with pytest.raises(ValueError, match="background"):
+        path_contributions(Product(), matrix, ["a", "a", "b"], np.empty((0, 3)))
 
 
 @pytest.mark.parametrize(("name", "group"), [

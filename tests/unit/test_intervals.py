@@ -112,3 +112,19 @@ def test_a_malformed_calibration_is_refused(bad):
 def test_calibration_needs_matching_lengths():
     with pytest.raises(ValueError, match="lengths differ"):
         calibrate(np.ones(10), np.ones(9), np.ones(10))
+
+
+def test_calibrate_rows_reads_the_levels_from_the_hold_out_rows():
+    from movie_ratings.modeling.intervals import calibrate_rows
+
+    n = 200
+    rows = pa.table({
+        "directors": pa.array([["A"]] * n, pa.list_(pa.string())),
+        "top_cast": pa.array([["B"]] * n, pa.list_(pa.string())),
+        "runtime": pa.array([100.0] * n), "overview": pa.array(["x"] * n),
+    })
+    actual = np.linspace(2, 9, n)
+    predicted = actual + np.where(np.arange(n) % 2, 0.5, -0.5)
+    calibration = calibrate_rows(actual, predicted, rows)
+    assert calibration.rows == (0, 0, 0, 0, n)
+    assert calibration.half_widths == (0.5,) * LEVELS

@@ -54,6 +54,10 @@ _PEOPLE = {
     "cinematographers": ("cinematographer", "cinematographers", "cinematographer"),
 }
 
+#: Lists named by their values: (noun, how many values are named).
+_LISTED = {"genres": ("genre", 3), "countries": ("production country", 2),
+           "spoken_languages": ("spoken language", 2)}
+
 
 def feature_group(name: str) -> str:
     """The group of one transformed feature (the film column it is about, or its own name)."""
@@ -89,15 +93,10 @@ def describe(group: str, film: dict[str, Any]) -> str:
             return f"cast's earlier films ({_listing(people)})"
         owner = f"{one} {people[0]}'s" if len(people) == 1 else f"{many}' ({_listing(people)})"
         return f"{owner} earlier films"
-    if group == "genres":
-        genres = _names(film.get("genres"))
-        return f"genre {_listing(genres, 3)}" if genres else "no genre listed yet"
-    if group == "countries":
-        countries = _names(film.get("countries"))
-        return f"production country {_listing(countries)}" if countries else "no production country listed yet"
-    if group == "spoken_languages":
-        languages = _names(film.get("spoken_languages"))
-        return f"spoken language {_listing(languages)}" if languages else "no spoken language listed yet"
+    if group in _LISTED:
+        noun, shown = _LISTED[group]
+        values = _names(film.get(group))
+        return f"{noun} {_listing(values, shown)}" if values else f"no {noun} listed yet"
     if group == "original_language":
         language = _names(film.get("original_language"))
         return f"original language {language[0]}" if language else "original language not known"

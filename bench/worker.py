@@ -370,6 +370,7 @@ def run_inference(store_root: Path, registry_root: Path, site_dir: Path, *,
     from movie_ratings.schema import MOVIE_RATINGS_VIEW
     from movie_ratings.site import build_site
     from movie_ratings.store.local import LocalFeatureStore
+    from tasks.drift import inference_drift
     from tasks.predict import (
         RECENT_DAYS,
         ViewAtCommit,
@@ -393,8 +394,11 @@ def run_inference(store_root: Path, registry_root: Path, site_dir: Path, *,
         history, _ = save_predictions(store, predictions)
     with stages.stage("monitoring"):
         live = monitoring(history, view.rows)
-    with stages.stage("build_site"):
-        build_site(site_data(view, predictions, live, model, datetime.now(UTC)), site_dir)
+    with stages.stage("drift"):
+        drift = inference_drift(view.rows, predictions["id"], model.version.card, live.films["actual_rating"])
+    with stages.stage("build_site"):  # explanations of the shown films included
+        build_site(site_data(view, predictions, live, model, datetime.now(UTC), history, drift, explain=True),
+                   site_dir)
     return {"predicted": predictions.num_rows, "history_rows": history.num_rows,
             "monitored": live.films.num_rows, "live_mae": live.mae,
             "model_version": model.version.version, "store_commit": commit.number,

@@ -22,6 +22,7 @@ def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, mod
               generated_at: datetime) -> Any:
     """The site's input (:class:`movie_ratings.site.SiteData`) from one inference run."""
     from movie_ratings.site import FilmCard, MaePoint, MonitoredFilm, SiteData
+    from movie_ratings.site.data import site_model_card
 
     films = {row["id"]: row for row in view.rows.filter(
         pc.is_in(view.rows["id"], value_set=predictions["id"])).select(
@@ -49,7 +50,8 @@ def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, mod
              if (model.version.path / f"{name}.png").is_file()}
     return SiteData(
         generated_at=generated_at, snapshot_date=view.commit.snapshot_date, source=view.commit.source,
-        is_demo=view.commit.is_demo, store_commit=view.commit.number, model_card=model.version.card,
+        is_demo=view.commit.is_demo, store_commit=view.commit.number,
+        model_card=site_model_card(model.version.card),
         cards=tuple(cards), monitoring=monitored, mae_trend=trend, plots=plots,
     )
 

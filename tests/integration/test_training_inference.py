@@ -55,9 +55,9 @@ def test_train_registers_promotes_and_keeps_a_better_production(
             "training-residuals", "training-feature-importance"} <= keys
 
     card = get_model_registry(get_settings()).get(MODEL_NAME, 1).card
-    assert card["feature_view"] == {"name": "movie_ratings", "version": 1}
-    assert card["store_commit"] == 1 and card["is_demo"] is True
-    assert not {"imdb_votes", "vote_count", "vote_average", "popularity", "revenue"} & set(card["input_columns"])
+    assert card.feature_view.model_dump() == {"name": "movie_ratings", "version": 1}
+    assert card.store_commit == 1 and card.is_demo is True
+    assert not {"imdb_votes", "vote_count", "vote_average", "popularity", "revenue"} & set(card.input_columns)
     for plot in ("predicted_vs_actual", "residuals", "feature_importance"):
         assert (home / "registry" / MODEL_NAME / "1" / f"{plot}.png").stat().st_size > 1000
 
@@ -68,8 +68,11 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     status = _status(capsys)["model"]
     assert status["production"]["version"] == 1 and status["registered"] == 2
     second = get_model_registry(get_settings()).get(MODEL_NAME, 2).card
-    assert second["promotion"]["promote"] is False
-    assert second["production_on_this_holdout"]["version"] == 1
+    assert second.promotion.promote is False
+    # The gate compared recipes: production's (from its card) refitted on this split.
+    assert second.production_on_this_holdout.version == 1
+    assert second.production_on_this_holdout.recipe == card.recipe
+    assert second.production_on_this_holdout.rmse < second.metrics.rmse
 
     # Inference publishes the site; a corrupt production model fails it with a clear message
     # and the site keeps the last good predictions.

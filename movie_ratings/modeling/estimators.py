@@ -318,7 +318,7 @@ def tune_boosting(X: np.ndarray, y: np.ndarray, days: np.ndarray, *, seed: int, 
             model.fit(X[fit_rows], y[fit_rows], eval_set=[(X[validation_rows], y[validation_rows])],
                       verbose=False)
             rmse = float(model.evals_result()["validation_0"]["rmse"][model.best_iteration])
-            trials.append(TuningTrial(params=overrides, rmse=rmse, rounds=int(model.best_iteration) + 1))
+            trials.append(TuningTrial(params=overrides, rmse=round(rmse, 6), rounds=int(model.best_iteration) + 1))
         except Exception as exc:  # one configuration failing must not end the search
             trials.append(TuningTrial(params=overrides, error=f"{type(exc).__name__}: {exc}"))
     scored = [t for t in trials if t.rmse is not None and np.isfinite(t.rmse)]

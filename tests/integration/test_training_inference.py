@@ -117,6 +117,39 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     assert [(r["id"], r["column"]) for r in rejects] == [(str(rows[0]["id"]), "runtime")]
 
 
+def test_training_on_a_view_without_people_succeeds_and_says_why_parity_is_not_computable(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    snapshot = demo_snapshot(DAY0, size=1500, seed=11)
+    people = ("director", "writers", "cast", "producers", "production_companies")
+    for column in people:
+        index = snapshot.schema.get_field_index(column)
+        snapshot = snapshot.set_column(index, column, pa.nulls(snapshot.num_rows, pa.string()))
+    source = write_snapshot_csv(snapshot, tmp_path / "no_people.csv")
+    assert cli(["backfill", "--source", "csv", "--path", str(source), "--as-of", DAY0.isoformat()]) == 0
+    capsys.readouterr()
+    assert cli(["train", "--candidates", "xgboost_tuned,linear_regression"]) == 0
+    out = capsys.readouterr().out
+    assert "old notebook recipe without votes, same hold-out: not computable: " in out
+    assert "refitted on all" in out and "promoted" in out
+
+    version = get_model_registry(get_settings()).get(MODEL_NAME, 1)
+    card = version.card
+    for name in ("old_notebook_random_split", "old_notebook_temporal_no_votes"):
+        parity = card.parity[name]
+        assert not parity.computable and "first_producer" in parity.not_computable
+    assert card.baseline.computable and card.metrics.rmse < card.baseline.rmse
+    labelled = card.split.train_rows + card.split.test_rows
+    assert card.refit.films == labelled
+    status = _status(capsys)["model"]["production"]
+    assert status["parity"]["old_notebook_temporal_no_votes"]["not_computable"]
+    capsys.readouterr()
+    assert cli(["status"]) == 0
+    assert "seed parity old_notebook_temporal_no_votes: not computable: " in capsys.readouterr().out
+
+
 def test_predict_without_a_production_model_is_a_clear_error(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

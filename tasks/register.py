@@ -232,7 +232,7 @@ def training_report(version: ModelVersion) -> tuple[list[dict[str, Any]], str]:
     references = {"mean baseline": card.baseline, **card.parity}
     for name, comparison in references.items():
         if comparison is not None:
-            rows.append({**_metric_row(name, comparison.model_dump()),
+            rows.append({**_metric_row(name, comparison.model_dump()), "fit_seconds": None,
                          "note": "" if comparison.computable else comparison.rmse_text()})
     demo = " **[DEMO DATA]**" if card.is_demo else ""
     metrics = card.metrics

@@ -173,8 +173,9 @@ def site_model_card(card: ModelCard | None) -> dict[str, Any]:
                else {"note": comparison.rmse_text()})
         for name, comparison in card.parity.items()
     }
-    if card.baseline is not None and not card.baseline.computable:
-        shown["baseline"] = {"note": card.baseline.rmse_text()}
+    if card.baseline is not None:
+        shown["baseline"] = (card.baseline.model_dump(mode="json", exclude_none=True) if card.baseline.computable
+                             else {"note": card.baseline.rmse_text()})
     shown["candidates"] = {
         name: (score.model_dump(mode="json", exclude_none=True, exclude={"status", "error"})
                if score.status == "ok" else {"note": f"failed: {score.error}"})
@@ -183,4 +184,15 @@ def site_model_card(card: ModelCard | None) -> dict[str, Any]:
     if card.refit is not None:
         shown["refit"] = (f"production model refitted with the chosen recipe on all "
                           f"{card.refit.films:,} labelled films; the test metrics are the selection fit's")
+    if card.recipe is not None:
+        rounds = f", {card.recipe.rounds} rounds" if card.recipe.rounds else ""
+        shown["recipe"] = f"{card.recipe.estimator} {card.recipe.params or ''}{rounds}".replace("  ", " ")
+    if card.tuning is not None:
+        tuning = card.tuning
+        shown["tuning"] = (
+            f"{len(tuning.trials)} configurations fitted on {tuning.fit_rows or 0:,} training films and "
+            f"validated on the {tuning.validation_rows or 0:,} released from {tuning.validation_start}; "
+            f"validation RMSE " + ", ".join(f"{t.rmse:.4f}" if t.rmse is not None else "failed"
+                                            for t in tuning.trials)
+            + f"; chose {tuning.chosen or 'the defaults'} with {tuning.rounds} rounds")
     return {k: v for k, v in shown.items() if v not in ({}, [])}

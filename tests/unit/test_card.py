@@ -85,12 +85,18 @@ def test_the_site_and_the_summary_say_why_a_comparison_is_not_computable() -> No
         "parity": {"old_notebook_temporal_no_votes": {"not_computable": "leaves 0 training films", "rows": 0}},
         "candidates": {**OLD_CARD["candidates"], "svr": {"status": "failed", "error": "ValueError: boom"}},
         "refit": {"films": 608629, "seconds": 80.0},
+        "recipe": {"estimator": "xgboost_tuned", "params": {"max_depth": 6}, "rounds": 102},
+        "tuning": {"grid": [{}, {"max_depth": 6}], "chosen": {"max_depth": 6}, "rounds": 102, "fit_rows": 7126,
+                   "validation_rows": 1240, "validation_start": "2018-12-24",
+                   "trials": [{"params": {}, "rmse": 0.91}, {"params": {"max_depth": 6}, "rmse": 0.9}]},
     })
     shown = site_model_card(card)
     assert shown["parity"] == {"old_notebook_temporal_no_votes": {"note": "not computable: leaves 0 training films"}}
     assert shown["candidates"]["svr"] == {"note": "failed: ValueError: boom"}
     assert shown["candidates"]["xgboost_tuned"]["trees"] == 287
     assert "608,629 labelled films" in shown["refit"] and "some_future_key" in shown
+    assert shown["recipe"] == "xgboost_tuned {'max_depth': 6}, 102 rounds"
+    assert "validation RMSE 0.9100, 0.9000; chose {'max_depth': 6} with 102 rounds" in shown["tuning"]
     assert site_model_card(None) == {}
 
     line = training_line({

@@ -261,12 +261,7 @@ def training_report(version: ModelVersion) -> tuple[list[dict[str, Any]], str]:
     if card.baseline is not None:
         lines.append(f"- mean baseline RMSE {card.baseline.rmse_text()}")
     if card.tuning is not None:
-        trials = ", ".join(f"{t.params or 'defaults'}: {t.rmse:.4f}" if t.rmse is not None
-                           else f"{t.params}: failed" for t in card.tuning.trials)
-        lines.append(f"- xgboost_tuned search "
-                     f"on {card.tuning.fit_rows or 0:,} training films, validated on the "
-                     f"{card.tuning.validation_rows or 0:,} released from {card.tuning.validation_start}: {trials}; "
-                     f"chose {card.tuning.chosen or 'the defaults'} with {card.tuning.rounds} rounds")
+        lines.append(f"- xgboost_tuned search on the training part only: {card.tuning.describe()}")
     lines += [
         f"- split: {card.split.model_dump()}",
         f"- trained on `{card.feature_view.name if card.feature_view else '?'}` "

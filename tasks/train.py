@@ -617,10 +617,7 @@ def fit_candidates_task(data: TrainingData, split: Split, names: tuple[str, ...]
 
     fitted = fit_candidates(data.rows, split, names, seed=seed, on_fitted=log, budget_seconds=budget_seconds)
     if fitted.tuning is not None:
-        logger.info("%s search: %s configs in %.1f s on %s rows, validated on %s from %s; chose %s, %s rounds",
-                    OURS, len(fitted.tuning.grid), fitted.tuning.seconds or 0.0, f"{fitted.tuning.fit_rows:,}",
-                    f"{fitted.tuning.validation_rows:,}", fitted.tuning.validation_start,
-                    fitted.tuning.chosen or "the defaults", fitted.tuning.rounds)
+        logger.info("%s search (%.1f s): %s", OURS, fitted.tuning.seconds or 0.0, fitted.tuning.describe())
     logger.info("preprocessing fitted in %.1f s; best: %s", fitted.preprocessing_seconds, fitted.best.name)
     return fitted
 

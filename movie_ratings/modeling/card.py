@@ -120,7 +120,8 @@ class Tuning(_Part):
         chosen: the configuration kept (lowest validation RMSE).
         rounds: its number of rounds.
         fit_rows, validation_rows: rows the search fitted on and scored on.
-        validation_start: release date where the validation slice starts.
+        validation: which training films validate.
+        validation_start: release date where the validation slice starts (None when random).
         seconds: wall time of the whole search.
     """
 
@@ -130,8 +131,18 @@ class Tuning(_Part):
     rounds: int | None = None
     fit_rows: int | None = None
     validation_rows: int | None = None
+    validation: str | None = None
     validation_start: str | None = None
     seconds: float | None = None
+
+    def describe(self) -> str:
+        """One sentence: what was tried, on which rows, what each scored, what was chosen."""
+        since = f", released from {self.validation_start}" if self.validation_start else ""
+        scores = ", ".join(f"{t.rmse:.4f}" if t.rmse is not None else "failed" for t in self.trials)
+        return (f"{len(self.trials)} configurations fitted on {self.fit_rows or 0:,} training films and "
+                f"validated on {self.validation_rows or 0:,} ({self.validation or 'a validation slice'}"
+                f"{since}): validation RMSE {scores}; chose {self.chosen or 'the defaults'} "
+                f"with {self.rounds} rounds")
 
 
 class Refit(_Part):

@@ -297,12 +297,18 @@ def tune_boosting(X: np.ndarray, y: np.ndarray, days: np.ndarray, *, seed: int, 
         The search and its result (``rounds`` None when no configuration could be fitted).
 
     Raises:
-        ValueError: fewer than two dated training films (no validation slice).
+        ValueError: fewer than 10 training films.
     """
     started = time.perf_counter()
     fit_rows, validation_rows, first_day = validation_slice(days)
-    if first_day is None:
-        raise ValueError("the training part has too few dated films for a validation slice")
+    validation = f"the newest {TUNING_VALIDATION_SHARE:.0%} of dated training films"
+    if first_day is None:  # too few dated films to order: a seeded random slice instead
+        if len(y) < 10:
+            raise ValueError(f"{len(y)} training films are too few for a validation slice")
+        held = np.random.default_rng(seed).random(len(y)) < TUNING_VALIDATION_SHARE
+        fit_rows, validation_rows = np.flatnonzero(~held), np.flatnonzero(held)
+        validation = (f"a random {TUNING_VALIDATION_SHARE:.0%} of training films (too few dated films "
+                      "for a time-ordered slice)")
     rng = np.random.default_rng(seed)
     if len(fit_rows) > TUNING_MAX_FIT_ROWS:
         fit_rows = np.sort(rng.choice(fit_rows, TUNING_MAX_FIT_ROWS, replace=False))
@@ -326,8 +332,8 @@ def tune_boosting(X: np.ndarray, y: np.ndarray, days: np.ndarray, *, seed: int, 
     return Tuning(
         grid=[dict(g) for g in grid], trials=trials,
         chosen=dict(best.params) if best else {}, rounds=best.rounds if best else None,
-        fit_rows=len(fit_rows), validation_rows=len(validation_rows),
-        validation_start=(date(1970, 1, 1) + timedelta(days=first_day)).isoformat(),
+        fit_rows=len(fit_rows), validation_rows=len(validation_rows), validation=validation,
+        validation_start=(date(1970, 1, 1) + timedelta(days=first_day)).isoformat() if first_day is not None else None,
         seconds=round(time.perf_counter() - started, 2),
     )
 

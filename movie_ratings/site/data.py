@@ -188,11 +188,5 @@ def site_model_card(card: ModelCard | None) -> dict[str, Any]:
         rounds = f", {card.recipe.rounds} rounds" if card.recipe.rounds else ""
         shown["recipe"] = f"{card.recipe.estimator} {card.recipe.params or ''}{rounds}".replace("  ", " ")
     if card.tuning is not None:
-        tuning = card.tuning
-        shown["tuning"] = (
-            f"{len(tuning.trials)} configurations fitted on {tuning.fit_rows or 0:,} training films and "
-            f"validated on the {tuning.validation_rows or 0:,} released from {tuning.validation_start}; "
-            f"validation RMSE " + ", ".join(f"{t.rmse:.4f}" if t.rmse is not None else "failed"
-                                            for t in tuning.trials)
-            + f"; chose {tuning.chosen or 'the defaults'} with {tuning.rounds} rounds")
+        shown["tuning"] = card.tuning.describe()
     return {k: v for k, v in shown.items() if v not in ({}, [])}

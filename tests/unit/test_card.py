@@ -96,7 +96,9 @@ def test_the_site_and_the_summary_say_why_a_comparison_is_not_computable() -> No
     assert shown["candidates"]["xgboost_tuned"]["trees"] == 287
     assert "608,629 labelled films" in shown["refit"] and "some_future_key" in shown
     assert shown["recipe"] == "xgboost_tuned {'max_depth': 6}, 102 rounds"
-    assert "validation RMSE 0.9100, 0.9000; chose {'max_depth': 6} with 102 rounds" in shown["tuning"]
+    assert shown["tuning"] == ("2 configurations fitted on 7,126 training films and validated on 1,240 "
+                               "(a validation slice, released from 2018-12-24): validation RMSE 0.9100, "
+                               "0.9000; chose {'max_depth': 6} with 102 rounds")
     assert site_model_card(None) == {}
 
     line = training_line({

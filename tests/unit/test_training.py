@@ -337,6 +337,7 @@ def test_the_tuning_search_validates_on_the_newest_training_films_only() -> None
     days = np.array([10.0, np.nan, 30.0, 20.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0])
     fit, validation, start = validation_slice(days, share=0.2)
     assert validation.tolist() == [8, 9] and start == 80 and 1 in fit  # undated films only fit
+    assert validation_slice(np.full(20, np.nan))[2] is None  # nothing to order: the search goes random
 
     rows = view_rows(200)
     split = temporal_split(rows, test_size=0.25)
@@ -349,6 +350,7 @@ def test_the_tuning_search_validates_on_the_newest_training_films_only() -> None
     # The validation slice is the end of the training part, never the hold-out.
     assert date.fromisoformat(tuning.validation_start) < split.test_start
     assert tuning.fit_rows + tuning.validation_rows == len(split.train)
+    assert tuning.validation == "the newest 15% of dated training films"
     recipe = fitted.results["xgboost_tuned"].recipe
     assert recipe.rounds == tuning.rounds and recipe.params == tuning.chosen
     assert fitted.results["xgboost_tuned"].model.named_steps["model"].n_estimators == tuning.rounds
@@ -381,3 +383,14 @@ def test_promotion_compares_recipes_and_a_tie_promotes_the_newer_refit() -> None
     assert not worse.promote and "production v2's recipe's 0.8000" in worse.reason
     unknown = decide_promotion({"rmse": 0.9}, None, production_version=2, not_comparable="no recipe")
     assert unknown.promote and "not comparable (no recipe)" in unknown.reason
+
+
+def test_undated_training_films_are_tuned_on_a_random_slice() -> None:
+    from movie_ratings.modeling.estimators import tune_boosting
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = 5 + X[:, 0] + rng.normal(0, 0.1, 300)
+    tuning = tune_boosting(X, y, np.full(300, np.nan), seed=1, grid=({}, {"max_depth": 3}))
+    assert tuning.validation_start is None and tuning.validation.startswith("a random 15%")
+    assert tuning.rounds and tuning.fit_rows + tuning.validation_rows == 300

@@ -115,3 +115,23 @@ def test_a_comparison_is_computable_only_with_a_finite_score() -> None:
     assert Comparison(rmse=0.9).computable and Comparison(rmse=0.9).rmse_text() == "0.9000"
     assert not Comparison(rmse=float("nan")).computable
     assert Comparison.failed("too few films").rmse_text() == "not computable: too few films"
+
+
+def test_the_run_artifacts_say_why_a_comparison_is_not_computable_and_which_candidate_failed() -> None:
+    from movie_ratings.registry import ModelVersion
+    from tasks.register import training_report
+
+    card = ModelCard.model_validate({
+        **OLD_CARD,
+        "parity": {"old_notebook_temporal_no_votes": {"not_computable": "leaves 0 training films"},
+                   "old_notebook_random_split": {"not_computable": "leaves 3 training films"}},
+        "candidates": {**OLD_CARD["candidates"], "svr": {"status": "failed", "error": "ValueError: boom"}},
+        "refit": {"films": 608629},
+    })
+    rows, markdown = training_report(ModelVersion("movie_ratings_model", 2, card, Path("/models/2")))
+    by_model = {row["model"]: row for row in rows}
+    assert by_model["svr"]["note"] == "failed: ValueError: boom" and by_model["svr"]["rmse"] is None
+    assert by_model["old_notebook_temporal_no_votes"]["note"] == "not computable: leaves 0 training films"
+    assert len({tuple(row) for row in rows}) == 1  # every row has the same columns
+    assert "without imdb_votes: not computable: leaves 0 training films" in markdown
+    assert "refitted with the same recipe on all 608,629 labelled films" in markdown

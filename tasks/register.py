@@ -33,7 +33,14 @@ from movie_ratings.schema import LABEL
 from movie_ratings.settings import get_settings
 from tasks.policies import IO_RETRIES
 from tasks.promote import PromotionDecision, decide_promotion
-from tasks.train import FittedCandidates, Refitted, Split, TrainingData, score_recipe
+from tasks.train import (
+    FittedCandidates,
+    Refitted,
+    Split,
+    TrainingData,
+    rounded_metrics,
+    score_recipe,
+)
 
 
 def model_card(
@@ -57,7 +64,7 @@ def model_card(
             f"hold-out of {len(split.test):,} films, then {trained_on}."
         ),
         estimator=best.name,
-        metrics=Metrics(**_rounded(best.metrics), films=len(split.test)),
+        metrics=Metrics(**rounded_metrics(best.metrics), films=len(split.test)),
         baseline=fitted.baseline,
         parity=parity,
         candidates={name: r.score() for name, r in fitted.results.items()},
@@ -115,11 +122,7 @@ def score_production(registry: Any, data: TrainingData, split: Split,
     except Exception as exc:  # production's recipe failing must not stop a new model
         return ProductionComparison(version=production.version, comparable=False, recipe=recipe,
                                     reason=f"{label}'s recipe cannot be fitted here: {type(exc).__name__}: {exc}")
-    return ProductionComparison(version=production.version, recipe=recipe, **_rounded(metrics))
-
-
-def _rounded(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: round(v, 6) if isinstance(v, float) else v for k, v in metrics.items()}
+    return ProductionComparison(version=production.version, recipe=recipe, **rounded_metrics(metrics))
 
 
 def write_artifacts(directory: Path, model: Any, plots: dict[str, bytes],
@@ -199,7 +202,11 @@ def register_model_task(
 
 def promotion_decision(candidate: dict[str, float], production: ProductionComparison | None, *,
                        force: bool = False) -> PromotionDecision:
-    """:func:`tasks.promote.decide_promotion` against production's recipe score (or why none)."""
+    """:func:`tasks.promote.decide_promotion` against production's recipe score (or why none).
+
+    Both sides are compared as the card keeps them (6 decimals), so the same recipe ties.
+    """
+    candidate = rounded_metrics(candidate)
     if production is None:
         return decide_promotion(candidate, None, force=force)
     if not production.comparable:

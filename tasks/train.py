@@ -183,7 +183,7 @@ class CandidateResult:
         """The card's record of this candidate."""
         if not self.ok:
             return CandidateScore(status="failed", error=self.error, fit_seconds=round(self.fit_seconds, 2))
-        return CandidateScore(**_rounded(self.metrics), fit_seconds=round(self.fit_seconds, 2), **self.details)
+        return CandidateScore(**rounded_metrics(self.metrics), fit_seconds=round(self.fit_seconds, 2), **self.details)
 
 
 @dataclass
@@ -231,7 +231,8 @@ class FittedCandidates:
         return min(ok.values(), key=lambda r: (r.metrics["rmse"], r.name))
 
 
-def _rounded(metrics: dict[str, Any]) -> dict[str, Any]:
+def rounded_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics as the card keeps them (6 decimals)."""
     return {k: round(v, 6) if isinstance(v, float) else v for k, v in metrics.items()}
 
 
@@ -341,7 +342,7 @@ def mean_baseline(y_train: np.ndarray, y_test: np.ndarray) -> Comparison:
     """The mean training rating predicted for every hold-out film, or why it cannot be."""
     if len(y_train) == 0 or len(y_test) == 0:
         return Comparison.failed(f"{len(y_train)} training and {len(y_test)} hold-out films")
-    return Comparison(**_rounded(regression_metrics(y_test, np.full(len(y_test), y_train.mean()))),
+    return Comparison(**rounded_metrics(regression_metrics(y_test, np.full(len(y_test), y_train.mean()))),
                       rows=int(len(y_train) + len(y_test)))
 
 
@@ -357,10 +358,10 @@ def text_ablation(features: MovieFeatures, train_x: np.ndarray, test_x: np.ndarr
 
     def probe(train: np.ndarray, test: np.ndarray) -> dict[str, float]:
         model = make_candidate("xgboost", train_rows=len(y_train), seed=seed).fit(train, y_train)
-        return _rounded(regression_metrics(y_test, np.clip(model.predict(test), 1, 10)))
+        return rounded_metrics(regression_metrics(y_test, np.clip(model.predict(test), 1, 10)))
 
     try:
-        with_text = (_rounded(results["xgboost"].metrics) if "xgboost" in results and results["xgboost"].ok
+        with_text = (rounded_metrics(results["xgboost"].metrics) if "xgboost" in results and results["xgboost"].ok
                      else probe(train_x, test_x))
         without = probe(np.delete(train_x, text_column, axis=1), np.delete(test_x, text_column, axis=1))
     except Exception as exc:  # a comparison never ends the run
@@ -515,7 +516,7 @@ def _parity_entry(rows: pa.Table, train: np.ndarray, test: np.ndarray, features:
         metrics = fit_old_notebook(rows, train, test, features, seed)
     except Exception as exc:  # a comparison never ends the run
         return Comparison.failed(f"{type(exc).__name__}: {exc}", **facts)
-    return Comparison(**_rounded(metrics), **facts)
+    return Comparison(**rounded_metrics(metrics), **facts)
 
 
 def seed_parity(rows: pa.Table, split: Split, *, seed: int = 42) -> dict[str, Comparison]:

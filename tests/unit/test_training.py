@@ -394,3 +394,14 @@ def test_undated_training_films_are_tuned_on_a_random_slice() -> None:
     tuning = tune_boosting(X, y, np.full(300, np.nan), seed=1, grid=({}, {"max_depth": 3}))
     assert tuning.validation_start is None and tuning.validation.startswith("a random 15%")
     assert tuning.rounds and tuning.fit_rows + tuning.validation_rows == 300
+
+
+def test_the_same_recipe_ties_and_is_promoted_whatever_the_rounding_of_the_card() -> None:
+    from movie_ratings.modeling.card import ProductionComparison
+    from tasks.register import promotion_decision
+
+    same = ProductionComparison(version=1, rmse=0.873975)  # the card keeps 6 decimals
+    assert promotion_decision({"rmse": 0.87397549}, same).promote
+    assert not promotion_decision({"rmse": 0.8740}, same).promote
+    unknown = ProductionComparison(version=1, comparable=False, reason="its card has no recipe")
+    assert promotion_decision({"rmse": 5.0}, unknown).promote

@@ -306,7 +306,9 @@ def fit_candidates(
         recipe: Recipe | None = None
         try:
             if name == OURS:
-                tuning = tune_boosting(train_matrix, y_train, release_days(rows.take(split.train)), seed=seed)
+                # Half the candidate's budget for the search leaves the rest for the fit.
+                tuning = tune_boosting(train_matrix, y_train, release_days(rows.take(split.train)), seed=seed,
+                                       budget_seconds=budget_seconds / 2)
                 recipe = tuned_recipe(tuning, seed=seed, use_text=use_text)
             else:
                 recipe = Recipe(estimator=name, use_text=use_text, seed=seed)

@@ -138,7 +138,9 @@ class Tuning(_Part):
     def describe(self) -> str:
         """One sentence: what was tried, on which rows, what each scored, what was chosen."""
         since = f", released from {self.validation_start}" if self.validation_start else ""
-        scores = ", ".join(f"{t.rmse:.4f}" if t.rmse is not None else "failed" for t in self.trials)
+        scores = ", ".join(f"{t.rmse:.4f}" if t.rmse is not None
+                           else "skipped" if (t.error or "").startswith("skipped") else "failed"
+                           for t in self.trials)
         return (f"{len(self.trials)} configurations fitted on {self.fit_rows or 0:,} training films and "
                 f"validated on {self.validation_rows or 0:,} ({self.validation or 'a validation slice'}"
                 f"{since}): validation RMSE {scores}; chose {self.chosen or 'the defaults'} "

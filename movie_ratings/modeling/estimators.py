@@ -277,7 +277,7 @@ def validation_slice(days: np.ndarray, share: float = TUNING_VALIDATION_SHARE) -
 
 
 def tune_boosting(X: np.ndarray, y: np.ndarray, days: np.ndarray, *, seed: int, n_jobs: int = 2,
-                  grid: tuple[dict[str, Any], ...] = TUNING_GRID) -> Tuning:
+                  grid: tuple[dict[str, Any], ...] = TUNING_GRID, budget_seconds: float = float("inf")) -> Tuning:
     """Choose the tuned model's configuration and rounds on the training part only.
 
     Each configuration of ``grid`` (overrides of :func:`tuned_params`) is fitted on the
@@ -292,6 +292,7 @@ def tune_boosting(X: np.ndarray, y: np.ndarray, days: np.ndarray, *, seed: int, 
         seed: sampling and XGBoost seed.
         n_jobs: threads.
         grid: configurations to try.
+        budget_seconds: configurations not started within this time are skipped (recorded).
 
     Returns:
         The search and its result (``rounds`` None when no configuration could be fitted).
@@ -318,6 +319,9 @@ def tune_boosting(X: np.ndarray, y: np.ndarray, days: np.ndarray, *, seed: int, 
     trials = []
     for overrides in grid:
         params = {**tuned_params(), **overrides}
+        if trials and time.perf_counter() - started > budget_seconds:
+            trials.append(TuningTrial(params=overrides, error=f"skipped: the search's {budget_seconds:.0f} s were spent"))
+            continue
         try:
             model = XGBRegressor(random_state=seed, n_jobs=n_jobs, early_stopping_rounds=EARLY_STOPPING_ROUNDS,
                                  **params)

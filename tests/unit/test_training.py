@@ -405,3 +405,17 @@ def test_the_same_recipe_ties_and_is_promoted_whatever_the_rounding_of_the_card(
     assert not promotion_decision({"rmse": 0.8740}, same).promote
     unknown = ProductionComparison(version=1, comparable=False, reason="its card has no recipe")
     assert promotion_decision({"rmse": 5.0}, unknown).promote
+
+
+def test_the_search_skips_configurations_once_its_time_is_spent() -> None:
+    from movie_ratings.modeling.estimators import tune_boosting
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = 5 + X[:, 0] + rng.normal(0, 0.1, 200)
+    days = np.arange(200, dtype=float)
+    tuning = tune_boosting(X, y, days, seed=1, grid=({}, {"max_depth": 3}, {"max_depth": 4}), budget_seconds=0.0)
+    first, *rest = tuning.trials
+    assert first.rmse is not None and tuning.chosen == {} and tuning.rounds == first.rounds
+    assert [t.error for t in rest] == ["skipped: the search's 0 s were spent"] * 2
+    assert "validation RMSE " in tuning.describe() and tuning.describe().count("skipped") == 2

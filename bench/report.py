@@ -287,16 +287,25 @@ def _training_lines(training: Measurement) -> list[str]:
         "| candidate | fit s (runs) | RMSE | MAE | R² | details |",
         "|---|---|---:|---:|---:|---|",
     ]
+    from movie_ratings.modeling.card import CandidateScore, Comparison
+
     last = training.runs[-1].info
-    for name, metrics in last["candidates"].items():
+    for name, entry in last["candidates"].items():
+        score = CandidateScore.model_validate(entry)
         fits = [r.info["candidates"].get(name, {}).get("fit_seconds") for r in training.runs]
-        details = {k: v for k, v in metrics.items()
-                   if k not in ("mse", "rmse", "mae", "r2", "fit_seconds")}
+        if score.status == "failed":
+            lines.append(f"| {name} | {_runs([f for f in fits if f is not None], '{:.1f}')} | | | "
+                         f"| failed: {score.error} |")
+            continue
+        details = {k: v for k, v in score.model_dump(exclude_none=True).items()
+                   if k not in ("mse", "rmse", "mae", "r2", "fit_seconds", "status")}
         lines.append(f"| {name} | {_runs([f for f in fits if f is not None], '{:.1f}')} "
-                     f"| {metrics['rmse']:.4f} | {metrics['mae']:.4f} | {metrics['r2']:.4f} "
+                     f"| {score.rmse:.4f} | {score.mae:.4f} | {score.r2:.4f} "
                      f"| {', '.join(f'{k} {v}' for k, v in details.items())} |")
     ablation = last.get("text_ablation") or {}
-    parity = last["parity"]
+    parity = {name: Comparison.model_validate(entry) for name, entry in last["parity"].items()}
+    no_votes, as_it_was = parity.get("old_notebook_temporal_no_votes"), parity.get("old_notebook_random_split")
+    tuning, refit = last.get("tuning"), last.get("refit")
     lines += [
         "",
         f"Preprocessing (fitted once, shared by all candidates): "
@@ -304,13 +313,20 @@ def _training_lines(training: Measurement) -> list[str]:
         + (f"Text ablation (`{ablation['model']}` fitted with and without the text score): "
            f"{_runs([r.info['text_ablation'].get('fit_seconds', float('nan')) for r in training.runs], '{:.1f}')} s, "
            f"RMSE {ablation['without_text']['rmse']:.4f} without text vs "
-           f"{ablation['with_text']['rmse']:.4f} with. " if ablation else "")
+           f"{ablation['with_text']['rmse']:.4f} with. " if ablation.get("with_text") else "")
+        + (f"`xgboost_tuned` search: {len(tuning['trials'])} configurations in "
+           f"{_runs([(r.info.get('tuning') or {}).get('seconds') or float('nan') for r in training.runs], '{:.1f}')} s "
+           f"on {tuning['fit_rows']:,} rows, chose {tuning['chosen'] or 'the defaults'} with {tuning['rounds']} rounds. "
+           if tuning else "")
+        + (f"Production refit on all {refit['films']:,} rated films: "
+           f"{_runs([(r.info.get('refit') or {}).get('seconds') or float('nan') for r in training.runs], '{:.1f}')} s. "
+           if refit else "")
         + f"Best: `{last['estimator']}` RMSE {last['metrics']['rmse']:.4f} on "
         f"{last['split']['test_rows']:,} hold-out films ({last['labelled_rows']:,} rated films); "
         f"old notebook's recipe on the same temporal hold-out without `imdb_votes`: RMSE "
-        f"{parity['old_notebook_temporal_no_votes']['rmse']:.4f}; as it was (random split, with "
-        f"`imdb_votes`): RMSE {parity['old_notebook_random_split']['rmse']:.4f}; mean baseline "
-        f"RMSE {last['baseline']['rmse']:.4f}.",
+        f"{no_votes.rmse_text() if no_votes else 'not reported'}; as it was (random split, with "
+        f"`imdb_votes`): RMSE {as_it_was.rmse_text() if as_it_was else 'not reported'}; mean baseline "
+        f"RMSE {Comparison.model_validate(last['baseline'] or {}).rmse_text()}.",
         "",
     ]
     return lines

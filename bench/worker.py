@@ -303,9 +303,14 @@ def run_training(store_root: Path, registry_root: Path, *, seed: int, stages: St
     from movie_ratings.registry.local import LocalModelRegistry
     from movie_ratings.store.local import LocalFeatureStore
     from tasks.evaluate import evaluate_models
-    from tasks.promote import decide_promotion
-    from tasks.register import register_model, score_production
-    from tasks.train import fit_candidates, load_training_data, make_split, seed_parity
+    from tasks.register import promotion_decision, register_model, score_production
+    from tasks.train import (
+        fit_candidates,
+        load_training_data,
+        make_split,
+        refit_recipe,
+        seed_parity,
+    )
 
     names = candidates or CANDIDATES
     store, registry = LocalFeatureStore(store_root), LocalModelRegistry(registry_root)
@@ -320,23 +325,22 @@ def run_training(store_root: Path, registry_root: Path, *, seed: int, stages: St
     with stages.stage("evaluate"):
         segments, plots = evaluate_models(data, split, fitted)
     with stages.stage("score_production"):
-        production_version, production_metrics, _ = score_production(registry, data, split)
-    decision = decide_promotion(fitted.best.metrics, production_metrics,
-                                production_version=production_version and production_version.version)
-    production = (None if production_metrics is None
-                  else {"version": production_version.version, **production_metrics})
+        production = score_production(registry, data, split, fitted)
+    decision = promotion_decision(fitted.best.metrics, production)
+    with stages.stage("refit"):
+        refitted = refit_recipe(fitted.best.recipe, data.rows)
     with stages.stage("register"):
-        version = register_model(registry, data, split, fitted, parity, decision, production, plots,
-                                 segments, seed=seed, candidates=names, commit=code_commit(),
+        version = register_model(registry, data, split, fitted, refitted, parity, decision, production,
+                                 plots, segments, seed=seed, candidates=names, commit=code_commit(),
                                  created_at=datetime.now(UTC))
-    card = version.card
+    card = version.card.to_json()
     return {
         "model_version": version.version, "store_commit": card["store_commit"],
         "promoted": decision.promote, "estimator": card["estimator"],
         "labelled_rows": data.rows.num_rows, "split": card["split"],
         "metrics": card["metrics"], "baseline": card["baseline"], "parity": card["parity"],
         "candidates": card["candidates"], "preprocessing_s": card["preprocessing_seconds"],
-        "text_ablation": card["text_ablation"],
+        "text_ablation": card["text_ablation"], "tuning": card["tuning"], "refit": card["refit"],
     }
 
 
@@ -489,7 +493,7 @@ def _verify_models(store: Any, registry_root: str | None) -> list[dict[str, Any]
 
     out = []
     for version in LocalModelRegistry(Path(registry_root)).versions(MODEL_NAME):
-        card = version.card
+        card = version.card.to_json()
         expected = card["split"]["train_rows"] + card["split"]["test_rows"]
         try:
             data = load_training_data(store, card["feature_view"]["version"], card["store_commit"])

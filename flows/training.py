@@ -1,4 +1,4 @@
-"""``training``: feature view → split → candidates → evaluation → registry → promotion."""
+"""``training``: feature view → split → candidates → evaluation → promotion gate → refit → registry."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ from tasks.register import (
     publish_training_report_task,
     register_model_task,
     score_production_task,
+    training_summary,
 )
 from tasks.train import (
+    CANDIDATE_TIME_BUDGET_SECONDS,
     SplitKind,
     fit_candidates_task,
     load_training_data_task,
+    refit_task,
     seed_parity_task,
     split_task,
 )
@@ -41,8 +44,10 @@ def training(
     candidates: list[str] | None = None,
     seed: int = 42,
     force: bool = False,
+    candidate_budget_seconds: float = CANDIDATE_TIME_BUDGET_SECONDS,
 ) -> dict[str, Any]:
-    """Train every candidate, register the best, promote it if it beats production.
+    """Choose a recipe on a hold-out, refit it on every labelled film, register it, and
+    promote it if its recipe is at least as good as production's on the same split.
 
     Args:
         view_version: version of the ``movie_ratings`` feature view.
@@ -52,35 +57,22 @@ def training(
         test_start: explicit cut-off date of a temporal hold-out (overrides ``test_size``).
         candidates: candidate names (default: all).
         seed: seed of splits, folds and estimators.
-        force: promote even if production is better.
+        force: promote even if production's recipe is better.
+        candidate_budget_seconds: a candidate slower than this is recorded as failed.
 
     Returns:
-        A summary: model version, metrics, seed-parity metrics, promotion.
+        A summary: model version, metrics, seed-parity metrics, refit, promotion.
     """
     names = tuple(candidates) if candidates else CANDIDATES
     data = load_training_data_task(view_version, store_commit)
     held_out = split_task(data, split, test_size, test_start, seed)
-    fitted = fit_candidates_task(data, held_out, names, seed)
+    fitted = fit_candidates_task(data, held_out, names, seed, candidate_budget_seconds)
     parity = seed_parity_task(data, held_out, seed)
     segments, plots = evaluate_task(data, held_out, fitted, parity)
-    production_version, production_metrics = score_production_task(data, held_out)
-    decision = decide_promotion_task(fitted.best.metrics, production_version, production_metrics, force)
-    production = (None if production_metrics is None
-                  else {"version": production_version, **production_metrics})
-    version = register_model_task(data, held_out, fitted, parity, decision, production, plots,
+    production = score_production_task(data, held_out, fitted)
+    decision = decide_promotion_task(fitted.best.metrics, production, force)
+    refitted = refit_task(data, fitted)
+    version = register_model_task(data, held_out, fitted, refitted, parity, decision, production, plots,
                                   segments, seed, names)
     publish_training_report_task(version)
-    card = version.card
-    return {
-        "flow": "training",
-        "model": version.name,
-        "model_version": version.version,
-        "estimator": card["estimator"],
-        "metrics": card["metrics"],
-        "parity": card["parity"],
-        "baseline": card["baseline"],
-        "promoted": decision.promote,
-        "promotion_reason": decision.reason,
-        "store_commit": card["store_commit"],
-        "is_demo": card["is_demo"],
-    }
+    return training_summary(version, decision)

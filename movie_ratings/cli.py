@@ -175,20 +175,21 @@ def model_status(settings: Settings) -> dict[str, Any] | None:
     if production is None:
         return {"name": MODEL_NAME, "registered": registered, "production": None}
     card = production.card
-    metrics = card["metrics"]
     return {
         "name": MODEL_NAME,
         "registered": registered,
         "production": {
             "version": production.version,
-            "estimator": card.get("estimator"),
-            "rmse": metrics["rmse"], "mae": metrics["mae"], "r2": metrics["r2"], "mse": metrics["mse"],
-            "parity": card.get("parity", {}),
-            "baseline": card.get("baseline", {}),
-            "split": card.get("split", {}),
-            "feature_view": card.get("feature_view"),
-            "store_commit": card.get("store_commit"),
-            "is_demo": card.get("is_demo", False),
+            "estimator": card.estimator,
+            "rmse": card.metrics.rmse, "mae": card.metrics.mae, "r2": card.metrics.r2, "mse": card.metrics.mse,
+            "parity": {name: c.model_dump(mode="json") for name, c in card.parity.items()},
+            "baseline": card.baseline.model_dump(mode="json") if card.baseline else {},
+            "split": card.split.model_dump(mode="json"),
+            "refit_films": card.refit.films if card.refit else None,
+            "recipe": card.recipe.model_dump(mode="json") if card.recipe else None,
+            "feature_view": card.feature_view.model_dump(mode="json") if card.feature_view else None,
+            "store_commit": card.store_commit,
+            "is_demo": card.is_demo,
             "path": str(production.path),
         },
     }
@@ -239,13 +240,22 @@ def _format_model(model: dict[str, Any] | None) -> list[str]:
     if production is None:
         return [f"model {model['name']}: {model['registered']} registered, none in production "
                 "(run `movie-ratings train`)"]
+    from movie_ratings.modeling.card import Comparison
+
     demo = " (DEMO DATA)" if production["is_demo"] else ""
+    split = production["split"]
     lines = [f"model {model['name']}: production v{production['version']} of {model['registered']} "
              f"({production['estimator']}){demo}",
-             f"  hold-out ({production['split'].get('kind')}, {production['split'].get('test_rows', 0):,} films): "
+             f"  hold-out ({split.get('kind')}, {split.get('test_rows') or 0:,} films): "
              f"rmse {production['rmse']:.4f}, mae {production['mae']:.4f}, r2 {production['r2']:.4f}"]
-    for name, metrics in production["parity"].items():
-        lines.append(f"  seed parity {name}: rmse {metrics['rmse']:.4f}, mse {metrics['mse']:.4f}, r2 {metrics['r2']:.4f}")
+    if production.get("refit_films"):
+        lines.append(f"  refitted on all {production['refit_films']:,} labelled films for production")
+    for name, entry in production["parity"].items():
+        parity = Comparison.model_validate(entry)
+        if parity.computable:
+            lines.append(f"  seed parity {name}: rmse {parity.rmse:.4f}, mse {parity.mse:.4f}, r2 {parity.r2:.4f}")
+        else:
+            lines.append(f"  seed parity {name}: {parity.rmse_text()}")
     return lines
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from movie_ratings.modeling.card import Comparison
+
 
 def ingest_line(run: dict[str, Any]) -> str:
     """Summarise an ingest run (``backfill`` or ``daily-features``) in one line.
@@ -26,13 +28,25 @@ def ingest_line(run: dict[str, Any]) -> str:
 
 
 def training_line(run: dict[str, Any]) -> str:
-    """Summarise a training run: the model, its error beside the old recipe's, promotion."""
+    """Summarise a training run: the model, its error beside the old recipe's, refit, promotion.
+
+    Args:
+        run: the summary the training flow returns (:func:`tasks.register.training_summary`);
+            ``parity`` and ``baseline`` entries are :class:`~movie_ratings.modeling.card.Comparison`
+            records, each a score or why it is not computable.
+    """
     demo = " [DEMO DATA]" if run.get("is_demo") else ""
-    parity = run["parity"]["old_notebook_temporal_no_votes"]["rmse"]
+    parity = Comparison.model_validate(
+        run.get("parity", {}).get("old_notebook_temporal_no_votes")
+        or {"not_computable": "not reported"})
+    baseline = Comparison.model_validate(run.get("baseline") or {"not_computable": "not reported"})
+    refit = (f"; refitted on all {run['refit_films']:,} labelled films" if run.get("refit_films") else "")
+    failed = run.get("failed_candidates") or {}
+    failures = f"; failed: {', '.join(sorted(failed))}" if failed else ""
     return (
         f"training{demo}: {run['model']} v{run['model_version']} ({run['estimator']}): "
         f"rmse {run['metrics']['rmse']:.4f} (old notebook recipe without votes, same hold-out: "
-        f"{parity:.4f}; mean baseline {run['baseline']['rmse']:.4f}); "
+        f"{parity.rmse_text()}; mean baseline {baseline.rmse_text()}){refit}{failures}; "
         f"{'promoted' if run['promoted'] else 'not promoted'}: {run['promotion_reason']}"
     )
 

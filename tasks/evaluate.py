@@ -116,6 +116,8 @@ def training_plots(actual: np.ndarray, predicted: np.ndarray, model_name: str,
 def feature_importances(model: Any, names: list[str]) -> dict[str, float]:
     """Normalised importances of a fitted estimator (trees: impurity/gain; linear: |coef|)."""
     values = getattr(model, "feature_importances_", None)
+    if values is None and hasattr(model, "estimator_"):  # a wrapper (bounded outputs, sampled fit)
+        return feature_importances(model.estimator_, names)
     if values is None and hasattr(model, "steps"):
         last = model.steps[-1][1]
         coef = getattr(last, "coef_", None)
@@ -148,12 +150,13 @@ def evaluate_models(data: Any, split: Any, fitted: Any) -> tuple[list[dict[str, 
     best = fitted.best
     predictions = {"best": best.predictions,
                    "baseline": np.full(len(actual), data.labels[split.train].mean())}
-    if "xgboost" in fitted.results and best.name != "xgboost":
-        predictions["xgboost_default"] = fitted.results["xgboost"].predictions
+    succeeded = fitted.succeeded
+    if "xgboost" in succeeded and best.name != "xgboost":
+        predictions["xgboost_default"] = succeeded["xgboost"].predictions
     segments = segment_table(test_rows, actual, predictions)
     importances = feature_importances(best.model.named_steps["model"], fitted.feature_names)
-    if not importances and "xgboost_tuned" in fitted.results:
-        importances = feature_importances(fitted.results["xgboost_tuned"].model.named_steps["model"],
+    if not importances and "xgboost_tuned" in succeeded:
+        importances = feature_importances(succeeded["xgboost_tuned"].model.named_steps["model"],
                                           fitted.feature_names)
     plots = training_plots(actual, best.predictions, best.name, importances, is_demo=data.is_demo)
     return segments, plots

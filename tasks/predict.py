@@ -256,7 +256,7 @@ def load_production_model(registry: Any) -> LoadedModel:
 def load_production_model_task() -> LoadedModel:
     model = load_production_model(get_model_registry(get_settings()))
     get_run_logger().info("production model: %s v%s (%s)", model.version.name, model.version.version,
-                          model.version.card.get("estimator"))
+                          model.version.card.estimator)
     return model
 
 

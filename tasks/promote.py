@@ -1,4 +1,10 @@
-"""Promotion: a new model replaces production only if it is better on the same hold-out."""
+"""Promotion: a new model replaces production only if its recipe is at least as good.
+
+Both models are refitted on every labelled film before they are registered, so re-scoring
+production's artifact on a new hold-out would score films it has seen. The gate compares
+**recipes** instead: production's recipe (from its card) and the new one, both fitted on
+the same training part and scored on the same hold-out (:func:`tasks.register.score_production`).
+"""
 
 from __future__ import annotations
 
@@ -26,16 +32,22 @@ def decide_promotion(
     production: dict[str, float] | None,
     *,
     production_version: int | None = None,
+    not_comparable: str | None = None,
     metric: str = PROMOTION_METRIC,
     force: bool = False,
 ) -> PromotionDecision:
-    """Compare the new model with production re-scored on the new model's hold-out.
+    """Compare the new recipe with production's, fitted and scored on the same split.
+
+    A tie promotes: the same recipe scores the same, and the new model is refitted on
+    newer films.
 
     Args:
-        candidate: the new model's hold-out metrics.
-        production: production's metrics on the same hold-out, or None when there is no
-            production model (or it could not score the hold-out).
+        candidate: the new recipe's hold-out metrics.
+        production: production's recipe's metrics on the same training part and hold-out,
+            or None when there is no production model or it is not comparable.
         production_version: production's registry version, for the message.
+        not_comparable: why production could not be compared (e.g. its card has no recipe);
+            the new model is then promoted as when there is no production model.
         metric: the lower-is-better metric compared.
         force: promote whatever the comparison says.
 
@@ -47,12 +59,17 @@ def decide_promotion(
         return PromotionDecision(False, f"the new model's {metric} is {new}: not promoted")
     if force:
         return PromotionDecision(True, f"promotion forced (new {metric} {new:.4f})")
-    if production is None:
-        return PromotionDecision(True, f"no comparable production model: promoted with {metric} {new:.4f}")
-    old = production[metric]
     label = f"production v{production_version}" if production_version is not None else "production"
-    if not math.isfinite(old) or new < old:
-        return PromotionDecision(True, f"{metric} {new:.4f} beats {label}'s {old:.4f} on the same hold-out")
+    if production is None:
+        if not_comparable:
+            return PromotionDecision(True, f"{label} is not comparable ({not_comparable}): "
+                                           f"promoted with {metric} {new:.4f}")
+        return PromotionDecision(True, f"no production model: promoted with {metric} {new:.4f}")
+    old = production[metric]
+    if not math.isfinite(old) or new <= old:
+        return PromotionDecision(True, f"{metric} {new:.4f} is at least as good as {label}'s recipe's "
+                                       f"{old:.4f} on the same training part and hold-out")
     return PromotionDecision(
-        False, f"{metric} {new:.4f} does not beat {label}'s {old:.4f} on the same hold-out: kept {label}"
+        False, f"{metric} {new:.4f} does not beat {label}'s recipe's {old:.4f} on the same training "
+               f"part and hold-out: kept {label}"
     )

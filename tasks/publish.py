@@ -69,6 +69,7 @@ def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, mod
 
     from movie_ratings.site import CoveragePoint, FilmCard, MaePoint, MonitoredFilm, SiteData
     from movie_ratings.site.render import MONITORING_TABLE_ROWS, monitoring_rows, select_cards
+    from movie_ratings.site.data import site_model_card
 
     predictions = with_interval_columns(predictions)
     films = {row["id"]: row for row in view.rows.filter(
@@ -109,7 +110,8 @@ def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, mod
              if (model.version.path / f"{name}.png").is_file()}
     return SiteData(
         generated_at=generated_at, snapshot_date=view.commit.snapshot_date, source=view.commit.source,
-        is_demo=view.commit.is_demo, store_commit=view.commit.number, model_card=model.version.card,
+        is_demo=view.commit.is_demo, store_commit=view.commit.number,
+        model_card=site_model_card(model.version.card),
         cards=tuple(cards), monitoring=monitored, mae_trend=trend, plots=plots,
         histories=histories, coverage=coverage, drift=drift,
     )

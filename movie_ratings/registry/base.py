@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+from movie_ratings.modeling.card import ModelCard
 
 #: The one model this project trains (a valid Hopsworks model name).
 MODEL_NAME = "movie_ratings_model"
@@ -26,13 +28,13 @@ class ModelVersion:
     Attributes:
         name: model name.
         version: version number (1, 2, ...), assigned by the registry.
-        card: the model card (JSON-ready dict).
+        card: the model card.
         path: local directory holding the artifacts (downloaded for remote registries).
     """
 
     name: str
     version: int
-    card: dict[str, Any]
+    card: ModelCard
     path: Path
 
     @property
@@ -40,13 +42,15 @@ class ModelVersion:
         return self.path / MODEL_FILE
 
     def metric(self, name: str) -> float:
-        return float(self.card["metrics"][name])
+        """A hold-out metric of the card (NaN when the card has none)."""
+        value = self.card.metrics.scores().get(name)
+        return float("nan") if value is None else float(value)
 
 
 class ModelRegistry(Protocol):
     """Versioned models with cards, best-by-metric and a production pointer."""
 
-    def register(self, name: str, artifacts: Path, card: dict[str, Any]) -> ModelVersion:
+    def register(self, name: str, artifacts: Path, card: ModelCard) -> ModelVersion:
         """Store the files in ``artifacts`` (must contain ``model.joblib``) as a new version.
 
         Atomic: a reader sees the whole version or none of it. The card gets the assigned

@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from movie_ratings.errors import DataError
 from movie_ratings.hopsworks_connection import translate_errors
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
 from movie_ratings.store.hopsworks import (
     MODEL_PROMOTIONS,
@@ -47,20 +48,21 @@ INPUT_EXAMPLE_FILE = "input_example.json"
 _MAX_DESCRIPTION = 1000
 
 
-def model_description(name: str, card: dict[str, Any]) -> str:
+def model_description(name: str, card: ModelCard) -> str:
     """A one-line description for the registry's model list."""
-    if card.get("description"):
-        return str(card["description"])[:_MAX_DESCRIPTION]
-    metrics = numeric_metrics(card.get("metrics", {}))
+    if card.description:
+        return card.description[:_MAX_DESCRIPTION]
+    metrics = numeric_metrics(card.metrics.scores())
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()))
-    estimator = card.get("estimator") or card.get("model") or "model"
+    estimator = card.estimator or "model"
     return f"{name}: {estimator}; hold-out {shown}"[:_MAX_DESCRIPTION]
 
 
-def input_example(artifacts: Path, card: dict[str, Any]) -> pd.DataFrame | None:
+def input_example(artifacts: Path, card: ModelCard) -> pd.DataFrame | None:
     """A few input rows for the registry, from ``input_example.json`` or the card."""
     path = artifacts / INPUT_EXAMPLE_FILE
-    records = json.loads(path.read_text()) if path.is_file() else card.get("input_example")
+    records = (json.loads(path.read_text()) if path.is_file()
+               else (card.model_extra or {}).get("input_example"))
     if not records:
         return None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
@@ -99,7 +101,7 @@ class HopsworksModelRegistry:
     # writes
     # ----------------------------------------------------------------------------------
 
-    def register(self, name: str, artifacts: Path, card: dict[str, Any]) -> ModelVersion:
+    def register(self, name: str, artifacts: Path, card: ModelCard) -> ModelVersion:
         artifacts = Path(artifacts)
         if not (artifacts / MODEL_FILE).is_file():
             raise DataError(f"{artifacts} has no {MODEL_FILE}: nothing to register")
@@ -112,26 +114,24 @@ class HopsworksModelRegistry:
                 output_schema=schema_cls(pd.DataFrame({"predicted_rating": [0.0]})),
             )
         view = None
-        view_ref = card.get("feature_view")
-        if isinstance(view_ref, dict) and view_ref.get("name"):
-            view = self._store.feature_view_handle(view_ref["name"], int(view_ref["version"]))
+        if card.feature_view is not None:
+            view = self._store.feature_view_handle(card.feature_view.name, card.feature_view.version)
         version = max((v for v in self._version_numbers(name)), default=0) + 1
-        full_card = {**card, "name": name, "version": version,
-                     "registered_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        full_card = card.registered(name, version, datetime.now(UTC).isoformat(timespec="seconds"))
         with tempfile.TemporaryDirectory(prefix="movie-ratings-register-") as tmp:
             staging = Path(tmp) / name
             shutil.copytree(artifacts, staging)
-            (staging / CARD_FILE).write_text(json.dumps(full_card, indent=2, sort_keys=True))
+            (staging / CARD_FILE).write_text(json.dumps(full_card.to_json(), indent=2, sort_keys=True))
             with translate_errors(f"registering model {name} version {version}"):
                 model = self._mr.python.create_model(
                     name=name,
                     version=version,
-                    metrics=numeric_metrics(card.get("metrics", {})),
+                    metrics=numeric_metrics(card.metrics.scores()),
                     description=model_description(name, card),
                     input_example=example,
                     model_schema=schema,
                     feature_view=view,
-                    training_dataset_version=card.get("training_dataset_version"),
+                    training_dataset_version=card.training_dataset_version,
                 )
                 model.save(str(staging))
         return self.get(name, version)
@@ -183,9 +183,10 @@ class HopsworksModelRegistry:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         try:
-            card = json.loads((path / CARD_FILE).read_text())
+            raw = json.loads((path / CARD_FILE).read_text())
         except json.JSONDecodeError as exc:
             raise DataError(f"model card {path / CARD_FILE} is corrupt: {exc}") from None
+        card = ModelCard.from_json(raw, where=f"model card {path / CARD_FILE}")
         return ModelVersion(name=name, version=version, card=card, path=path)
 
     def versions(self, name: str) -> list[ModelVersion]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from movie_ratings.durable import atomic_replace, sync_dir, sync_tree
 from movie_ratings.errors import DataError
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
 
 _STAGING = ".staging-"
@@ -54,7 +55,7 @@ class LocalModelRegistry:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def register(self, name: str, artifacts: Path, card: dict[str, Any]) -> ModelVersion:
+    def register(self, name: str, artifacts: Path, card: ModelCard) -> ModelVersion:
         artifacts = Path(artifacts)
         if not (artifacts / MODEL_FILE).is_file():
             raise DataError(f"{artifacts} has no {MODEL_FILE}: nothing to register")
@@ -64,12 +65,11 @@ class LocalModelRegistry:
             for stale in model_dir.glob(f"{_STAGING}*"):
                 shutil.rmtree(stale, ignore_errors=True)
             version = max(self._version_numbers(name), default=0) + 1
-            full_card = {**card, "name": name, "version": version,
-                         "registered_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            full_card = card.registered(name, version, datetime.now(UTC).isoformat(timespec="seconds"))
             staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=model_dir))
             try:
                 shutil.copytree(artifacts, staging, dirs_exist_ok=True)
-                (staging / CARD_FILE).write_text(json.dumps(full_card, indent=2, sort_keys=True))
+                (staging / CARD_FILE).write_text(json.dumps(full_card.to_json(), indent=2, sort_keys=True))
                 sync_tree(staging)
                 os.rename(staging, model_dir / str(version))
                 sync_dir(model_dir)
@@ -101,16 +101,17 @@ class LocalModelRegistry:
         if not card_path.is_file():
             raise KeyError(f"model {name} version {version} is not in the registry at {self.root}")
         try:
-            card = json.loads(card_path.read_text())
+            raw = json.loads(card_path.read_text())
         except json.JSONDecodeError as exc:
             raise DataError(f"model card {card_path} is corrupt: {exc}") from None
+        card = ModelCard.from_json(raw, where=f"model card {card_path}")
         return ModelVersion(name=name, version=version, card=card, path=path)
 
     def versions(self, name: str) -> list[ModelVersion]:
         return [self.get(name, v) for v in self._version_numbers(name)]
 
     def best(self, name: str, metric: str, *, higher_is_better: bool = False) -> ModelVersion | None:
-        scored = [v for v in self.versions(name) if metric in v.card.get("metrics", {})]
+        scored = [v for v in self.versions(name) if metric in v.card.metrics.scores()]
         if not scored:
             return None
         sign = -1.0 if higher_is_better else 1.0

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from movie_ratings.monitoring.drift import DriftReport
+from movie_ratings.modeling.card import ModelCard
 
 # fullmatch with explicit ASCII classes: `\d` would also accept other scripts' digits and
 # `$` a trailing newline.
@@ -170,7 +171,8 @@ class SiteData:
         source: data source name (``demo``, ``csv``, ``kaggle``).
         is_demo: True for the demo feed: every page then carries a DEMO DATA banner.
         store_commit: feature store commit the predictions read.
-        model_card: JSON of the production model card (any key may be missing).
+        model_card: the production model card as display JSON (:func:`site_model_card`;
+            any key may be missing).
         cards: predicted films; the home page shows the 20 most recently updated.
         monitoring: predicted films whose real rating is now known.
         mae_trend: live MAE by prediction date and model version.
@@ -231,3 +233,36 @@ def film_page(film_id: object) -> str | None:
     """The file name of a film's detail page, only for a valid TMDB id."""
     tmdb = valid_tmdb_id(film_id)
     return None if tmdb is None else FILM_PAGE.format(id=tmdb)
+
+
+def site_model_card(card: ModelCard | None) -> dict[str, Any]:
+    """The production model card as the site shows it (JSON; empty without a model).
+
+    Comparisons that could not be computed and candidates that failed keep their reason in
+    place of metrics; empty fields are left out; the refit is one sentence.
+    """
+    if card is None:
+        return {}
+    shown = {k: v for k, v in card.to_json().items() if v not in (None, {}, [])}
+    shown["parity"] = {
+        name: (comparison.model_dump(mode="json", exclude_none=True) if comparison.computable
+               else {"note": comparison.rmse_text()})
+        for name, comparison in card.parity.items()
+    }
+    if card.baseline is not None:
+        shown["baseline"] = (card.baseline.model_dump(mode="json", exclude_none=True) if card.baseline.computable
+                             else {"note": card.baseline.rmse_text()})
+    shown["candidates"] = {
+        name: (score.model_dump(mode="json", exclude_none=True, exclude={"status", "error"})
+               if score.status == "ok" else {"note": f"failed: {score.error}"})
+        for name, score in card.candidates.items()
+    }
+    if card.refit is not None:
+        shown["refit"] = (f"production model refitted with the chosen recipe on all "
+                          f"{card.refit.films:,} labelled films; the test metrics are the selection fit's")
+    if card.recipe is not None:
+        rounds = f", {card.recipe.rounds} rounds" if card.recipe.rounds else ""
+        shown["recipe"] = f"{card.recipe.estimator} {card.recipe.params or ''}{rounds}".replace("  ", " ")
+    if card.tuning is not None:
+        shown["tuning"] = card.tuning.describe()
+    return {k: v for k, v in shown.items() if v not in ({}, [])}

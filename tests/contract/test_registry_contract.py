@@ -10,6 +10,7 @@ import pytest
 from contract_backends import Backend
 
 from movie_ratings.errors import DataError, MovieRatingsError
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.base import MODEL_FILE
 
 
@@ -25,14 +26,14 @@ def artifacts(tmp: Path, tag: str, *, rmse: float) -> Path:
     return folder
 
 
-def card(rmse: float, r2: float) -> dict:
-    return {
+def card(rmse: float, r2: float) -> ModelCard:
+    return ModelCard.model_validate({
         "metrics": {"rmse": rmse, "mae": rmse * 0.8, "r2": r2, "mse": rmse**2},
         "seed_parity": {"metrics": {"rmse": rmse * 1.3}},
         "split": {"kind": "temporal", "test_start": "2024-01-01"},
         "features": ["budget", "runtime"],
         "input_example": [{"budget": 1.0e6, "runtime": 101.0}],
-    }
+    })
 
 
 def test_register_get_and_versions(backend: Backend) -> None:
@@ -40,12 +41,12 @@ def test_register_get_and_versions(backend: Backend) -> None:
     first = backend.registry.register(name, artifacts(backend.tmp, "a", rmse=1.0), card(1.0, 0.3))
     second = backend.registry.register(name, artifacts(backend.tmp, "b", rmse=0.8), card(0.8, 0.4))
     assert (first.version, second.version) == (1, 2)
-    assert second.card["name"] == name and second.card["version"] == 2
-    assert second.metric("rmse") == 0.8 and second.card["split"]["kind"] == "temporal"
+    assert second.card.name == name and second.card.version == 2
+    assert second.metric("rmse") == 0.8 and second.card.split.kind == "temporal"
     assert joblib.load(second.model_path)["tag"] == "b"
     assert (second.path / "residuals.png").read_bytes().endswith(b"b")
     again = backend.registry.get(name, 1)
-    assert joblib.load(again.model_path)["tag"] == "a" and again.card["metrics"]["rmse"] == 1.0
+    assert joblib.load(again.model_path)["tag"] == "a" and again.card.metrics.rmse == 1.0
     assert [v.version for v in backend.registry.versions(name)] == [1, 2]
     with pytest.raises(KeyError):
         backend.registry.get(name, 3)

@@ -63,9 +63,10 @@ def test_quick_benchmark_reports_every_stage(tmp_path: Path) -> None:
                  "decision_tree"):
         assert f"| {name} |" in report
     for stage in ("| read_snapshot_csv |", "| upsert.diff |", "| read_csv |",
-                  "| fit_candidates |", "| seed_parity |", "| register |",
+                  "| fit_candidates |", "| seed_parity |", "| refit |", "| register |",
                   "| save_predictions (merge_rows) |", "| build_site |", "| clean_snapshot |"):
         assert stage in report, stage
+    assert "`xgboost_tuned` search: 5 configurations in " in report and "Production refit on all " in report
     assert "Daily changes (from `UpsertResult`): new " in report
     assert "| daily 1 | 2026-01-02 |" in report and "| daily 2 | 2026-01-03 |" in report
     for flow in ("backfill", "training", "inference"):

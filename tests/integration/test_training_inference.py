@@ -55,9 +55,9 @@ def test_train_registers_promotes_and_keeps_a_better_production(
             "training-residuals", "training-feature-importance"} <= keys
 
     card = get_model_registry(get_settings()).get(MODEL_NAME, 1).card
-    assert card["feature_view"] == {"name": "movie_ratings", "version": 1}
-    assert card["store_commit"] == 1 and card["is_demo"] is True
-    assert not {"imdb_votes", "vote_count", "vote_average", "popularity", "revenue"} & set(card["input_columns"])
+    assert card.feature_view.model_dump() == {"name": "movie_ratings", "version": 1}
+    assert card.store_commit == 1 and card.is_demo is True
+    assert not {"imdb_votes", "vote_count", "vote_average", "popularity", "revenue"} & set(card.input_columns)
     for plot in ("predicted_vs_actual", "residuals", "feature_importance"):
         assert (home / "registry" / MODEL_NAME / "1" / f"{plot}.png").stat().st_size > 1000
 
@@ -68,8 +68,11 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     status = _status(capsys)["model"]
     assert status["production"]["version"] == 1 and status["registered"] == 2
     second = get_model_registry(get_settings()).get(MODEL_NAME, 2).card
-    assert second["promotion"]["promote"] is False
-    assert second["production_on_this_holdout"]["version"] == 1
+    assert second.promotion.promote is False
+    # The gate compared recipes: production's (from its card) refitted on this split.
+    assert second.production_on_this_holdout.version == 1
+    assert second.production_on_this_holdout.recipe == card.recipe
+    assert second.production_on_this_holdout.rmse < second.metrics.rmse
 
     # Inference publishes the site; a corrupt production model fails it with a clear message
     # and the site keeps the last good predictions.
@@ -112,6 +115,39 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     assert all(1 <= float(r["predicted_rating"]) <= 10 and r["model_version"] == "1" for r in scored)
     rejects = list(csv.DictReader((tmp_path / "scores.rejects.csv").open()))
     assert [(r["id"], r["column"]) for r in rejects] == [(str(rows[0]["id"]), "runtime")]
+
+
+def test_training_on_a_view_without_people_succeeds_and_says_why_parity_is_not_computable(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    snapshot = demo_snapshot(DAY0, size=1500, seed=11)
+    people = ("director", "writers", "cast", "producers", "production_companies")
+    for column in people:
+        index = snapshot.schema.get_field_index(column)
+        snapshot = snapshot.set_column(index, column, pa.nulls(snapshot.num_rows, pa.string()))
+    source = write_snapshot_csv(snapshot, tmp_path / "no_people.csv")
+    assert cli(["backfill", "--source", "csv", "--path", str(source), "--as-of", DAY0.isoformat()]) == 0
+    capsys.readouterr()
+    assert cli(["train", "--candidates", "xgboost_tuned,linear_regression"]) == 0
+    out = capsys.readouterr().out
+    assert "old notebook recipe without votes, same hold-out: not computable: " in out
+    assert "refitted on all" in out and "promoted" in out
+
+    version = get_model_registry(get_settings()).get(MODEL_NAME, 1)
+    card = version.card
+    for name in ("old_notebook_random_split", "old_notebook_temporal_no_votes"):
+        parity = card.parity[name]
+        assert not parity.computable and "first_producer" in parity.not_computable
+    assert card.baseline.computable and card.metrics.rmse < card.baseline.rmse
+    labelled = card.split.train_rows + card.split.test_rows
+    assert card.refit.films == labelled
+    status = _status(capsys)["model"]["production"]
+    assert status["parity"]["old_notebook_temporal_no_votes"]["not_computable"]
+    capsys.readouterr()
+    assert cli(["status"]) == 0
+    assert "seed parity old_notebook_temporal_no_votes: not computable: " in capsys.readouterr().out
 
 
 def test_predict_without_a_production_model_is_a_clear_error(

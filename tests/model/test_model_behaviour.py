@@ -96,4 +96,4 @@ def test_same_data_and_seed_give_the_same_metrics(demo_view) -> None:
 
 def test_our_model_clearly_beats_the_mean_baseline(trained) -> None:
     _rows, _split, fitted = trained
-    assert fitted.results["xgboost_tuned"].metrics["rmse"] < 0.85 * fitted.baseline["rmse"]
+    assert fitted.results["xgboost_tuned"].metrics["rmse"] < 0.85 * fitted.baseline.rmse

@@ -25,6 +25,7 @@ from movie_ratings.hopsworks_connection import (
     login,
     translate_errors,
 )
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry import get_model_registry
 from movie_ratings.registry.hopsworks import HopsworksModelRegistry
 from movie_ratings.schema import HOPSWORKS_NAME, MOVIE_GENRES, MOVIES
@@ -379,7 +380,7 @@ def test_registration_sends_metrics_schema_example_and_lineage(fake: FakeHopswor
     card = {"metrics": {"rmse": 0.71, "mae": 0.55, "r2": 0.41, "mse": 0.5041, "estimator": "xgb"},
             "feature_view": {"name": "movie_ratings", "version": 1}, "training_dataset_version": 3,
             "estimator": "HistGradientBoostingRegressor"}
-    version = registry.register("movie_ratings_model", artifacts, card)
+    version = registry.register("movie_ratings_model", artifacts, ModelCard.model_validate(card))
     (create,) = fake.recorder.named("python.create_model")
     kwargs = create.kwargs
     assert kwargs["name"] == "movie_ratings_model" and kwargs["version"] == 1

@@ -29,6 +29,7 @@ from hopsworks_fake import Call, FakeHopsworks, RestAPIError
 
 from movie_ratings import hopsworks_connection
 from movie_ratings.errors import TransientError
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.hopsworks import open_hopsworks_registry
 from movie_ratings.schema import MOVIE_GENRES, MOVIES, REJECTS_SCHEMA
 from movie_ratings.settings import Settings
@@ -147,7 +148,7 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHopsworks:
     (artifacts / "input_example.json").write_text(json.dumps([{"budget": 1.0}]))
     card = {"metrics": {"rmse": 0.7, "r2": 0.4}, "feature_view": {"name": "movie_ratings", "version": 1},
             "training_dataset_version": 1}
-    registry.register("movie_ratings_model", artifacts, card)
+    registry.register("movie_ratings_model", artifacts, ModelCard.model_validate(card))
     registry.versions("movie_ratings_model")
     registry.best("movie_ratings_model", "rmse")
     registry.promote("movie_ratings_model", 1, "first")

@@ -9,6 +9,7 @@ import pytest
 
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.artifacts import load_pipeline, save_pipeline
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.local import LocalModelRegistry
 
 
@@ -20,8 +21,8 @@ def artifacts(tmp_path: Path, name: str = "a") -> Path:
     return directory
 
 
-def card(rmse: float) -> dict:
-    return {"metrics": {"rmse": rmse, "mae": rmse / 2, "r2": 0.5, "mse": rmse**2}}
+def card(rmse: float) -> ModelCard:
+    return ModelCard.model_validate({"metrics": {"rmse": rmse, "mae": rmse / 2, "r2": 0.5, "mse": rmse**2}})
 
 
 def test_versions_are_numbered_and_carry_their_card(tmp_path: Path) -> None:
@@ -29,7 +30,7 @@ def test_versions_are_numbered_and_carry_their_card(tmp_path: Path) -> None:
     first = registry.register("m", artifacts(tmp_path, "a"), card(0.9))
     second = registry.register("m", artifacts(tmp_path, "b"), card(0.8))
     assert (first.version, second.version) == (1, 2)
-    assert second.card["name"] == "m" and second.card["version"] == 2 and "registered_at" in second.card
+    assert second.card.name == "m" and second.card.version == 2 and second.card.registered_at
     assert (second.path / "plot.png").read_bytes() == b"png"
     assert [v.version for v in registry.versions("m")] == [1, 2]
     assert registry.get("m", 1).model_path.read_bytes() == b"model bytes a"

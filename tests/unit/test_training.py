@@ -180,10 +180,6 @@ def test_a_better_model_is_promoted() -> None:
     assert decide_promotion({"rmse": 0.7}, {"rmse": 0.8}).promote
 
 
-def test_equal_is_not_better() -> None:
-    assert not decide_promotion({"rmse": 0.8}, {"rmse": 0.8}).promote
-
-
 def test_first_model_and_forced_promotion() -> None:
     assert decide_promotion({"rmse": 0.9}, None).promote
     forced = decide_promotion({"rmse": 0.9}, {"rmse": 0.1}, force=True)
@@ -221,3 +217,205 @@ def test_sampled_fit_predicts_the_same_on_threads() -> None:
     assert single.fitted_rows_ == threaded.fitted_rows_ == 300
     rows = rng.normal(size=(2 * PREDICT_CHUNK_ROWS + 7, 5))
     np.testing.assert_array_equal(threaded.predict(rows), single.predict(rows))
+
+
+# ---- failing candidates, bounded linear models, tuning, the recipe gate --------------------
+
+def view_rows(n: int = 120, seed: int = 0) -> pa.Table:
+    """``n`` rated films with every model input, one a week from 2000 on."""
+    from movie_ratings.modeling.encoders import INPUT_COLUMNS
+
+    rng = np.random.default_rng(seed)
+    columns: dict[str, pa.Array] = {}
+    for name in INPUT_COLUMNS:
+        if name in ("directors", "writers", "producers", "top_cast", "companies", "composers",
+                    "cinematographers", "countries", "spoken_languages"):
+            columns[name] = pa.array([[f"{name}{i % 7}"] for i in range(n)], LISTS)
+        elif name in ("original_language", "title", "tagline", "overview"):
+            columns[name] = pa.array([f"word{i % 4} text" for i in range(n)])
+        elif name == "release_date":
+            columns[name] = pa.array([date(2000, 1, 3) + (date(2000, 1, 10) - date(2000, 1, 3)) * i
+                                      for i in range(n)], pa.date32())
+        else:
+            columns[name] = pa.array(np.abs(rng.normal(size=n)))
+    columns["imdb_rating"] = pa.array(np.clip(5 + columns["runtime"].to_numpy() + rng.normal(0, 0.3, n), 1, 10))
+    return pa.table(columns)
+
+
+class _PredictsNaN:
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), np.nan)
+
+
+class _Raises:
+    def fit(self, X, y):
+        raise RuntimeError("solver diverged")
+
+
+def _with_broken(monkeypatch: pytest.MonkeyPatch, broken: dict[str, object]) -> None:
+    import tasks.train
+
+    real = tasks.train.make_estimator
+    monkeypatch.setattr(tasks.train, "make_estimator",
+                        lambda recipe, **kw: broken.get(recipe.estimator) or real(recipe, **kw))
+
+
+def test_a_candidate_predicting_nan_is_never_chosen_and_one_raising_is_recorded(monkeypatch) -> None:
+    from tasks.train import fit_candidates
+
+    rows = view_rows()
+    split = temporal_split(rows, test_size=0.25)
+    # linear_regression would win on this linear label: broken, it must not.
+    _with_broken(monkeypatch, {"linear_regression": _PredictsNaN(), "random_forest": _Raises()})
+    fitted = fit_candidates(rows, split, ("linear_regression", "random_forest", "decision_tree"),
+                            measure_text=False)
+    assert fitted.best.name == "decision_tree"
+    nan, raised = fitted.results["linear_regression"], fitted.results["random_forest"]
+    assert not nan.ok and "non-finite" in nan.error and nan.model is None
+    assert not raised.ok and raised.error == "RuntimeError: solver diverged"
+    assert raised.score().status == "failed" and raised.score().error == "RuntimeError: solver diverged"
+    assert set(fitted.succeeded) == {"decision_tree"}
+
+
+def test_training_fails_clearly_only_when_every_candidate_fails(monkeypatch) -> None:
+    from tasks.train import fit_candidates
+
+    rows = view_rows()
+    _with_broken(monkeypatch, {"linear_regression": _PredictsNaN(), "decision_tree": _Raises()})
+    fitted = fit_candidates(rows, temporal_split(rows, test_size=0.25), ("linear_regression", "decision_tree"),
+                            measure_text=False)
+    with pytest.raises(DataError, match=r"every candidate failed.*linear_regression: .*non-finite.*"
+                                        r"decision_tree: RuntimeError: solver diverged"):
+        _ = fitted.best
+
+
+def test_a_candidate_over_its_time_budget_is_recorded_as_failed() -> None:
+    from tasks.train import fit_candidates
+
+    rows = view_rows()
+    fitted = fit_candidates(rows, temporal_split(rows, test_size=0.25), ("decision_tree",),
+                            measure_text=False, budget_seconds=0.0)
+    assert "over its time budget of 0 s" in fitted.results["decision_tree"].error
+
+
+def test_linear_and_kernel_candidates_cannot_explode_outside_the_training_range() -> None:
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from movie_ratings.modeling.estimators import make_candidate
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=400)
+    # Two nearly identical columns in training: least squares gives them huge opposite weights.
+    train = np.column_stack([x, x + rng.normal(0, 1e-7, 400), rng.normal(size=400)])
+    y = np.clip(6 + train[:, 2] + rng.normal(0, 0.2, 400), 1, 10)
+    test = np.column_stack([x[:50], x[:50] + 3.0, 1e6 * np.ones(50)])  # they part; one column far out
+    plain = make_pipeline(StandardScaler(), LinearRegression()).fit(train, y).predict(test)
+    assert np.abs(plain).max() > 100  # what the issue saw, in small
+    for name in ("linear_regression", "svr"):
+        predictions = make_candidate(name, train_rows=400, seed=0).fit(train, y).predict(test)
+        assert np.isfinite(predictions).all()
+        assert predictions.min() >= y.min() and predictions.max() <= y.max()
+
+
+def test_inputs_are_clipped_to_the_training_range_and_a_few_sds() -> None:
+    from movie_ratings.modeling.estimators import ClipToTrainingRange
+
+    clip = ClipToTrainingRange(max_sds=5).fit(np.array([[-1.0, -9.0], [2.0, 9.0]]))
+    out = clip.transform(np.array([[-50.0, -50.0], [50.0, 50.0], [0.5, 1.0]]))
+    assert out.tolist() == [[-1.0, -5.0], [2.0, 5.0], [0.5, 1.0]]
+
+
+def test_the_tuning_search_validates_on_the_newest_training_films_only() -> None:
+    from movie_ratings.modeling.estimators import TUNING_GRID, validation_slice
+    from tasks.train import fit_candidates
+
+    days = np.array([10.0, np.nan, 30.0, 20.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0])
+    fit, validation, start = validation_slice(days, share=0.2)
+    assert validation.tolist() == [8, 9] and start == 80 and 1 in fit  # undated films only fit
+    assert validation_slice(np.full(20, np.nan))[2] is None  # nothing to order: the search goes random
+
+    rows = view_rows(200)
+    split = temporal_split(rows, test_size=0.25)
+    fitted = fit_candidates(rows, split, ("xgboost_tuned",), measure_text=False)
+    tuning = fitted.tuning
+    assert tuning is not None and len(tuning.trials) == len(tuning.grid) == len(TUNING_GRID) <= 6
+    assert all(t.rmse is not None and t.rounds for t in tuning.trials)
+    best = min(tuning.trials, key=lambda t: t.rmse)
+    assert tuning.chosen == best.params and tuning.rounds == best.rounds
+    # The validation slice is the end of the training part, never the hold-out.
+    assert date.fromisoformat(tuning.validation_start) < split.test_start
+    assert tuning.fit_rows + tuning.validation_rows == len(split.train)
+    assert tuning.validation == "the newest 15% of dated training films"
+    recipe = fitted.results["xgboost_tuned"].recipe
+    assert recipe.rounds == tuning.rounds and recipe.params == tuning.chosen
+    assert fitted.results["xgboost_tuned"].model.named_steps["model"].n_estimators == tuning.rounds
+
+
+def test_seed_parity_is_not_computable_when_the_old_filter_keeps_too_few_films() -> None:
+    from movie_ratings.schema import GENRE_FEATURES
+    from tasks.train import seed_parity
+
+    n = 60
+    rows = pa.table({
+        **{name: [1.0] * n for name in OLD_NOTEBOOK_FEATURES},
+        **{g: [0] * n for g in GENRE_FEATURES},
+        "original_language": ["en"] * n, "first_producer": pa.nulls(n, pa.string()),
+        "first_actor": ["a"] * n, "first_company": ["c"] * n, "status": ["Released"] * n,
+        "imdb_rating": [7.0] * n,
+    })
+    parity = seed_parity(rows, random_split(rows, test_size=0.2, seed=1))
+    assert set(parity) == {"old_notebook_random_split", "old_notebook_temporal_no_votes"}
+    for comparison in parity.values():
+        assert not comparison.computable and comparison.rmse is None
+        assert "leaves 0 training" in comparison.not_computable
+        assert "empty among released films: first_producer" in comparison.not_computable
+        assert comparison.rmse_text().startswith("not computable: ")
+
+
+def test_promotion_compares_recipes_and_a_tie_promotes_the_newer_refit() -> None:
+    assert decide_promotion({"rmse": 0.8}, {"rmse": 0.8}).promote
+    worse = decide_promotion({"rmse": 0.9}, {"rmse": 0.8}, production_version=2)
+    assert not worse.promote and "production v2's recipe's 0.8000" in worse.reason
+    unknown = decide_promotion({"rmse": 0.9}, None, production_version=2, not_comparable="no recipe")
+    assert unknown.promote and "not comparable (no recipe)" in unknown.reason
+
+
+def test_undated_training_films_are_tuned_on_a_random_slice() -> None:
+    from movie_ratings.modeling.estimators import tune_boosting
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = 5 + X[:, 0] + rng.normal(0, 0.1, 300)
+    tuning = tune_boosting(X, y, np.full(300, np.nan), seed=1, grid=({}, {"max_depth": 3}))
+    assert tuning.validation_start is None and tuning.validation.startswith("a random 15%")
+    assert tuning.rounds and tuning.fit_rows + tuning.validation_rows == 300
+
+
+def test_the_same_recipe_ties_and_is_promoted_whatever_the_rounding_of_the_card() -> None:
+    from movie_ratings.modeling.card import ProductionComparison
+    from tasks.register import promotion_decision
+
+    same = ProductionComparison(version=1, rmse=0.873975)  # the card keeps 6 decimals
+    assert promotion_decision({"rmse": 0.87397549}, same).promote
+    assert not promotion_decision({"rmse": 0.8740}, same).promote
+    unknown = ProductionComparison(version=1, comparable=False, reason="its card has no recipe")
+    assert promotion_decision({"rmse": 5.0}, unknown).promote
+
+
+def test_the_search_skips_configurations_once_its_time_is_spent() -> None:
+    from movie_ratings.modeling.estimators import tune_boosting
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = 5 + X[:, 0] + rng.normal(0, 0.1, 200)
+    days = np.arange(200, dtype=float)
+    tuning = tune_boosting(X, y, days, seed=1, grid=({}, {"max_depth": 3}, {"max_depth": 4}), budget_seconds=0.0)
+    first, *rest = tuning.trials
+    assert first.rmse is not None and tuning.chosen == {} and tuning.rounds == first.rounds
+    assert [t.error for t in rest] == ["skipped: the search's 0 s were spent"] * 2
+    assert "validation RMSE " in tuning.describe() and tuning.describe().count("skipped") == 2

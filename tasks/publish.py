@@ -68,8 +68,8 @@ def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, mod
     from dataclasses import replace
 
     from movie_ratings.site import CoveragePoint, FilmCard, MaePoint, MonitoredFilm, SiteData
-    from movie_ratings.site.render import MONITORING_TABLE_ROWS, monitoring_rows, select_cards
     from movie_ratings.site.data import site_model_card
+    from movie_ratings.site.render import MONITORING_TABLE_ROWS, monitoring_rows, select_cards
 
     predictions = with_interval_columns(predictions)
     films = {row["id"]: row for row in view.rows.filter(

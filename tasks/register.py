@@ -27,6 +27,7 @@ from movie_ratings.modeling.card import (
 )
 from movie_ratings.modeling.encoders import INPUT_COLUMNS
 from movie_ratings.modeling.estimators import CANDIDATES
+from movie_ratings.modeling.intervals import calibrate_rows
 from movie_ratings.registry import MODEL_NAME, ModelVersion, get_model_registry
 from movie_ratings.registry.base import MODEL_FILE
 from movie_ratings.schema import LABEL
@@ -90,7 +91,21 @@ def model_card(
         code_commit=commit,
         created_at=created_at.isoformat(timespec="seconds"),
         preprocessing_seconds=round(fitted.preprocessing_seconds, 2),
+        intervals=interval_calibration(data, split, fitted),
     )
+
+
+def interval_calibration(data: TrainingData, split: Split, fitted: FittedCandidates) -> dict[str, Any] | None:
+    """The chosen recipe's hold-out residuals as 80% interval widths per information level
+    (the refitted model has seen the hold-out, so the selection fit's residuals calibrate it);
+    None when the hold-out cannot calibrate (a missing interval never stops training)."""
+    best = fitted.best
+    if len(split.test) == 0 or len(best.predictions) != len(split.test):
+        return None
+    try:
+        return calibrate_rows(data.labels[split.test], best.predictions, data.rows.take(split.test)).to_dict()
+    except ValueError:
+        return None
 
 
 def score_production(registry: Any, data: TrainingData, split: Split,

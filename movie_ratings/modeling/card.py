@@ -233,6 +233,9 @@ class ModelCard(_Part):
     code_commit: str | None = None
     created_at: str | None = None
     preprocessing_seconds: float | None = None
+    # split-conformal 80% intervals per information level (movie_ratings.modeling.intervals),
+    # calibrated on the selection fit's hold-out residuals; None for older models
+    intervals: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: Any, *, where: str = "model card") -> ModelCard:

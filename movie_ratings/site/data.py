@@ -13,8 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from movie_ratings.monitoring.drift import DriftReport
 from movie_ratings.modeling.card import ModelCard
+from movie_ratings.monitoring.drift import DriftReport
 
 # fullmatch with explicit ASCII classes: `\d` would also accept other scripts' digits and
 # `$` a trailing newline.

@@ -205,6 +205,8 @@ def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated
     assert "DEMO DATA" in index
     # every card explains its rating and links its detail page, which shows its history
     assert index.count('<div class="explanation">') == 20
+    # training calibrated 80% intervals on its hold-out: every card shows one
+    assert index.count('<span class="interval"') == 20
     pages = re.findall(r'<a class="details" href="(film-[0-9]+\.html)">', index)
     assert len(pages) == 20 and all((home / "site" / p).is_file() for p in pages)
     assert 'id="history-table"' in (home / "site" / pages[0]).read_text()

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from sklearn.pipeline import Pipeline
 from xgboost import XGBRegressor
 
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.modeling.encoders import INPUT_COLUMNS, MovieFeatures
 from movie_ratings.site.render import select_cards
 from movie_ratings.sources.demo import demo_snapshot, write_snapshot_csv
@@ -39,7 +40,7 @@ def test_site_data_carries_intervals_explanations_and_histories(tmp_path):
     history = pa.concat_tables([older, predictions])
     commit = SimpleNamespace(snapshot_date=AS_OF, source="demo", is_demo=True, number=1)
     view = ViewAtCommit(rows, commit)
-    model = LoadedModel(SimpleNamespace(version=2, card={}, path=tmp_path), pipeline)
+    model = LoadedModel(SimpleNamespace(version=2, card=ModelCard(), path=tmp_path), pipeline)
 
     data = site_data(view, predictions, monitoring(history, rows), model, NOW, history, explain=True)
     assert len(data.cards) == 30

@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -77,8 +77,8 @@ from movie_ratings.store.base import (
     UpsertResult,
     group_key,
 )
-from movie_ratings.store.changes import GroupChanges, diff_group
-from movie_ratings.store.local import _counts, _result
+from movie_ratings.store.changes import GroupChanges
+from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
 
 #: Bookkeeping column: number of the store commit that wrote the row.
 STORE_COMMIT = "store_commit"
@@ -176,6 +176,9 @@ STATISTICS: dict[str, dict[str, Any] | bool] = {
     MODEL_PROMOTIONS.name: False,
 }
 
+#: Suffix of the current-rows group kept beside each data group (``movies_current``).
+CURRENT_SUFFIX = "_current"
+
 
 # ------------------------------------------------------------------------------------------
 # pure helpers: the Hopsworks shape of a group, conversions, reductions
@@ -190,11 +193,26 @@ class HopsworksGroup:
         spec: the group as declared in schema.py (what readers get back).
         stored: the group as stored (with bookkeeping columns, the Hopsworks key).
         log: True for the data groups stored as a commit-tagged log.
+        event_time: the event time Hopsworks is told about: None for a current-rows
+            group, so that an insert replaces a film's row instead of adding one per date
+            (``DeltaEngine._generate_merge_query`` merges on primary key + event time).
     """
 
     spec: FeatureGroupSpec
     stored: FeatureGroupSpec
     log: bool
+    event_time: str | None
+
+    @property
+    def merge_keys(self) -> list[str]:
+        """Columns an insert upserts on (and ``remove_rows`` matches)."""
+        return list(dict.fromkeys([*self.stored.primary_key,
+                                   *([self.event_time] if self.event_time else [])]))
+
+
+def current_group_name(name: str) -> str:
+    """The current-rows group of a data group (``movies`` -> ``movies_current``)."""
+    return f"{name}{CURRENT_SUFFIX}"
 
 
 def hopsworks_group(name: str) -> HopsworksGroup:
@@ -210,12 +228,23 @@ def hopsworks_group(name: str) -> HopsworksGroup:
             features=(*spec.features, *_HELPER_FEATURES),
             primary_key=(*spec.primary_key, STORE_COMMIT),
         )
-        return HopsworksGroup(spec, stored, log=True)
+        return HopsworksGroup(spec, stored, log=True, event_time=stored.event_time)
+    if name.endswith(CURRENT_SUFFIX) and name[: -len(CURRENT_SUFFIX)] in FEATURE_GROUPS:
+        spec = FEATURE_GROUPS[name[: -len(CURRENT_SUFFIX)]]
+        stored = replace(
+            spec,
+            name=name,
+            description=(f"Current row of every film in {spec.name} (one row per film, "
+                         "replaced on change; a cache of the log's newest rows)."),
+            features=(*spec.features, *_HELPER_FEATURES),
+        )
+        return HopsworksGroup(spec, stored, log=False, event_time=None)
     if name in HISTORY_GROUPS:
-        return HopsworksGroup(HISTORY_GROUPS[name], HISTORY_GROUPS[name], log=False)
+        spec = HISTORY_GROUPS[name]
+        return HopsworksGroup(spec, spec, log=False, event_time=spec.event_time)
     for spec in _BOOKKEEPING:
         if name == spec.name:
-            return HopsworksGroup(spec, spec, log=False)
+            return HopsworksGroup(spec, spec, log=False, event_time=spec.event_time)
     raise DataError(f"unknown feature group {name!r}")
 
 
@@ -342,6 +371,27 @@ def latest_rows(log: pa.Table, key: str, event_time: str, *, upto_commit: int) -
     return log.take(pa.array(rows[~dead], pa.int64()))
 
 
+def latest_rows_with_tombstones(log: pa.Table, key: str, event_time: str) -> pa.Table:
+    """The newest row of every key in a commit-tagged log, a tombstone when that is the newest."""
+    if log.num_rows == 0:
+        return log
+    ids = log[key].to_numpy(zero_copy_only=False)
+    times = pc.cast(pc.cast(log[event_time], pa.int32()), pa.int64()).to_numpy(zero_copy_only=False)
+    commits = log[STORE_COMMIT].to_numpy(zero_copy_only=False)
+    order = np.lexsort((commits, times, ids))
+    sorted_ids = ids[order]
+    last = np.r_[sorted_ids[1:] != sorted_ids[:-1], True]
+    return log.take(pa.array(order[last], pa.int64()))
+
+
+def _merge_repair(repair: pa.Table, rows: pa.Table) -> pa.Table:
+    """Rows for the current-rows group: this commit's rows, and the repair for other films."""
+    if repair.num_rows == 0:
+        return rows
+    others = repair.filter(pc.invert(pc.is_in(repair[PRIMARY_KEY], rows[PRIMARY_KEY])))
+    return pa.concat_tables([others, rows.cast(repair.schema)])
+
+
 def log_rows(
     table: pa.Table, stored: FeatureGroupSpec, commit: int, *, tombstone: bool = False
 ) -> pa.Table:
@@ -460,6 +510,8 @@ class HopsworksFeatureStore:
         layout = hopsworks_group(name)
         stored = layout.stored
         if create:
+            # Not saved yet: hsfs saves a new group at its first insert
+            # (FeatureStore.get_or_create_feature_group returns an unsaved FeatureGroup).
             feature = self._feature()
             with translate_errors(f"creating feature group {name} v{version}"):
                 handle = self._fs.get_or_create_feature_group(
@@ -467,7 +519,7 @@ class HopsworksFeatureStore:
                     version=version,
                     description=stored.description,
                     primary_key=list(stored.primary_key),
-                    event_time=stored.event_time,
+                    event_time=layout.event_time,
                     features=[
                         feature(name=f.name, type=offline_type(f.dtype), description=f.description)
                         for f in stored.features
@@ -505,9 +557,8 @@ class HopsworksFeatureStore:
     def _remove(self, name: str, version: int, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
-        stored = hopsworks_group(name).stored
         handle = self._group(name, version, create=False)
-        keys = rows.select(list(dict.fromkeys([*stored.primary_key, stored.event_time])))
+        keys = rows.select(hopsworks_group(name).merge_keys)
         with translate_errors(f"removing {rows.num_rows:,} uncommitted rows from {name} v{version}"):
             handle.remove_rows(table_to_frame(keys))
 
@@ -542,12 +593,68 @@ class HopsworksFeatureStore:
     # writes
     # -------------------------------------------------------------------------------------
 
-    def _remove_uncommitted(self, name: str, version: int, log: pa.Table, latest: int) -> pa.Table:
-        """Remove rows of a run that died before its commit record; returns the committed log."""
-        commits = log[STORE_COMMIT]
-        dead = log.filter(pc.greater(commits, latest))
-        self._remove(name, version, dead)
-        return log.filter(pc.less_equal(commits, latest))
+    def _read_after(self, name: str, version: int, commit: int) -> pa.Table:
+        """Rows of a commit-tagged group written after store commit ``commit``.
+
+        The filter runs in Hopsworks (the Query Service pushes it down), so only those rows
+        are read: none at all unless a run died before its commit record.
+        """
+        stored = hopsworks_group(name).stored
+        handle = self._group(name, version, create=False)
+        if handle is None:
+            return stored.arrow_schema.empty_table()
+        with translate_errors(f"reading uncommitted rows of {name} v{version}"):
+            frame = handle.filter(handle.get_feature(STORE_COMMIT) > commit).read(
+                dataframe_type="pandas")
+        return frame_to_table(frame, stored.arrow_schema, f"{name} v{version}")
+
+    def _remove_uncommitted(self, name: str, version: int, latest: int) -> None:
+        """Remove the rows of a run that died before its commit record."""
+        self._remove(name, version, self._read_after(name, version, latest))
+
+    def _current_rows(
+        self, name: str, version: int, latest: StoreCommit | None
+    ) -> tuple[pa.Table, pa.Table]:
+        """A data group's current rows as of the latest commit, read from its current-rows
+        group (one row per film ever stored, tombstones included), not from the log.
+
+        Returns:
+            The live current rows (the group's columns), and the rows to upsert into the
+            current-rows group besides this snapshot's (a repair, normally empty).
+        """
+        spec = FEATURE_GROUPS[name]
+        current_name = current_group_name(name)
+        stored = hopsworks_group(current_name).stored
+        latest_number = latest.number if latest else 0
+        repair = stored.arrow_schema.empty_table()
+        if latest is None or group_key(name, version) not in latest.groups:
+            # Nothing committed: whatever is there was written by a run that died.
+            self._remove_uncommitted(current_name, version, latest_number)
+            rows = stored.arrow_schema.empty_table()
+        else:
+            rows = self.read_rows(current_name, version)
+            written_after = pc.greater(rows[STORE_COMMIT], latest_number)
+            if rows.num_rows == 0 or pc.any(written_after).as_py():
+                # First upsert since the current-rows group existed, or a run died after
+                # writing it but before its commit record: rebuild from the log once.
+                rows, repair = self._rebuild_current(name, version, rows, latest_number)
+        live = rows.filter(pc.invert(pc.fill_null(rows[TOMBSTONE], False)))
+        return live.select(list(spec.column_names)), repair
+
+    def _rebuild_current(
+        self, name: str, version: int, cached: pa.Table, latest: int
+    ) -> tuple[pa.Table, pa.Table]:
+        """Current rows from the log (the slow path), and what the cache needs to match it."""
+        stored = hopsworks_group(current_group_name(name)).stored
+        spec = FEATURE_GROUPS[name]
+        log = self.read_rows(name, version)
+        log = log.filter(pc.less_equal(log[STORE_COMMIT], latest))
+        newest = latest_rows_with_tombstones(log, PRIMARY_KEY, spec.event_time)
+        rows = newest.select(stored.arrow_schema.names).cast(stored.arrow_schema)
+        # Films only a dead run had written: no committed row to restore, so they are removed.
+        orphans = cached.filter(pc.invert(pc.is_in(cached[PRIMARY_KEY], rows[PRIMARY_KEY])))
+        self._remove(current_group_name(name), version, orphans)
+        return rows, rows
 
     def upsert_snapshot(
         self,
@@ -555,44 +662,44 @@ class HopsworksFeatureStore:
         versions: dict[str, int],
         info: SnapshotInfo,
         rejects: pa.Table,
+        *,
+        max_delete_fraction: float = 1.0,
+        max_descriptive_change_fraction: float = 1.0,
     ) -> UpsertResult:
         """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
+
+        Reads only the current row of each film (the ``<group>_current`` groups) and the
+        rows a dead run may have left (a filtered read), never the groups' history.
 
         Raises:
             DataError: the snapshot is older than what the store already holds, or a group
                 is missing from ``groups``.
+            BrokenSourceError: it would delete or rewrite too many films (nothing written).
             TransientError: Hopsworks could not be reached or was busy.
         """
-        if set(groups) != set(FEATURE_GROUPS):
-            raise DataError(f"a snapshot writes the groups {sorted(FEATURE_GROUPS)}, got {sorted(groups)}")
         latest = self.latest_commit()
         latest_number = latest.number if latest else 0
-        if latest is not None and info.snapshot_date < latest.snapshot_date:
-            raise DataError(
-                f"snapshot of {info.snapshot_date} is older than the store's latest "
-                f"({latest.snapshot_date}); refusing to write it over newer data"
-            )
-        changes: dict[str, GroupChanges] = {}
-        current_counts: dict[str, int] = {}
-        for name, table in groups.items():
-            spec = FEATURE_GROUPS[name]
-            log = self._remove_uncommitted(name, versions[name], self.read_rows(name, versions[name]),
-                                           latest_number)
-            current = latest_rows(log, PRIMARY_KEY, spec.event_time, upto_commit=latest_number)
-            current = current.select(list(spec.column_names))
-            current_counts[name] = current.num_rows
-            changes[name] = diff_group(current, table.select(list(spec.column_names)), spec)
-        self._remove_uncommitted(
-            SNAPSHOT_REJECTS.name, self.bookkeeping_version,
-            self.read_rows(SNAPSHOT_REJECTS.name, self.bookkeeping_version), latest_number,
+        current: dict[str, CurrentRows] = {}
+        repairs: dict[str, pa.Table] = {}
+        for name in groups:
+            if name in FEATURE_GROUPS:
+                rows, repairs[name] = self._current_rows(name, versions[name], latest)
+                current[name] = CurrentRows.of_table(rows)
+        plan = plan_upsert(
+            groups, current, rejects, info, latest,
+            max_delete_fraction=max_delete_fraction,
+            max_descriptive_change_fraction=max_descriptive_change_fraction,
         )
-        counts = _counts(changes)
-        same_day = latest is not None and latest.snapshot_date == info.snapshot_date
-        if same_day and all(c.is_empty for c in changes.values()):
-            return _result(latest, False, changes, counts)
+        for name in groups:
+            self._remove_uncommitted(name, versions[name], latest_number)
+        self._remove_uncommitted(SNAPSHOT_REJECTS.name, self.bookkeeping_version, latest_number)
+        if plan.nothing_to_write and latest is not None:
+            for name, repair in repairs.items():
+                self.insert_rows(current_group_name(name), versions[name], repair)
+            return upsert_result(latest, False, plan)
 
         number = latest_number + 1
-        written, deleted = lockstep_ids(changes)
+        written, deleted = lockstep_ids(plan.changes)
         new_groups = dict(latest.groups) if latest else {}
         for name, table in groups.items():
             stored = hopsworks_group(name).stored
@@ -603,24 +710,16 @@ class HopsworksFeatureStore:
                 tombstone_rows(deleted, stored, info.snapshot_date, number),
             ])
             self.insert_rows(name, versions[name], rows)
+            self.insert_rows(current_group_name(name), versions[name],
+                             _merge_repair(repairs[name], rows))
             previous = new_groups.get(key)
             table_version = number if rows.num_rows or previous is None else previous.table_version
-            rows_now = current_counts[name] + changes[name].new - changes[name].deleted
-            new_groups[key] = GroupState(name, versions[name], table_version, rows_now)
+            new_groups[key] = GroupState(name, versions[name], table_version, plan.films_after(name))
         self.insert_rows(SNAPSHOT_REJECTS.name, self.bookkeeping_version, _reject_rows(rejects, number))
-        commit = StoreCommit(
-            number=number,
-            created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-            snapshot_date=info.snapshot_date,
-            source=info.source,
-            source_version=info.source_version,
-            is_demo=info.is_demo,
-            groups=new_groups,
-            rejects_table_version=number,
-            counts=counts | {"rejected": rejects.num_rows},
-        )
+        commit = next_commit(latest, info, new_groups, rejects_table_version=number,
+                             counts=plan.counts)
         self.insert_rows(STORE_COMMITS.name, self.bookkeeping_version, _commit_to_row(commit))
-        return _result(commit, True, changes, counts)
+        return upsert_result(commit, True, plan)
 
     # -------------------------------------------------------------------------------------
     # reads
@@ -729,7 +828,11 @@ class HopsworksFeatureStore:
         resolved.group(MOVIES.name, movies_version)  # must exist at that commit
         movies = self._group(MOVIES.name, movies_version, create=False)
         with translate_errors(f"creating training data from view {name} v{version}"):
+            # Explicit bounds: without them the SDK keeps only event_time < now
+            # (FeatureViewEngine._set_event_time), dropping a snapshot dated later today.
             features, labels = view.training_data(
+                start_time=date(1970, 1, 2),
+                end_time=resolved.snapshot_date + timedelta(days=1),
                 description=description or f"store commit {resolved.number}",
                 extra_filter=movies.get_feature(STORE_COMMIT) <= resolved.number,
                 primary_key=True,
@@ -850,7 +953,8 @@ def _current_rejects(stored: pa.Table, upto_commit: int) -> pa.Table:
 
 def iter_sdk_groups() -> Iterable[str]:
     """Names of every feature group this backend may create (for checks and docs)."""
-    return (*FEATURE_GROUPS, *HISTORY_GROUPS, *(spec.name for spec in _BOOKKEEPING))
+    return (*FEATURE_GROUPS, *(current_group_name(n) for n in FEATURE_GROUPS), *HISTORY_GROUPS,
+            *(spec.name for spec in _BOOKKEEPING))
 
 
 def open_hopsworks_store(settings: Any, *, sdk: Any | None = None) -> HopsworksFeatureStore:

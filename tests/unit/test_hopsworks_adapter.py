@@ -236,7 +236,12 @@ def _upsert(store: HopsworksFeatureStore, ids: list[int], as_of: date, rating: f
 def test_feature_groups_are_created_with_their_full_definition(fake: FakeHopsworks) -> None:
     _upsert(_store(fake), [1, 2], date(2026, 3, 1))
     created = {c.kwargs["name"]: c.kwargs for c in fake.recorder.named("FeatureStore.get_or_create_feature_group")}
-    assert set(created) == {"movies", "movie_genres", "store_commits"}  # no rejects: none to write
+    assert set(created) == {"movies", "movie_genres", "movies_current", "movie_genres_current",
+                            "store_commits"}  # no rejects: none to write
+    # one row per film, replaced on change: no event time, so inserts merge on the id alone
+    assert created["movies_current"]["primary_key"] == ["id"]
+    assert created["movies_current"]["event_time"] is None
+    assert created["movies_current"]["statistics_config"] is False
     movies = created["movies"]
     assert movies["version"] == 1
     assert movies["primary_key"] == ["id", "store_commit"]
@@ -264,7 +269,7 @@ def test_every_name_is_valid_in_hopsworks() -> None:
         for n in (name, *stored.column_names):
             assert HOPSWORKS_NAME.match(n), n
         assert set(stored.primary_key) | {stored.event_time} <= set(stored.column_names)
-        config = STATISTICS[name]
+        config = STATISTICS.get(name, False)
         if config:
             assert set(config["columns"]) <= set(stored.column_names)
 
@@ -284,9 +289,34 @@ def test_a_failed_insert_is_retryable_and_the_retry_leaves_no_trace(fake: FakeHo
     result = _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
     assert result.commit.number == 2 and (result.new, result.changed) == (1, 2)
     removed = fake.recorder.named("FeatureGroup.remove_rows")
-    assert {len(c.args[0]) for c in removed} == {3}
-    assert list(removed[0].args[0].columns) == ["id", "store_commit", "snapshot_date"]
+    from_logs = [c.args[0] for c in removed if "store_commit" in c.args[0].columns]
+    assert [len(f) for f in from_logs] == [3, 3]  # movies and movie_genres
+    assert list(from_logs[0].columns) == ["id", "store_commit", "snapshot_date"]
+    # the current-rows groups: film 3 existed only in the dead run, films 1-2 are restored
+    from_current = [c.args[0] for c in removed if "store_commit" not in c.args[0].columns]
+    assert [f["id"].tolist() for f in from_current] == [[3], [3]]
     assert sorted(fake.feature_store.groups[("movies", 1)].table["store_commit"].to_pylist()) == [1, 1, 2, 2, 2]
+    current = fake.feature_store.groups[("movies_current", 1)].table.sort_by("id")
+    assert current["store_commit"].to_pylist() == [2, 2, 2]
+    assert current["imdb_rating"].to_pylist() == [8.0, 8.0, 8.0]
+
+
+def test_a_daily_upsert_reads_current_rows_not_history(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    for day in range(1, 6):
+        _upsert(store, [1, 2, 3], date(2026, 3, day), rating=6.0 + day)
+    logs = {n: fake.feature_store.groups[(n, 1)] for n in ("movies", "movie_genres")}
+    assert logs["movies"].table.num_rows == 15  # five versions of three films
+    before = {n: g.rows_read for n, g in logs.items()}
+    current_before = fake.feature_store.groups[("movies_current", 1)].rows_read
+
+    result = _upsert(store, [1, 2, 3, 4], date(2026, 3, 6), rating=20.0)
+
+    assert (result.new, result.changed) == (1, 3)
+    assert {n: g.rows_read - before[n] for n, g in logs.items()} == {"movies": 0, "movie_genres": 0}
+    assert fake.feature_store.groups[("movies_current", 1)].rows_read - current_before == 3
+    assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [20.0] * 4
+    assert store.read_group("movies", 1, commit=5)["imdb_rating"].to_pylist() == [11.0] * 3
 
 
 def test_feature_view_definition_and_training_data(fake: FakeHopsworks) -> None:

@@ -49,8 +49,9 @@ run: install  ## run the main job on the demo feed into the embedded store (MOVI
 browser:  ## install Debian's chromium for the browser tests when missing
 	scripts/ensure-chromium
 
-test: install-dev browser  ## lint, then run the whole test suite, then the Hopsworks checks
+test: install-dev browser  ## lint and type-check, then run the whole test suite, then the Hopsworks checks
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # movie_ratings/, tasks/, flows/ ([tool.mypy]); backends against their protocols
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory test-hopsworks
 
@@ -71,8 +72,9 @@ install-hopsworks: $(HW_VENV)/.installed  ## second venv (.venv-hopsworks) with 
 test-hopsworks: $(HW_VENV)/.installed  ## SDK signature, adapter, contract and local store tests with the hopsworks extra
 	$(HW_BIN)/pytest -q -p no:cacheprovider $(HW_TESTS)
 
-lint: install-dev  ## ruff check
+lint: install-dev  ## ruff check and mypy
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 lock: $(BIN)/python  ## re-resolve constraints.txt and constraints-hopsworks.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --extra kaggle --universal --python-version 3.11 -q --no-header -o constraints.txt

@@ -89,7 +89,7 @@ def hopsworks_config(
             + "; set them, or MOVIE_RATINGS_BACKEND=local for the embedded store"
         )
     if api_key is None:
-        name = settings.hopsworks_api_key_secret
+        name = settings.hopsworks_api_key_secret or ""
         try:
             value = (load_secret or _load_prefect_secret)(name)
         except Exception as exc:
@@ -102,7 +102,7 @@ def hopsworks_config(
         api_key = SecretStr(str(value).strip())
     if not api_key.get_secret_value().strip():
         raise ConfigurationError("HOPSWORKS_API_KEY is empty")
-    host = settings.hopsworks_host.strip()
+    host = (settings.hopsworks_host or "").strip()
     if "://" in host or "/" in host:
         raise ConfigurationError(
             f"HOPSWORKS_HOST must be a host name such as c.app.hopsworks.ai, not {host!r}"
@@ -110,7 +110,7 @@ def hopsworks_config(
     return HopsworksConfig(
         host=host,
         port=settings.hopsworks_port,
-        project=settings.hopsworks_project.strip(),
+        project=(settings.hopsworks_project or "").strip(),
         api_key=api_key,
         hostname_verification=settings.hopsworks_hostname_verification,
         trust_store_path=settings.hopsworks_trust_store_path,
@@ -120,7 +120,8 @@ def hopsworks_config(
 def _load_prefect_secret(name: str) -> str:
     from prefect.blocks.system import Secret
 
-    return Secret.load(name).get()
+    block: Any = Secret.load(name)  # typed as sync-or-async; called from sync code
+    return str(block.get())
 
 
 def _import_hopsworks() -> Any:

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.artifacts import load_pipeline, predict_ratings
-from movie_ratings.registry import MODEL_NAME, ModelVersion, get_model_registry
+from movie_ratings.registry import MODEL_NAME, ModelRegistry, ModelVersion, get_model_registry
 from movie_ratings.schema import (
     LABEL,
     MOVIE_GENRES,
@@ -28,7 +28,7 @@ from movie_ratings.schema import (
     UPCOMING_STATUSES,
 )
 from movie_ratings.settings import get_settings
-from movie_ratings.store import StoreCommit, get_feature_store
+from movie_ratings.store import FeatureStore, StoreCommit, get_feature_store
 from movie_ratings.store.changes import join_on_key
 from tasks.clean import CleanSnapshot, ParsedSnapshot, clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
@@ -170,7 +170,7 @@ class LoadedModel:
     pipeline: Any
 
 
-def load_production_model(registry: Any) -> LoadedModel:
+def load_production_model(registry: ModelRegistry) -> LoadedModel:
     """The production model and its fitted pipeline (never refitted).
 
     Raises:
@@ -221,7 +221,7 @@ def predict_films(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_da
                            store_commit=view.commit.number, predicted_at=predicted_at)
 
 
-def save_predictions(store: Any, rows: pa.Table) -> tuple[pa.Table, int | None]:
+def save_predictions(store: FeatureStore, rows: pa.Table) -> tuple[pa.Table, int | None]:
     """Merge one run's predictions into the history.
 
     Returns:
@@ -299,7 +299,7 @@ def score_csv(path: Path, model: LoadedModel, as_of: date) -> tuple[pa.Table, pa
     return scores, rejects
 
 
-def batch_predict(input_path: Path, output_path: Path, registry: Any, as_of: date) -> BatchResult:
+def batch_predict(input_path: Path, output_path: Path, registry: ModelRegistry, as_of: date) -> BatchResult:
     """Score ``input_path`` with the production model into ``output_path`` (CSV).
 
     Rejected rows go to ``<output>.rejects.csv`` with their record number, id, column and

@@ -20,7 +20,7 @@ from movie_ratings.modeling.artifacts import (
     save_pipeline,
 )
 from movie_ratings.modeling.encoders import INPUT_COLUMNS
-from movie_ratings.registry import MODEL_NAME, ModelVersion, get_model_registry
+from movie_ratings.registry import MODEL_NAME, ModelRegistry, ModelVersion, get_model_registry
 from movie_ratings.registry.base import MODEL_FILE
 from movie_ratings.schema import LABEL
 from movie_ratings.settings import get_settings
@@ -76,7 +76,7 @@ def model_card(
     }
 
 
-def score_production(registry: Any, data: TrainingData, split: Split) -> tuple[ModelVersion | None, dict[str, float] | None, str | None]:
+def score_production(registry: ModelRegistry, data: TrainingData, split: Split) -> tuple[ModelVersion | None, dict[str, float] | None, str | None]:
     """Production re-scored on the new hold-out: (version, metrics, problem)."""
     production = registry.production(MODEL_NAME)
     if production is None:
@@ -121,7 +121,7 @@ def score_production_task(data: TrainingData, split: Split) -> tuple[int | None,
 
 
 def register_model(
-    registry: Any, data: TrainingData, split: Split, fitted: FittedCandidates, parity: dict[str, Any],
+    registry: ModelRegistry, data: TrainingData, split: Split, fitted: FittedCandidates, parity: dict[str, Any],
     decision: PromotionDecision, production: dict[str, Any] | None, plots: dict[str, bytes],
     segments: list[dict[str, Any]], *, seed: int, candidates: tuple[str, ...], commit: str,
     created_at: datetime,

@@ -25,7 +25,7 @@ from movie_ratings.modeling.encoders import INPUT_COLUMNS, MovieFeatures
 from movie_ratings.modeling.estimators import CANDIDATES, make_candidate
 from movie_ratings.schema import GENRE_FEATURES, LABEL, MOVIE_RATINGS_VIEW, POST_RELEASE_COLUMNS
 from movie_ratings.settings import get_settings
-from movie_ratings.store import get_feature_store
+from movie_ratings.store import FeatureStore, get_feature_store
 from tasks.evaluate import regression_metrics
 from tasks.policies import IO_RETRIES
 
@@ -318,7 +318,7 @@ def seed_parity(rows: pa.Table, split: Split, *, seed: int = 42) -> dict[str, An
 # --------------------------------------------------------------------------------------
 
 
-def load_training_data(store: Any, view_version: int, store_commit: int | None) -> TrainingData:
+def load_training_data(store: FeatureStore, view_version: int, store_commit: int | None) -> TrainingData:
     """Labelled rows of the ``movie_ratings`` view at a store commit (latest if None)."""
     commit = store.latest_commit() if store_commit is None else store.commit(store_commit)
     if commit is None:

@@ -36,6 +36,7 @@ import pyarrow as pa
 from movie_ratings.errors import DataError
 from movie_ratings.hopsworks_connection import translate_errors
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
+from movie_ratings.settings import Settings
 from movie_ratings.store.hopsworks import (
     MODEL_PROMOTIONS,
     HopsworksFeatureStore,
@@ -213,7 +214,7 @@ class HopsworksModelRegistry:
         return None if pointer is None else self.get(name, pointer["version"])
 
 
-def open_hopsworks_registry(settings: Any, *, sdk: Any | None = None) -> HopsworksModelRegistry:
+def open_hopsworks_registry(settings: Settings, *, sdk: Any | None = None) -> HopsworksModelRegistry:
     """Log in (once per process) and open the project's model registry.
 
     Args:

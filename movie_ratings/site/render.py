@@ -291,7 +291,7 @@ def render_index(data: SiteData) -> str:
 # --- charts -------------------------------------------------------------------------------
 
 
-def version_colors(versions: Iterable[object]) -> dict[object, str]:
+def version_colors(versions: Iterable[Any]) -> dict[Any, str]:
     ordered = sorted(set(versions))
     return {version: PALETTE[i % len(PALETTE)] for i, version in enumerate(ordered)}
 
@@ -514,6 +514,7 @@ def render_model_card(card: object) -> str:
         return f'<p class="empty" id="no-model-card">{NO_MODEL_CARD}</p>'
     facts = []
     view = card.get("feature_view")
+    view_text: str | None
     if isinstance(view, Mapping):
         view_text = f"{view.get('name', '?')} v{view.get('version', '?')}"
     else:

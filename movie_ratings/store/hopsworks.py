@@ -70,6 +70,7 @@ from movie_ratings.schema import (
     Feature,
     FeatureGroupSpec,
 )
+from movie_ratings.settings import Settings
 from movie_ratings.store.base import (
     GroupState,
     SnapshotInfo,
@@ -536,10 +537,14 @@ class HopsworksFeatureStore:
         self._groups[(name, version)] = handle
         return handle
 
+    def _created(self, name: str, version: int) -> Any:
+        """The SDK's handle of a group, created (unsaved until its first insert) if missing."""
+        return self._group(name, version, create=True)
+
     def insert_rows(self, name: str, version: int, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
-        handle = self._group(name, version, create=True)
+        handle = self._created(name, version)
         with translate_errors(f"inserting {rows.num_rows:,} rows into {name} v{version}"):
             # wait: the next step (the commit record, the next read) reads these rows back.
             handle.insert(table_to_frame(rows), write_options={"wait_for_job": True}, wait=True)
@@ -558,6 +563,8 @@ class HopsworksFeatureStore:
         if rows.num_rows == 0:
             return
         handle = self._group(name, version, create=False)
+        if handle is None:  # never created: nothing to remove
+            return
         keys = rows.select(hopsworks_group(name).merge_keys)
         with translate_errors(f"removing {rows.num_rows:,} uncommitted rows from {name} v{version}"):
             handle.remove_rows(table_to_frame(keys))
@@ -738,8 +745,8 @@ class HopsworksFeatureStore:
         return current.select(columns if columns is not None else list(spec.column_names))
 
     def _view_query(self, group_versions: dict[str, int]) -> Any:
-        movies = self._group(MOVIES.name, group_versions[MOVIES.name], create=True)
-        genres = self._group(MOVIE_GENRES.name, group_versions[MOVIE_GENRES.name], create=True)
+        movies = self._created(MOVIES.name, group_versions[MOVIES.name])
+        genres = self._created(MOVIE_GENRES.name, group_versions[MOVIE_GENRES.name])
         genre_values = [n for n in MOVIE_GENRES.column_names
                         if n not in (PRIMARY_KEY, *MOVIE_RATINGS_VIEW.exclude)]
         with translate_errors("building the movie_ratings query"):
@@ -827,6 +834,8 @@ class HopsworksFeatureStore:
         movies_version = _view_movies_version(view)
         resolved.group(MOVIES.name, movies_version)  # must exist at that commit
         movies = self._group(MOVIES.name, movies_version, create=False)
+        if movies is None:
+            raise DataError(f"feature group {MOVIES.name} v{movies_version} does not exist: run a backfill")
         with translate_errors(f"creating training data from view {name} v{version}"):
             # Explicit bounds: without them the SDK keeps only event_time < now
             # (FeatureViewEngine._set_event_time), dropping a snapshot dated later today.
@@ -867,7 +876,7 @@ class HopsworksFeatureStore:
             raise DataError(f"rows for {name} repeat a key {keys}")
         # Hopsworks upserts offline rows on primary key + event time: other keys are kept.
         self.insert_rows(name, version, table)
-        handle = self._group(name, version, create=True)
+        handle = self._created(name, version)
         with translate_errors(f"reading the commits of {name} v{version}"):
             details = handle.commit_details(limit=1)
         return max((int(k) for k in details), default=0)
@@ -957,7 +966,7 @@ def iter_sdk_groups() -> Iterable[str]:
             *(spec.name for spec in _BOOKKEEPING))
 
 
-def open_hopsworks_store(settings: Any, *, sdk: Any | None = None) -> HopsworksFeatureStore:
+def open_hopsworks_store(settings: Settings, *, sdk: Any | None = None) -> HopsworksFeatureStore:
     """Log in (once per process) and open the project's feature store.
 
     Args:

@@ -195,7 +195,9 @@ class LocalFeatureStore:
         undone = []
         groups_dir = self.root / "groups"
         committed = latest.groups if latest else {}
-        tables = [(p, committed.get(p.name)) for p in groups_dir.iterdir()] if groups_dir.is_dir() else []
+        tables: list[tuple[Path, GroupState | int | None]] = (
+            [(p, committed.get(p.name)) for p in groups_dir.iterdir()] if groups_dir.is_dir() else []
+        )
         rejects_version = latest.rejects_table_version if latest else None
         if self._rejects_path.exists():
             tables.append((self._rejects_path, rejects_version))

@@ -129,10 +129,51 @@ def _import_hopsworks() -> Any:
         import hopsworks
     except ImportError as exc:
         raise ConfigurationError(
-            "the Hopsworks backend needs the optional extra: pip install -e '.[hopsworks]' "
-            f"({exc})"
+            "the Hopsworks backend needs the optional extra: `make install-hopsworks` "
+            f"(a second environment, .venv-hopsworks) ({exc})"
         ) from None
+    check_deltalake_build()
     return hopsworks
+
+
+def sdk_module(sdk: Any | None = None) -> Any:
+    """The ``hopsworks`` module (imported and checked), or ``sdk`` when a test passes a fake."""
+    return sdk if sdk is not None else _import_hopsworks()
+
+
+def check_deltalake_build() -> None:
+    """Refuse to run the Hopsworks backend over the wrong ``deltalake`` build.
+
+    hops-deltalake (which hsfs writes DELTA groups with, to HopsFS) and deltalake install the
+    same ``deltalake`` module; whichever was installed last wins, and a write through the
+    wrong one fails deep inside delta-rs. ``pip install .[hopsworks]`` gives no guarantee
+    of the order; ``make install-hopsworks`` reinstalls hops-deltalake last.
+
+    Raises:
+        ConfigurationError: hops-deltalake is missing or another build is on disk.
+    """
+    from importlib import metadata
+
+    fix = ("run `make install-hopsworks` (it reinstalls hops-deltalake last), or "
+           "`pip install --force-reinstall --no-deps hops-deltalake` in this environment")
+    try:
+        wanted = metadata.version("hops-deltalake")
+    except metadata.PackageNotFoundError:
+        raise ConfigurationError(
+            "the Hopsworks backend writes feature groups through hops-deltalake, which is not "
+            f"installed here: {fix}"
+        ) from None
+    try:
+        import deltalake
+
+        found = str(getattr(deltalake, "__version__", "unknown"))
+    except ImportError as exc:
+        raise ConfigurationError(f"the deltalake module does not import ({exc}): {fix}") from None
+    if found.replace("-", ".") != wanted:
+        raise ConfigurationError(
+            f"the deltalake module on disk is version {found}, not the hops-deltalake {wanted} "
+            f"build that Hopsworks writes need (the deltalake package was installed over it): {fix}"
+        )
 
 
 _LOGIN_LOCK = threading.Lock()

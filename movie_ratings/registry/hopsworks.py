@@ -225,14 +225,15 @@ def open_hopsworks_registry(settings: Settings, *, sdk: Any | None = None) -> Ho
         ConfigurationError: settings missing (named), extra not installed, key refused.
         TransientError: Hopsworks could not be reached.
     """
-    from movie_ratings.hopsworks_connection import hopsworks_config, login
+    from movie_ratings.hopsworks_connection import hopsworks_config, login, sdk_module
     from movie_ratings.store.hopsworks import open_hopsworks_store
 
     config = hopsworks_config(settings)
+    sdk = sdk_module(sdk)
     store = open_hopsworks_store(settings, sdk=sdk)
     project = login(config, sdk=sdk)
     with translate_errors(f"opening the model registry of project {config.project}"):
         model_registry = project.get_model_registry()
-    schemas = getattr(sdk, "schema_classes", None) if sdk is not None else None
+    schemas = getattr(sdk, "schema_classes", None)  # a fake's; the real ones come from hsml
     return HopsworksModelRegistry(model_registry, store, settings.model_cache_dir,
                                   schema_classes=schemas)

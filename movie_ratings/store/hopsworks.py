@@ -977,11 +977,12 @@ def open_hopsworks_store(settings: Settings, *, sdk: Any | None = None) -> Hopsw
         ConfigurationError: settings missing (named), extra not installed, key refused.
         TransientError: Hopsworks could not be reached.
     """
-    from movie_ratings.hopsworks_connection import hopsworks_config, login
+    from movie_ratings.hopsworks_connection import hopsworks_config, login, sdk_module
 
     config = hopsworks_config(settings)
-    project = login(config, sdk=sdk)
+    module = sdk_module(sdk)
+    project = login(config, sdk=module)
     with translate_errors(f"opening the feature store of project {config.project}"):
         feature_store = project.get_feature_store()
-    feature_cls = getattr(sdk, "Feature", None) if sdk is not None else None
+    feature_cls = getattr(module, "Feature", None)  # a fake's; the real one comes from hsfs
     return HopsworksFeatureStore(feature_store, feature_cls=feature_cls, address=config.address)

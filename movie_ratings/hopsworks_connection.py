@@ -231,6 +231,29 @@ def _status_code(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+#: What a cluster must provide, keyed by the text of the SDK error that says it does not.
+#: The Python client reads offline data only through the Feature Query Service (Arrow
+#: Flight): without it hsfs falls back to Hive, which it refuses (Engine._sql_offline).
+#: It writes DELTA groups from outside the cluster with delta-rs, straight to HopsFS,
+#: through the cluster's namenode and datanode load balancers (DeltaEngine._setup_delta_rs).
+CLUSTER_REQUIREMENTS: tuple[tuple[str, str], ...] = (
+    ("Reading data with Hive is not supported",
+     "the cluster must run the Feature Query Service (Arrow Flight) and let this client "
+     "reach it: the Python client reads feature groups and views only through it. Ask the "
+     "Hopsworks administrator to enable it for the project"),
+    ("datanode load balancer",
+     "the cluster must expose its HopsFS namenode and datanode load balancers to clients "
+     "outside it (the variables loadbalancer_external_domain_namenode and "
+     "loadbalancer_external_domain_datanode): the Python client writes DELTA feature "
+     "groups straight to HopsFS with delta-rs. Ask the Hopsworks administrator to set them up"),
+    ("Failed to write to delta table in external cluster",
+     "the cluster must let this client write to HopsFS from outside (load balancers, and a "
+     "user name for the project): the Python client writes DELTA feature groups with delta-rs"),
+)
+#: Text of hsml's error when a model version is already registered (ModelEngine).
+VERSION_EXISTS = "already exists, please select another version"
+
+
 def classify_error(exc: BaseException, action: str) -> MovieRatingsError | None:
     """What a failed SDK call means: retryable, bad data, bad configuration, or unknown.
 
@@ -243,13 +266,25 @@ def classify_error(exc: BaseException, action: str) -> MovieRatingsError | None:
 
     Returns:
         A :class:`TransientError` for HTTP 408/425/429/5xx, connection errors and timeouts;
-        a :class:`ConfigurationError` for 401/403 and TLS failures; a :class:`DataError` for
-        other HTTP 4xx and the SDK's feature-store/model-registry errors; None when the
-        exception is none of these (it is re-raised as it is).
+        a :class:`ConfigurationError` for 401/403, TLS failures and a cluster that lacks what
+        the Python client needs (:data:`CLUSTER_REQUIREMENTS`, the message says what); a
+        :class:`TransientError` for a model version that another registration took first
+        (the retry takes the next); a :class:`DataError` for other HTTP 4xx and the SDK's
+        feature-store/model-registry errors; None when the exception is none of these (it
+        is re-raised as it is).
     """
     name = type(exc).__name__
     names = {cls.__name__ for cls in type(exc).__mro__}
     detail = f"{action}: {name}: {_first_line(exc)}"
+    text = str(exc)
+    for marker, requirement in CLUSTER_REQUIREMENTS:
+        if marker in text:
+            return ConfigurationError(
+                f"{detail}. {requirement}; `movie-ratings doctor` checks it.")
+    if "ModelRegistryException" in names and VERSION_EXISTS in text:
+        # Two registrations picked the same next version: the retry picks the next free one.
+        return TransientError(f"{detail} (another registration took this version; a retry "
+                              "registers the next one)")
     if names & {"SSLError", "HopsworksSSLClientError", "SSLCertVerificationError"}:
         return ConfigurationError(
             f"{detail} (check HOPSWORKS_HOST and HOPSWORKS_TRUST_STORE_PATH; host name "

@@ -9,7 +9,9 @@ Every Hopsworks model-registry call of this project sits in this module.
   ``save`` uploads every file first and registers the version last, removing the upload if
   anything fails, so a half-written version is never visible (atomic, like the local
   registry). The version number is chosen as the next free one and written into the card;
-  a concurrent registration of the same number fails and is retried.
+  if another registration took that number first, hsml raises ``ModelRegistryException``
+  ("already exists") before uploading anything; it is mapped to a ``TransientError``, so the
+  register task's retry registers the next free number.
 * **best**: ``mr.get_best_model(name, metric, "min" | "max")``.
 * **get** downloads the version (``model.download()``) into a local cache under
   ``MOVIE_RATINGS_HOME/model-cache`` once; inference then loads ``model.joblib`` from there.

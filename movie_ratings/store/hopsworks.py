@@ -490,7 +490,8 @@ class HopsworksFeatureStore:
         self.bookkeeping_version = bookkeeping_version
         self._feature_cls = feature_cls
         self.address = address
-        self._groups: dict[tuple[str, int], Any] = {}
+        self._groups: dict[tuple[str, int], Any] = {}  # saved groups
+        self._unsaved: dict[tuple[str, int], Any] = {}  # created, saved at their first insert
 
     # -------------------------------------------------------------------------------------
     # SDK handles
@@ -504,37 +505,43 @@ class HopsworksFeatureStore:
         return self._feature_cls
 
     def _group(self, name: str, version: int, *, create: bool) -> Any | None:
-        """The SDK's feature group handle (created with its full definition when asked)."""
+        """The SDK's handle of a saved group, or of a new one when ``create``.
+
+        hsfs saves a new group at its first insert (``get_or_create_feature_group`` returns
+        an unsaved FeatureGroup that cannot be read or used in a view), so a created handle
+        counts as existing only once an insert went through (:meth:`insert_rows`).
+        """
         cached = self._groups.get((name, version))
         if cached is not None:
             return cached
-        layout = hopsworks_group(name)
-        stored = layout.stored
-        if create:
-            # Not saved yet: hsfs saves a new group at its first insert
-            # (FeatureStore.get_or_create_feature_group returns an unsaved FeatureGroup).
-            feature = self._feature()
-            with translate_errors(f"creating feature group {name} v{version}"):
-                handle = self._fs.get_or_create_feature_group(
-                    name=name,
-                    version=version,
-                    description=stored.description,
-                    primary_key=list(stored.primary_key),
-                    event_time=layout.event_time,
-                    features=[
-                        feature(name=f.name, type=offline_type(f.dtype), description=f.description)
-                        for f in stored.features
-                    ],
-                    statistics_config=STATISTICS.get(name, False),
-                    online_enabled=False,
-                    time_travel_format=TIME_TRAVEL_FORMAT,
-                )
-        else:
+        if not create:
             with translate_errors(f"looking up feature group {name} v{version}"):
                 handle = self._fs.get_feature_group(name=name, version=version)
-            if handle is None:
-                return None
-        self._groups[(name, version)] = handle
+            if handle is not None:
+                self._groups[(name, version)] = handle
+            return handle
+        unsaved = self._unsaved.get((name, version))
+        if unsaved is not None:
+            return unsaved
+        layout = hopsworks_group(name)
+        stored = layout.stored
+        feature = self._feature()
+        with translate_errors(f"creating feature group {name} v{version}"):
+            handle = self._fs.get_or_create_feature_group(
+                name=name,
+                version=version,
+                description=stored.description,
+                primary_key=list(stored.primary_key),
+                event_time=layout.event_time,
+                features=[
+                    feature(name=f.name, type=offline_type(f.dtype), description=f.description)
+                    for f in stored.features
+                ],
+                statistics_config=STATISTICS.get(name, False),
+                online_enabled=False,
+                time_travel_format=TIME_TRAVEL_FORMAT,
+            )
+        self._unsaved[(name, version)] = handle
         return handle
 
     def _created(self, name: str, version: int) -> Any:
@@ -548,6 +555,8 @@ class HopsworksFeatureStore:
         with translate_errors(f"inserting {rows.num_rows:,} rows into {name} v{version}"):
             # wait: the next step (the commit record, the next read) reads these rows back.
             handle.insert(table_to_frame(rows), write_options={"wait_for_job": True}, wait=True)
+        self._groups[(name, version)] = handle  # saved by its first insert
+        self._unsaved.pop((name, version), None)
 
     def read_rows(self, name: str, version: int) -> pa.Table:
         """Every stored row of a group (empty with the stored schema when it does not exist)."""

@@ -179,6 +179,15 @@ def test_an_unreachable_cluster_at_login_is_retryable(fake: FakeHopsworks) -> No
         (ConnectionResetError("reset"), TransientError),
         (requests.exceptions.SSLError("certificate verify failed"), ConfigurationError),
         (type("FeatureStoreException", (Exception,), {})("bad query"), DataError),
+        (ValueError("Reading data with Hive is not supported when using hopsworks client "
+                    "version >= 4.0"), ConfigurationError),
+        (type("FeatureStoreException", (Exception,), {})(
+            "Failed to write to delta table in external cluster. Make sure datanode load "
+            "balancer has been setup on the cluster."), ConfigurationError),
+        (type("ModelRegistryException", (Exception,), {})(
+            "Model with name m and version 2 already exists, please select another version."),
+         TransientError),
+        (type("ModelRegistryException", (Exception,), {})("corrupt"), DataError),
     ],
 )
 def test_sdk_errors_map_to_what_is_retried(error: Exception, expected: type) -> None:
@@ -447,3 +456,72 @@ def test_a_model_not_registered_by_us_is_refused(fake: FakeHopsworks, tmp_path: 
 
 def test_secret_str_is_what_settings_keep() -> None:
     assert isinstance(settings().hopsworks_api_key, SecretStr)
+
+
+# ------------------------------------------------------------------------------------------
+# what the SDK does that a kinder fake would hide (tests/hopsworks_fake.py, hopsworks 5.2.1)
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_cluster_without_the_query_service_is_a_configuration_error(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1))
+    fake.cluster.query_service = False
+    with pytest.raises(ConfigurationError, match="must run the Feature Query Service"):
+        store.read_group("movies", 1)
+
+
+def test_a_cluster_without_datanode_load_balancers_is_a_configuration_error(fake: FakeHopsworks) -> None:
+    fake.cluster.datanode_load_balancer = False
+    with pytest.raises(ConfigurationError, match="namenode and datanode load balancers"):
+        _upsert(_store(fake), [1, 2], date(2026, 3, 1))
+
+
+def test_a_group_is_saved_at_its_first_insert(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    handle = store._created("movies", 1)
+    assert fake.feature_store.get_feature_group("movies", 1) is None  # created, not saved
+    with pytest.raises(DataError, match="not saved"):
+        store.ensure_feature_view("movie_ratings", 1, VERSIONS)
+    _upsert(store, [1], date(2026, 3, 1))
+    assert fake.feature_store.get_feature_group("movies", 1) is handle
+
+
+def test_reads_return_dates_and_nullable_integers_as_the_sdk_does(fake: FakeHopsworks) -> None:
+    import datetime as dt
+
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1))
+    frame = fake.feature_store.groups[("movies", 1)].read(dataframe_type="pandas")
+    assert isinstance(frame["snapshot_date"].iloc[0], dt.date)
+    assert frame["id"].dtype == pd.Int64Dtype() and frame["release_year"].dtype == pd.Int32Dtype()
+    assert store.read_group("movies", 1)["release_year"].type == pa.int32()
+
+
+def test_a_version_registered_meanwhile_is_retried_as_the_next_one(
+    fake: FakeHopsworks, tmp_path: Path
+) -> None:
+    from hopsworks_fake import Model
+
+    store = _store(fake)
+    registry = HopsworksModelRegistry(fake.registry, store, tmp_path / "cache",
+                                      schema_classes=fake.schema_classes)
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    joblib.dump({"model": 1}, artifacts / "model.joblib")
+    # another process registers version 1 between our listing of versions and our save
+    original = Model.save
+
+    def racing_save(self: Model, model_path: str, **kwargs: object) -> Model:
+        if (self._name, 1) not in fake.registry.models:
+            other = Model(fake.registry, self._name, 1, {}, None, None, None, None, None)
+            original(other, model_path)
+        return original(self, model_path, **kwargs)
+
+    Model.save = racing_save  # type: ignore[method-assign]
+    try:
+        with pytest.raises(TransientError, match="already exists"):
+            registry.register("movie_ratings_model", artifacts, {"metrics": {"rmse": 1.0}})
+    finally:
+        Model.save = original  # type: ignore[method-assign]
+    assert registry.register("movie_ratings_model", artifacts, {"metrics": {"rmse": 1.0}}).version == 2

@@ -13,7 +13,8 @@ HW_VENV := .venv-hopsworks
 HW_BIN  := $(HW_VENV)/bin
 HW_INSTALL = $(HW_BIN)/uv pip install --quiet --compile-bytecode --python $(HW_BIN)/python -c constraints-hopsworks.txt
 HW_TESTS := tests/unit/test_hopsworks_signatures.py tests/unit/test_hopsworks_adapter.py \
-	tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py
+	tests/unit/test_doctor.py tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py \
+	tests/unit/test_upsert.py tests/integration/test_flows_on_every_backend.py
 
 # Local Prefect server (make server/deploy/worker/serve/stop): 127.0.0.1:$(PREFECT_PORT),
 # its state in var/prefect (prefect.toml), pidfiles in var/run, logs in var/log.
@@ -69,7 +70,7 @@ $(HW_VENV)/.installed: pyproject.toml constraints-hopsworks.txt | $(HW_BIN)/pyth
 
 install-hopsworks: $(HW_VENV)/.installed  ## second venv (.venv-hopsworks) with the hopsworks extra
 
-test-hopsworks: $(HW_VENV)/.installed  ## SDK signature, adapter, contract and local store tests with the hopsworks extra
+test-hopsworks: $(HW_VENV)/.installed  ## SDK signature/type, adapter, doctor, contract, store and flow tests with the hopsworks extra
 	$(HW_BIN)/pytest -q -p no:cacheprovider $(HW_TESTS)
 
 lint: install-dev  ## ruff check and mypy

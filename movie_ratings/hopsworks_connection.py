@@ -238,16 +238,16 @@ def _status_code(exc: BaseException) -> int | None:
 #: through the cluster's namenode and datanode load balancers (DeltaEngine._setup_delta_rs).
 CLUSTER_REQUIREMENTS: tuple[tuple[str, str], ...] = (
     ("Reading data with Hive is not supported",
-     "the cluster must run the Feature Query Service (Arrow Flight) and let this client "
+     "The cluster must run the Feature Query Service (Arrow Flight) and let this client "
      "reach it: the Python client reads feature groups and views only through it. Ask the "
      "Hopsworks administrator to enable it for the project"),
     ("datanode load balancer",
-     "the cluster must expose its HopsFS namenode and datanode load balancers to clients "
+     "The cluster must expose its HopsFS namenode and datanode load balancers to clients "
      "outside it (the variables loadbalancer_external_domain_namenode and "
      "loadbalancer_external_domain_datanode): the Python client writes DELTA feature "
      "groups straight to HopsFS with delta-rs. Ask the Hopsworks administrator to set them up"),
     ("Failed to write to delta table in external cluster",
-     "the cluster must let this client write to HopsFS from outside (load balancers, and a "
+     "The cluster must let this client write to HopsFS from outside (load balancers, and a "
      "user name for the project): the Python client writes DELTA feature groups with delta-rs"),
 )
 #: Text of hsml's error when a model version is already registered (ModelEngine).

@@ -291,11 +291,13 @@ class FeatureGroup:
         self._store.fail_next("read")
         if wallclock_time is not None:
             raise FeatureStoreException("Time travel queries are not supported in the python client.")
-        return self.select_all().read(dataframe_type=dataframe_type)
+        return Query(self, list(self.schema.names)).read(dataframe_type=dataframe_type)
 
     def filter(self, f: Filter) -> Query:
         _recorder().record("FeatureGroup.filter", f)
-        return self.select_all().filter(f)
+        query = Query(self, list(self.schema.names))
+        query.filters.append(f)
+        return query
 
     def delete(self) -> None:
         _recorder().record("FeatureGroup.delete")

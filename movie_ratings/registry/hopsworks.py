@@ -159,6 +159,10 @@ class HopsworksModelRegistry:
             raise KeyError(f"model {name} version {version} is not in the Hopsworks registry")
         return model
 
+    def version_numbers(self, name: str) -> list[int]:
+        """Registered version numbers of ``name`` (no download; `movie-ratings doctor`)."""
+        return self._version_numbers(name)
+
     def _version_numbers(self, name: str) -> list[int]:
         with translate_errors(f"listing versions of model {name}"):
             models = self._mr.get_models(name=name) or []

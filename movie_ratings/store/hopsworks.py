@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -140,7 +140,18 @@ MODEL_PROMOTIONS = FeatureGroupSpec(
     primary_key=("model_name",),
     event_time="promoted_at",
 )
-_BOOKKEEPING = (STORE_COMMITS, SNAPSHOT_REJECTS, MODEL_PROMOTIONS)
+DOCTOR_SCRATCH = FeatureGroupSpec(
+    name="movie_ratings_doctor",
+    description="Scratch group of `movie-ratings doctor`: written, read back and deleted.",
+    features=(
+        Feature("check_id", pa.int64(), "Random id of one doctor run."),
+        Feature("checked_at", pa.timestamp("us", tz="UTC"), "When the check ran (event time)."),
+        Feature("note", pa.string(), "What wrote the row."),
+    ),
+    primary_key=("check_id",),
+    event_time="checked_at",
+)
+_BOOKKEEPING = (STORE_COMMITS, SNAPSHOT_REJECTS, MODEL_PROMOTIONS, DOCTOR_SCRATCH)
 _REJECT_RENAMES = {"column": "rejected_column"}
 
 #: Statistics are computed by Hopsworks on every insert: only where they are worth it.
@@ -175,6 +186,7 @@ STATISTICS: dict[str, dict[str, Any] | bool] = {
     STORE_COMMITS.name: False,
     SNAPSHOT_REJECTS.name: False,
     MODEL_PROMOTIONS.name: False,
+    "movie_ratings_doctor": False,
 }
 
 #: Suffix of the current-rows group kept beside each data group (``movies_current``).
@@ -577,6 +589,34 @@ class HopsworksFeatureStore:
         keys = rows.select(hopsworks_group(name).merge_keys)
         with translate_errors(f"removing {rows.num_rows:,} uncommitted rows from {name} v{version}"):
             handle.remove_rows(table_to_frame(keys))
+
+    # -------------------------------------------------------------------------------------
+    # `movie-ratings doctor`: a write, a read through the Query Service, a delete
+    # -------------------------------------------------------------------------------------
+
+    def doctor_write(self, check_id: int) -> str:
+        """Insert one row into the scratch group (delta-rs write from this client)."""
+        row = pa.Table.from_pylist(
+            [{"check_id": check_id, "checked_at": datetime.now(UTC), "note": "movie-ratings doctor"}],
+            schema=DOCTOR_SCRATCH.arrow_schema)
+        self.insert_rows(DOCTOR_SCRATCH.name, 1, row)
+        return f"wrote a row to scratch group {DOCTOR_SCRATCH.name} v1"
+
+    def doctor_read(self, check_id: int) -> str:
+        """Read the scratch group back (offline reads go through the Query Service)."""
+        rows = self.read_rows(DOCTOR_SCRATCH.name, 1)
+        if check_id not in rows["check_id"].to_pylist():
+            raise DataError(f"the row written to {DOCTOR_SCRATCH.name} v1 was not read back")
+        return f"read {rows.num_rows} row(s) back through the Query Service"
+
+    def doctor_delete(self) -> str:
+        """Delete the scratch group."""
+        handle = self._group(DOCTOR_SCRATCH.name, 1, create=False)
+        if handle is not None:
+            with translate_errors(f"deleting scratch group {DOCTOR_SCRATCH.name} v1"):
+                handle.delete()
+        self._groups.pop((DOCTOR_SCRATCH.name, 1), None)
+        return f"deleted scratch group {DOCTOR_SCRATCH.name} v1"
 
     # -------------------------------------------------------------------------------------
     # commits

@@ -52,7 +52,7 @@ except ImportError as exc:  # only on a broken install; see the README's Hopswor
     ) from exc
 
 from movie_ratings.durable import atomic_create
-from movie_ratings.errors import DataError, TransientError
+from movie_ratings.errors import ConfigurationError, DataError, TransientError
 from movie_ratings.schema import (
     FEATURE_GROUPS,
     HISTORY_GROUPS,
@@ -415,6 +415,32 @@ class LocalFeatureStore:
             return REJECTS_SCHEMA.empty_table()
         dataset = delta_dataset(self._rejects_path, resolved.rejects_table_version)
         return dataset.to_table().cast(REJECTS_SCHEMA)
+
+    # ----------------------------------------------------------------------------------
+    # `movie-ratings doctor`
+    # ----------------------------------------------------------------------------------
+
+    def doctor_roundtrip(self) -> str:
+        """Write a scratch Delta table in the store folder, read it back, delete it.
+
+        Raises:
+            ConfigurationError: the store folder cannot be written.
+        """
+        path = self.root / f".doctor-{uuid.uuid4().hex}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            write_deltalake(path, pa.table({"check": [1]}), mode="error")
+            back = delta_dataset(path, 0).to_table()
+            if back["check"].to_pylist() != [1]:
+                raise DataError(f"a scratch table in {self.root} did not read back what was written")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write to the feature store folder {self.root}: {exc}; make it writable "
+                "or set MOVIE_RATINGS_HOME to a writable folder"
+            ) from None
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+        return f"wrote, read back and deleted a scratch table in {self.root}"
 
     # ----------------------------------------------------------------------------------
     # history groups (predictions)

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _TYPES = {
@@ -130,6 +131,11 @@ class Filter:
     feature: str
     op: str
     value: Any
+
+    def apply_arrow(self, table: pa.Table) -> pa.Table:
+        column = table[self.feature]
+        op = pc.less_equal if self.op == "<=" else pc.greater
+        return table.filter(pc.fill_null(op(column, self.value), False))
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         column = frame[self.feature]
@@ -417,11 +423,10 @@ class Query:
                 "Reading data with Hive is not supported when using hopsworks client version >= 4.0")
         if not self.joins:  # one group: read without the pandas join machinery
             table = self.left.table.select(self.selected)
-            frame = _to_sdk_frame(table, self.left.types)
             for f in self.filters:  # pushed down: only matching rows leave the cluster
-                frame = f.apply(frame)
-            self.left.rows_read += len(frame)
-            return frame.reset_index(drop=True)
+                table = f.apply_arrow(table)
+            self.left.rows_read += table.num_rows
+            return _to_sdk_frame(table, self.left.types)
         frame = self._sdk_frame(self._frame())
         for group in self.featuregroups:
             group.rows_read += group.table.num_rows

@@ -570,15 +570,24 @@ class HopsworksFeatureStore:
         self._groups[(name, version)] = handle  # saved by its first insert
         self._unsaved.pop((name, version), None)
 
-    def read_rows(self, name: str, version: int) -> pa.Table:
-        """Every stored row of a group (empty with the stored schema when it does not exist)."""
-        stored = hopsworks_group(name).stored
+    def read_rows(self, name: str, version: int, columns: list[str] | None = None) -> pa.Table:
+        """Every stored row of a group (empty with the stored schema when it does not exist).
+
+        Args:
+            columns: only these columns (the Query Service then sends only them).
+        """
+        schema = hopsworks_group(name).stored.arrow_schema
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns])
         handle = self._group(name, version, create=False)
         if handle is None:
-            return stored.arrow_schema.empty_table()
+            return schema.empty_table()
         with translate_errors(f"reading feature group {name} v{version}"):
-            frame = handle.read(dataframe_type="pandas")
-        return frame_to_table(frame, stored.arrow_schema, f"{name} v{version}")
+            if columns is None:
+                frame = handle.read(dataframe_type="pandas")
+            else:
+                frame = handle.select(columns).read(dataframe_type="pandas")
+        return frame_to_table(frame, schema, f"{name} v{version}")
 
     def _remove(self, name: str, version: int, rows: pa.Table) -> None:
         if rows.num_rows == 0:
@@ -675,27 +684,30 @@ class HopsworksFeatureStore:
         group (one row per film ever stored, tombstones included), not from the log.
 
         Returns:
-            The live current rows (the group's columns), and the rows to upsert into the
+            The live current rows (key and compared columns), and the rows to upsert into the
             current-rows group besides this snapshot's (a repair, normally empty).
         """
         spec = FEATURE_GROUPS[name]
         current_name = current_group_name(name)
         stored = hopsworks_group(current_name).stored
+        # The diff compares source columns only (derived ones follow them): read just those.
+        needed = [PRIMARY_KEY, *spec.compared_columns, STORE_COMMIT, TOMBSTONE]
         latest_number = latest.number if latest else 0
         repair = stored.arrow_schema.empty_table()
         if latest is None or group_key(name, version) not in latest.groups:
             # Nothing committed: whatever is there was written by a run that died.
             self._remove_uncommitted(current_name, version, latest_number)
-            rows = stored.arrow_schema.empty_table()
+            rows = stored.arrow_schema.empty_table().select(needed)
         else:
-            rows = self.read_rows(current_name, version)
+            rows = self.read_rows(current_name, version, needed)
             written_after = pc.greater(rows[STORE_COMMIT], latest_number)
             if rows.num_rows == 0 or pc.any(written_after).as_py():
                 # First upsert since the current-rows group existed, or a run died after
                 # writing it but before its commit record: rebuild from the log once.
-                rows, repair = self._rebuild_current(name, version, rows, latest_number)
+                full, repair = self._rebuild_current(name, version, rows, latest_number)
+                rows = full.select(needed)
         live = rows.filter(pc.invert(pc.fill_null(rows[TOMBSTONE], False)))
-        return live.select(list(spec.column_names)), repair
+        return live.select(needed[:-2]), repair
 
     def _rebuild_current(
         self, name: str, version: int, cached: pa.Table, latest: int

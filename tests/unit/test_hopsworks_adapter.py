@@ -525,3 +525,30 @@ def test_a_version_registered_meanwhile_is_retried_as_the_next_one(
     finally:
         Model.save = original  # type: ignore[method-assign]
     assert registry.register("movie_ratings_model", artifacts, {"metrics": {"rmse": 1.0}}).version == 2
+
+
+def test_the_wrong_deltalake_build_under_the_hopsworks_backend_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib import metadata
+
+    real_version = metadata.version
+
+    def version(name: str) -> str:
+        return "0.0.1" if name == "hops-deltalake" else real_version(name)
+
+    monkeypatch.setattr(metadata, "version", version)
+    with pytest.raises(ConfigurationError, match=r"not the hops-deltalake 0\.0\.1 build.*make install-hopsworks"):
+        hopsworks_connection.check_deltalake_build()
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    with pytest.raises(ConfigurationError, match="hops-deltalake, which is not installed here"):
+        hopsworks_connection.check_deltalake_build()
+
+
+def test_the_hopsworks_environment_has_the_right_deltalake_build() -> None:
+    pytest.importorskip("hsfs", reason="only in .venv-hopsworks (make test-hopsworks)")
+    hopsworks_connection.check_deltalake_build()

@@ -10,6 +10,9 @@ groups and of the view come from the flows' parameters, like the local store):
   ``is_tombstone`` (the film left the feed on this snapshot date). Primary key
   (``id``, ``store_commit``), event time ``snapshot_date``, offline only, time travel format
   DELTA (the format the Python client writes directly, without a Spark job).
+* ``movies_current`` and ``movie_genres_current`` (same versions): the current row of every
+  film (tombstones included), primary key ``id`` and no event time, so an insert replaces a
+  film's row; a daily upsert reads these (only the key and compared columns), not the logs.
 * ``movie_predictions`` (v1): primary key (``id``, ``model_version``), event time
   ``prediction_date``; an insert upserts on primary key + event time, which is exactly the
   history semantics of :meth:`merge_rows`.
@@ -34,9 +37,15 @@ both, with the same snapshot date and store commit, so the view's point-in-time 
 (without it, a film whose genres changed after its other features would be joined with
 stale genres).
 
+**What to write** is decided by :mod:`movie_ratings.store.upsert`, the same code as the
+embedded store's: this module reads the current rows and writes the plan.
+
 **Store commits** are rows of ``store_commits``, written last: readers only read rows whose
 ``store_commit`` is at most the commit they read, so rows of a run that died before its
-commit record are invisible; the next writer removes them (``remove_rows``) before writing.
+commit record are invisible; the next writer finds them with a filter on ``store_commit``
+(read by the Query Service, so only those rows) and removes them (``remove_rows``) before
+writing. Rows such a run wrote to a current-rows group are recognised the same way and
+restored from the log.
 Hopsworks' own time travel (``as_of``) is not used: its Python client refuses time-travel
 queries on HUDI and ICEBERG and its Arrow Flight reader does not serve them, so reads as of
 an earlier commit filter on ``store_commit`` instead, which works on every format and gives

@@ -552,3 +552,26 @@ def test_the_wrong_deltalake_build_under_the_hopsworks_backend_is_one_clear_erro
 def test_the_hopsworks_environment_has_the_right_deltalake_build() -> None:
     pytest.importorskip("hsfs", reason="only in .venv-hopsworks (make test-hopsworks)")
     hopsworks_connection.check_deltalake_build()
+
+
+def test_current_rows_a_dead_run_overwrote_are_restored_from_the_log(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1), rating=7.0)
+    fake.feature_store.failures["insert:store_commits"] = [RestAPIError(503, "unavailable")]
+    with pytest.raises(TransientError):  # dies after writing new ratings to movies_current
+        _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
+    current = fake.feature_store.groups[("movies_current", 1)].table
+    assert sorted(current["store_commit"].to_pylist()) == [2, 2, 2]
+
+    # the rerun of the day brings the old values back: nothing changed since commit 1
+    result = _upsert(store, [1, 2], date(2026, 3, 2), rating=7.0)
+    assert (result.new, result.changed, result.deleted) == (0, 0, 0)
+    current = fake.feature_store.groups[("movies_current", 1)].table.sort_by("id")
+    assert current["id"].to_pylist() == [1, 2]
+    assert current["store_commit"].to_pylist() == [1, 1]
+    assert current["imdb_rating"].to_pylist() == [7.0, 7.0]
+    # and the next day diffs against the restored rows, reading no history
+    logs = fake.feature_store.groups[("movies", 1)]
+    before = logs.rows_read
+    assert _upsert(store, [1, 2], date(2026, 3, 3), rating=9.0).changed == 2
+    assert logs.rows_read == before

@@ -115,7 +115,12 @@ def run(size: int, days: int, log: Callable[[str], None] = print) -> list[dict[s
     return rows
 
 
-def report(rows: list[dict[str, Any]], size: int, note: str) -> str:
+def _load() -> str:
+    with open("/proc/loadavg") as handle:
+        return handle.read().split()[0]
+
+
+def report(rows: list[dict[str, Any]], size: int, note: str, load: str) -> str:
     lines = [
         SECTION,
         "",
@@ -128,7 +133,7 @@ def report(rows: list[dict[str, Any]], size: int, note: str) -> str:
         "of every film from `movies_current`/`movie_genres_current` and only uncommitted "
         "rows of the logs (a filter on `store_commit`), never their history.",
         "",
-        f"{note}",
+        f"Load average (1 min) at start / end: {load} (2 cores). {note}",
         "",
         "| run | films | films written | movies log rows | log rows read | current rows read "
         "| seconds | peak RSS GB | added during upsert GB |",
@@ -157,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="", help="load or machine notes for the report")
     parser.add_argument("--write", action="store_true", help="write the section into RESULTS.md")
     args = parser.parse_args(argv)
+    load_start = _load()
     rows = run(args.size, args.days)
-    text = report(rows, args.size, args.note)
+    text = report(rows, args.size, args.note, f"{load_start} / {_load()}")
     print(text)
     if args.write:
         write_section(text)

@@ -784,3 +784,19 @@ class FakeHopsworks:
         if api_key_value is None or project is None:
             raise AssertionError("the real SDK would prompt for the key or the project here")
         return self.project
+
+
+def select_fake_hopsworks(fake: FakeHopsworks, monkeypatch: Any) -> None:
+    """Make the settings select Hopsworks and every login reach ``fake`` (for one test).
+
+    The adapters' import of the ``hopsworks`` module gets the fake, so flows and the CLI
+    reach it through exactly the code a real cluster would be reached through.
+    """
+    from movie_ratings import hopsworks_connection
+
+    monkeypatch.setenv("MOVIE_RATINGS_BACKEND", "hopsworks")
+    monkeypatch.setenv("HOPSWORKS_API_KEY", "fake-api-key")
+    monkeypatch.setenv("HOPSWORKS_PROJECT", "movies_test")
+    monkeypatch.setenv("HOPSWORKS_HOST", "hopsworks.invalid")
+    monkeypatch.setattr(hopsworks_connection, "_import_hopsworks", lambda: fake)
+    hopsworks_connection.forget_logins()

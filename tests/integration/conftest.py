@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hopsworks_fake import FakeHopsworks
+from hopsworks_fake import FakeHopsworks, select_fake_hopsworks
 
 BACKENDS = ["local", "hopsworks-fake"]
 
@@ -33,12 +33,7 @@ def backend(
     from movie_ratings import hopsworks_connection
 
     fake = FakeHopsworks(tmp_path / "hopsworks")
-    monkeypatch.setenv("MOVIE_RATINGS_BACKEND", "hopsworks")
-    monkeypatch.setenv("HOPSWORKS_API_KEY", "fake-api-key")
-    monkeypatch.setenv("HOPSWORKS_PROJECT", "movies_test")
-    monkeypatch.setenv("HOPSWORKS_HOST", "hopsworks.invalid")
-    monkeypatch.setattr(hopsworks_connection, "_import_hopsworks", lambda: fake)
-    hopsworks_connection.forget_logins()
+    select_fake_hopsworks(fake, monkeypatch)
     try:
         yield fake
     finally:

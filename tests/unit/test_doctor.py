@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from hopsworks_fake import FakeHopsworks, RestAPIError
+from hopsworks_fake import FakeHopsworks, RestAPIError, select_fake_hopsworks
 
 from movie_ratings import hopsworks_connection
 from movie_ratings.cli import main as cli
@@ -49,12 +49,7 @@ def test_an_unwritable_local_store_fails_with_the_fix(
 @pytest.fixture
 def hopsworks(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHopsworks]:
     fake = FakeHopsworks(tmp_path / "hopsworks")
-    monkeypatch.setenv("MOVIE_RATINGS_BACKEND", "hopsworks")
-    monkeypatch.setenv("HOPSWORKS_API_KEY", "fake-api-key")
-    monkeypatch.setenv("HOPSWORKS_PROJECT", "movies_test")
-    monkeypatch.setenv("HOPSWORKS_HOST", "hopsworks.invalid")
-    monkeypatch.setattr(hopsworks_connection, "_import_hopsworks", lambda: fake)
-    hopsworks_connection.forget_logins()
+    select_fake_hopsworks(fake, monkeypatch)
     yield fake
     hopsworks_connection.forget_logins()
     fake.close()

@@ -64,3 +64,37 @@ def test_main_job_and_batch_predict(
         (training,) = view.training_datasets.values()
         assert production.card["training_dataset_version"] == 1
         assert training["end_time"].date() == DAY0 + timedelta(days=1)
+
+
+def _stored(backend: FakeHopsworks | None, home: Path) -> dict[str, object]:
+    """Everything stored: the local store's files and sizes, or the rows of every fake group."""
+    if backend is None:
+        root = home / "store"
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    return {f"{n}_{v}": g.table for (n, v), g in backend.feature_store.groups.items()}
+
+
+def test_a_feed_that_renames_30_percent_of_the_films_is_refused_with_the_store_unchanged(
+    backend: FakeHopsworks | None, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli(["backfill", "--source", "demo", "--as-of", DAY0.isoformat()]) == 0
+    before = _stored(backend, home)
+    assert before
+
+    import pyarrow as pa
+
+    day1 = DAY0 + timedelta(days=1)
+    snapshot = demo_snapshot(day1, size=2000)
+    titles = snapshot["title"].to_pylist()
+    renamed = [f"{t} (renamed)" if t is not None and i % 10 < 3 else t for i, t in enumerate(titles)]
+    snapshot = snapshot.set_column(snapshot.schema.get_field_index("title"), "title",
+                                   pa.array(renamed, snapshot.schema.field("title").type))
+    source = write_snapshot_csv(snapshot, tmp_path / "renamed.csv")
+    capsys.readouterr()
+    code = cli(["daily", "--source", "csv", "--path", str(source), "--as-of", day1.isoformat()])
+
+    assert code == 1
+    assert "BrokenSourceError" in capsys.readouterr().err
+    after = _stored(backend, home)
+    assert after.keys() == before.keys()
+    assert all(after[k] == before[k] if backend is None else after[k].equals(before[k]) for k in before)

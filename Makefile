@@ -13,7 +13,8 @@ HW_VENV := .venv-hopsworks
 HW_BIN  := $(HW_VENV)/bin
 HW_INSTALL = $(HW_BIN)/uv pip install --quiet --compile-bytecode --python $(HW_BIN)/python -c constraints-hopsworks.txt
 HW_TESTS := tests/unit/test_hopsworks_signatures.py tests/unit/test_hopsworks_adapter.py \
-	tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py
+	tests/unit/test_doctor.py tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py \
+	tests/unit/test_upsert.py tests/integration/test_flows_on_every_backend.py
 
 # Local Prefect server (make server/deploy/worker/serve/stop): 127.0.0.1:$(PREFECT_PORT),
 # its state in var/prefect (prefect.toml), pidfiles in var/run, logs in var/log.
@@ -49,8 +50,9 @@ run: install  ## run the main job on the demo feed into the embedded store (MOVI
 browser:  ## install Debian's chromium for the browser tests when missing
 	scripts/ensure-chromium
 
-test: install-dev browser  ## lint, then run the whole test suite, then the Hopsworks checks
+test: install-dev browser  ## lint and type-check, then run the whole test suite, then the Hopsworks checks
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # movie_ratings/, tasks/, flows/ ([tool.mypy]); backends against their protocols
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory test-hopsworks
 
@@ -68,11 +70,12 @@ $(HW_VENV)/.installed: pyproject.toml constraints-hopsworks.txt | $(HW_BIN)/pyth
 
 install-hopsworks: $(HW_VENV)/.installed  ## second venv (.venv-hopsworks) with the hopsworks extra
 
-test-hopsworks: $(HW_VENV)/.installed  ## SDK signature, adapter, contract and local store tests with the hopsworks extra
+test-hopsworks: $(HW_VENV)/.installed  ## SDK signature/type, adapter, doctor, contract, store and flow tests with the hopsworks extra
 	$(HW_BIN)/pytest -q -p no:cacheprovider $(HW_TESTS)
 
-lint: install-dev  ## ruff check
+lint: install-dev  ## ruff check and mypy
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 lock: $(BIN)/python  ## re-resolve constraints.txt and constraints-hopsworks.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --extra kaggle --universal --python-version 3.11 -q --no-header -o constraints.txt

@@ -19,6 +19,7 @@ def daily_features(
     movies_version: int = 1,
     genres_version: int = 1,
     max_reject_fraction: float | None = None,
+    max_descriptive_change_fraction: float | None = None,
 ) -> dict[str, Any]:
     """Compare a new snapshot with the store and write new, changed and deleted films.
 
@@ -32,6 +33,9 @@ def daily_features(
         genres_version: version of the ``movie_genres`` feature group.
         max_reject_fraction: above this share of quarantined records the run fails
             (default: the setting ``MOVIE_RATINGS_MAX_REJECT_FRACTION``, 0.10).
+        max_descriptive_change_fraction: above this share of stored films whose title,
+            release date, people or genres change, the snapshot is refused as broken
+            (default: ``MOVIE_RATINGS_MAX_DESCRIPTIVE_CHANGE_FRACTION``, 0.20).
 
     Returns:
         Counts of new, changed, unchanged, deleted and rejected films, and the store commit.
@@ -40,5 +44,6 @@ def daily_features(
         flow_label="daily-features", source=source, path=path, as_of=as_of,
         movies_version=movies_version, genres_version=genres_version,
         max_reject_fraction=max_reject_fraction, require_existing=True,
+        max_descriptive_change_fraction=max_descriptive_change_fraction,
     )
     return summary

@@ -33,6 +33,7 @@ def ingest(
     genres_version: int,
     max_reject_fraction: float | None,
     require_existing: bool,
+    max_descriptive_change_fraction: float | None = None,
 ) -> dict[str, Any]:
     """Run the ingest tasks in order, log a one-line summary and return the summary."""
     snapshot = fetch_snapshot_task(source, path, as_of)
@@ -40,7 +41,8 @@ def ingest(
     features = build_features_task(clean.table, snapshot.as_of)
     versions = {MOVIES.name: movies_version, MOVIE_GENRES.name: genres_version}
     result = upsert_features_task(
-        features.tables, versions, snapshot, clean.rejects, require_existing
+        features.tables, versions, snapshot, clean.rejects, require_existing,
+        max_descriptive_change_fraction,
     )
     summary = {
         "flow": flow_label,

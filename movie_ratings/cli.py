@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=_cmd_status)
 
+    doctor = commands.add_parser(
+        "doctor", help="check that the configured backend is ready (each check: ok, or the fix)")
+    doctor.add_argument("--source", choices=SOURCES, default="demo",
+                        help="also check this source's credentials (kaggle)")
+    doctor.set_defaults(handler=_cmd_doctor)
+
     site = commands.add_parser("site", help="serve the built site on 127.0.0.1")
     site.add_argument("--port", type=int, default=8000,
                       help="port to listen on (default 8000; 0 picks a free one)")
@@ -201,6 +207,17 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return get_feature_store(settings).status() | {"model": model_status(settings)}
 
 
+def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from movie_ratings.doctor import checks_for, run_checks
+
+    results = run_checks(checks_for(settings, args.source))
+    for result in results:
+        print(result.line())
+    failed = [r.name for r in results if r.failed]
+    print(f"{len(failed)} of {len(results)} checks failed" if failed else "all checks passed")
+    return {"failed": failed}
+
+
 def _cmd_site(args: argparse.Namespace, settings: Settings) -> None:
     from movie_ratings.site.server import serve
 
@@ -285,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.command == "site":
         return 0
+    if args.command == "doctor":
+        return 1 if result["failed"] else 0
     if args.command == "status":
         print(json.dumps(result, indent=2, default=str) if args.json else format_status(result))
     else:

@@ -89,7 +89,7 @@ def hopsworks_config(
             + "; set them, or MOVIE_RATINGS_BACKEND=local for the embedded store"
         )
     if api_key is None:
-        name = settings.hopsworks_api_key_secret
+        name = settings.hopsworks_api_key_secret or ""
         try:
             value = (load_secret or _load_prefect_secret)(name)
         except Exception as exc:
@@ -102,7 +102,7 @@ def hopsworks_config(
         api_key = SecretStr(str(value).strip())
     if not api_key.get_secret_value().strip():
         raise ConfigurationError("HOPSWORKS_API_KEY is empty")
-    host = settings.hopsworks_host.strip()
+    host = (settings.hopsworks_host or "").strip()
     if "://" in host or "/" in host:
         raise ConfigurationError(
             f"HOPSWORKS_HOST must be a host name such as c.app.hopsworks.ai, not {host!r}"
@@ -110,7 +110,7 @@ def hopsworks_config(
     return HopsworksConfig(
         host=host,
         port=settings.hopsworks_port,
-        project=settings.hopsworks_project.strip(),
+        project=(settings.hopsworks_project or "").strip(),
         api_key=api_key,
         hostname_verification=settings.hopsworks_hostname_verification,
         trust_store_path=settings.hopsworks_trust_store_path,
@@ -120,7 +120,8 @@ def hopsworks_config(
 def _load_prefect_secret(name: str) -> str:
     from prefect.blocks.system import Secret
 
-    return Secret.load(name).get()
+    block: Any = Secret.load(name)  # typed as sync-or-async; called from sync code
+    return str(block.get())
 
 
 def _import_hopsworks() -> Any:
@@ -128,10 +129,51 @@ def _import_hopsworks() -> Any:
         import hopsworks
     except ImportError as exc:
         raise ConfigurationError(
-            "the Hopsworks backend needs the optional extra: pip install -e '.[hopsworks]' "
-            f"({exc})"
+            "the Hopsworks backend needs the optional extra: `make install-hopsworks` "
+            f"(a second environment, .venv-hopsworks) ({exc})"
         ) from None
+    check_deltalake_build()
     return hopsworks
+
+
+def sdk_module(sdk: Any | None = None) -> Any:
+    """The ``hopsworks`` module (imported and checked), or ``sdk`` when a test passes a fake."""
+    return sdk if sdk is not None else _import_hopsworks()
+
+
+def check_deltalake_build() -> None:
+    """Refuse to run the Hopsworks backend over the wrong ``deltalake`` build.
+
+    hops-deltalake (which hsfs writes DELTA groups with, to HopsFS) and deltalake install the
+    same ``deltalake`` module; whichever was installed last wins, and a write through the
+    wrong one fails deep inside delta-rs. ``pip install .[hopsworks]`` gives no guarantee
+    of the order; ``make install-hopsworks`` reinstalls hops-deltalake last.
+
+    Raises:
+        ConfigurationError: hops-deltalake is missing or another build is on disk.
+    """
+    from importlib import metadata
+
+    fix = ("run `make install-hopsworks` (it reinstalls hops-deltalake last), or "
+           "`pip install --force-reinstall --no-deps hops-deltalake` in this environment")
+    try:
+        wanted = metadata.version("hops-deltalake")
+    except metadata.PackageNotFoundError:
+        raise ConfigurationError(
+            "the Hopsworks backend writes feature groups through hops-deltalake, which is not "
+            f"installed here: {fix}"
+        ) from None
+    try:
+        import deltalake
+
+        found = str(getattr(deltalake, "__version__", "unknown"))
+    except ImportError as exc:
+        raise ConfigurationError(f"the deltalake module does not import ({exc}): {fix}") from None
+    if found.replace("-", ".") != wanted:
+        raise ConfigurationError(
+            f"the deltalake module on disk is version {found}, not the hops-deltalake {wanted} "
+            f"build that Hopsworks writes need (the deltalake package was installed over it): {fix}"
+        )
 
 
 _LOGIN_LOCK = threading.Lock()
@@ -189,6 +231,29 @@ def _status_code(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+#: What a cluster must provide, keyed by the text of the SDK error that says it does not.
+#: The Python client reads offline data only through the Feature Query Service (Arrow
+#: Flight): without it hsfs falls back to Hive, which it refuses (Engine._sql_offline).
+#: It writes DELTA groups from outside the cluster with delta-rs, straight to HopsFS,
+#: through the cluster's namenode and datanode load balancers (DeltaEngine._setup_delta_rs).
+CLUSTER_REQUIREMENTS: tuple[tuple[str, str], ...] = (
+    ("Reading data with Hive is not supported",
+     "The cluster must run the Feature Query Service (Arrow Flight) and let this client "
+     "reach it: the Python client reads feature groups and views only through it. Ask the "
+     "Hopsworks administrator to enable it for the project"),
+    ("datanode load balancer",
+     "The cluster must expose its HopsFS namenode and datanode load balancers to clients "
+     "outside it (the variables loadbalancer_external_domain_namenode and "
+     "loadbalancer_external_domain_datanode): the Python client writes DELTA feature "
+     "groups straight to HopsFS with delta-rs. Ask the Hopsworks administrator to set them up"),
+    ("Failed to write to delta table in external cluster",
+     "The cluster must let this client write to HopsFS from outside (load balancers, and a "
+     "user name for the project): the Python client writes DELTA feature groups with delta-rs"),
+)
+#: Text of hsml's error when a model version is already registered (ModelEngine).
+VERSION_EXISTS = "already exists, please select another version"
+
+
 def classify_error(exc: BaseException, action: str) -> MovieRatingsError | None:
     """What a failed SDK call means: retryable, bad data, bad configuration, or unknown.
 
@@ -201,13 +266,25 @@ def classify_error(exc: BaseException, action: str) -> MovieRatingsError | None:
 
     Returns:
         A :class:`TransientError` for HTTP 408/425/429/5xx, connection errors and timeouts;
-        a :class:`ConfigurationError` for 401/403 and TLS failures; a :class:`DataError` for
-        other HTTP 4xx and the SDK's feature-store/model-registry errors; None when the
-        exception is none of these (it is re-raised as it is).
+        a :class:`ConfigurationError` for 401/403, TLS failures and a cluster that lacks what
+        the Python client needs (:data:`CLUSTER_REQUIREMENTS`, the message says what); a
+        :class:`TransientError` for a model version that another registration took first
+        (the retry takes the next); a :class:`DataError` for other HTTP 4xx and the SDK's
+        feature-store/model-registry errors; None when the exception is none of these (it
+        is re-raised as it is).
     """
     name = type(exc).__name__
     names = {cls.__name__ for cls in type(exc).__mro__}
     detail = f"{action}: {name}: {_first_line(exc)}"
+    text = str(exc)
+    for marker, requirement in CLUSTER_REQUIREMENTS:
+        if marker in text:
+            return ConfigurationError(
+                f"{detail}. {requirement}; `movie-ratings doctor` checks it.")
+    if "ModelRegistryException" in names and VERSION_EXISTS in text:
+        # Two registrations picked the same next version: the retry picks the next free one.
+        return TransientError(f"{detail} (another registration took this version; a retry "
+                              "registers the next one)")
     if names & {"SSLError", "HopsworksSSLClientError", "SSLCertVerificationError"}:
         return ConfigurationError(
             f"{detail} (check HOPSWORKS_HOST and HOPSWORKS_TRUST_STORE_PATH; host name "

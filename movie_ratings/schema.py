@@ -138,6 +138,11 @@ DEFAULT_MAX_REJECT_FRACTION = 0.10
 #: it is taken as truncated or broken (a cut file, a partial export): the run fails and
 #: writes nothing. The real feed deletes a handful of films a day.
 DEFAULT_MAX_DELETE_FRACTION = 0.10
+#: If a daily snapshot changes the title, release date, people or genres of more than this
+#: share of the stored films, it is taken as broken (a shifted column, a corrupted export):
+#: the run fails and writes nothing. Signals the feed recomputes daily (popularity, votes)
+#: do not count.
+DEFAULT_MAX_DESCRIPTIVE_CHANGE_FRACTION = 0.20
 
 # --------------------------------------------------------------------------------------
 # Genres

@@ -11,7 +11,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from movie_ratings.schema import DEFAULT_MAX_DELETE_FRACTION, DEFAULT_MAX_REJECT_FRACTION
+from movie_ratings.schema import (
+    DEFAULT_MAX_DELETE_FRACTION,
+    DEFAULT_MAX_DESCRIPTIVE_CHANGE_FRACTION,
+    DEFAULT_MAX_REJECT_FRACTION,
+)
 
 
 def _default_home() -> Path:
@@ -32,6 +36,9 @@ class Settings(BaseSettings):
         max_reject_fraction: above this share of quarantined rows a snapshot is refused.
         max_delete_fraction: a snapshot that would delete more than this share of the
             stored films is refused as truncated or broken.
+        max_descriptive_change_fraction: a daily snapshot that changes the title, release
+            date, people or genres of more than this share of the stored films is refused
+            as broken (only once the store holds enough films for a share to mean much).
         lock_timeout_seconds: how long a writer waits for another writer of the same store.
         hopsworks_api_key: Hopsworks API key (``HOPSWORKS_API_KEY``); never logged or shown.
         hopsworks_api_key_secret: name of a Prefect Secret block holding the API key, read
@@ -58,6 +65,9 @@ class Settings(BaseSettings):
     demo_size: int = Field(default=20_000, ge=10)
     max_reject_fraction: float = Field(default=DEFAULT_MAX_REJECT_FRACTION, gt=0, le=1)
     max_delete_fraction: float = Field(default=DEFAULT_MAX_DELETE_FRACTION, gt=0, le=1)
+    max_descriptive_change_fraction: float = Field(
+        default=DEFAULT_MAX_DESCRIPTIVE_CHANGE_FRACTION, gt=0, le=1
+    )
     lock_timeout_seconds: float = Field(default=600.0, gt=0)
 
     # Hopsworks: the SDK's own variable names, so one environment configures both.

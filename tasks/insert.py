@@ -23,6 +23,7 @@ def upsert_snapshot(
     *,
     require_existing: bool,
     max_delete_fraction: float = 1.0,
+    max_descriptive_change_fraction: float = 1.0,
 ) -> UpsertResult:
     """Store a snapshot's feature rows: only new and changed rows are written.
 
@@ -34,13 +35,15 @@ def upsert_snapshot(
         rejects: quarantined records of this snapshot.
         require_existing: refuse to start an empty store (daily updates need a backfill).
         max_delete_fraction: refuse a snapshot that would delete a larger share of films.
+        max_descriptive_change_fraction: refuse a snapshot that changes the descriptive
+            fields of a larger share of the stored films.
 
     Returns:
         What was written.
 
     Raises:
         DataError: ``require_existing`` and the store has no data for these versions, or
-            the snapshot would delete too many films (``BrokenSourceError``).
+            the snapshot would delete or rewrite too many films (``BrokenSourceError``).
     """
     if require_existing:
         latest = store.latest_commit()
@@ -54,7 +57,8 @@ def upsert_snapshot(
             )
     info = SnapshotInfo(snapshot.as_of, snapshot.source, snapshot.version, snapshot.is_demo)
     return store.upsert_snapshot(
-        groups, versions, info, rejects, max_delete_fraction=max_delete_fraction
+        groups, versions, info, rejects, max_delete_fraction=max_delete_fraction,
+        max_descriptive_change_fraction=max_descriptive_change_fraction,
     )
 
 
@@ -68,14 +72,21 @@ def upsert_features_task(
     snapshot: Snapshot,
     rejects: pa.Table,
     require_existing: bool,
+    max_descriptive_change_fraction: float | None = None,
 ) -> UpsertResult:
-    """Upsert the rows into the configured store; retried on lock or I/O contention."""
+    """Upsert the rows into the configured store; retried on lock or I/O contention.
+
+    ``max_descriptive_change_fraction`` defaults to the setting of the same name.
+    """
     logger = get_run_logger()
     settings = get_settings()
     store = get_feature_store(settings)
+    if max_descriptive_change_fraction is None:
+        max_descriptive_change_fraction = settings.max_descriptive_change_fraction
     result = upsert_snapshot(
         store, groups, versions, snapshot, rejects, require_existing=require_existing,
         max_delete_fraction=settings.max_delete_fraction,
+        max_descriptive_change_fraction=max_descriptive_change_fraction,
     )
     if result.created_commit:
         logger.info(

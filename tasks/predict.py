@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.artifacts import load_pipeline, predict_ratings
 from movie_ratings.modeling.intervals import IntervalCalibration, calibration_of, information_level
-from movie_ratings.registry import MODEL_NAME, ModelVersion, get_model_registry
+from movie_ratings.registry import MODEL_NAME, ModelRegistry, ModelVersion, get_model_registry
 from movie_ratings.schema import (
     LABEL,
     MOVIE_GENRES,
@@ -29,7 +29,7 @@ from movie_ratings.schema import (
     UPCOMING_STATUSES,
 )
 from movie_ratings.settings import get_settings
-from movie_ratings.store import StoreCommit, get_feature_store
+from movie_ratings.store import FeatureStore, StoreCommit, get_feature_store
 from movie_ratings.store.changes import join_on_key
 from tasks.clean import CleanSnapshot, ParsedSnapshot, clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
@@ -169,7 +169,7 @@ class Monitoring:
         return float(pc.mean(self.films["abs_error"]).as_py())
 
 
-COVERAGE_SCHEMA = pa.schema([("prediction_date", pa.date32()), ("model_version", pa.int32()),
+COVERAGE_SCHEMA: pa.Schema = pa.schema([("prediction_date", pa.date32()), ("model_version", pa.int32()),
                              ("films", pa.int64()), ("covered", pa.int64())])
 
 
@@ -236,7 +236,7 @@ class LoadedModel:
     pipeline: Any
 
 
-def load_production_model(registry: Any) -> LoadedModel:
+def load_production_model(registry: ModelRegistry) -> LoadedModel:
     """The production model and its fitted pipeline (never refitted).
 
     Raises:
@@ -288,7 +288,7 @@ def predict_films(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_da
                            store_commit=view.commit.number, predicted_at=predicted_at, low=low, high=high)
 
 
-def save_predictions(store: Any, rows: pa.Table) -> tuple[pa.Table, int | None]:
+def save_predictions(store: FeatureStore, rows: pa.Table) -> tuple[pa.Table, int | None]:
     """Merge one run's predictions into the history.
 
     Returns:
@@ -389,7 +389,7 @@ def score_csv(path: Path, model: LoadedModel, as_of: date, *, explain: bool = Fa
     return scores, rejects
 
 
-def batch_predict(input_path: Path, output_path: Path, registry: Any, as_of: date, *,
+def batch_predict(input_path: Path, output_path: Path, registry: ModelRegistry, as_of: date, *,
                   explain: bool = False) -> BatchResult:
     """Score ``input_path`` with the production model into ``output_path`` (CSV): id, title,
     predicted_rating, rating_low, rating_high (empty without interval calibration),

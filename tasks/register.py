@@ -28,7 +28,7 @@ from movie_ratings.modeling.card import (
 from movie_ratings.modeling.encoders import INPUT_COLUMNS
 from movie_ratings.modeling.estimators import CANDIDATES
 from movie_ratings.modeling.intervals import calibrate_rows
-from movie_ratings.registry import MODEL_NAME, ModelVersion, get_model_registry
+from movie_ratings.registry import MODEL_NAME, ModelRegistry, ModelVersion, get_model_registry
 from movie_ratings.registry.base import MODEL_FILE
 from movie_ratings.schema import LABEL
 from movie_ratings.settings import get_settings
@@ -108,7 +108,7 @@ def interval_calibration(data: TrainingData, split: Split, fitted: FittedCandida
         return None
 
 
-def score_production(registry: Any, data: TrainingData, split: Split,
+def score_production(registry: ModelRegistry, data: TrainingData, split: Split,
                      fitted: FittedCandidates) -> ProductionComparison | None:
     """Production's recipe fitted on this training part and scored on this hold-out.
 
@@ -171,7 +171,7 @@ def score_production_task(data: TrainingData, split: Split, fitted: FittedCandid
 
 
 def register_model(
-    registry: Any, data: TrainingData, split: Split, fitted: FittedCandidates, refitted: Refitted | None,
+    registry: ModelRegistry, data: TrainingData, split: Split, fitted: FittedCandidates, refitted: Refitted | None,
     parity: dict[str, Comparison], decision: PromotionDecision, production: ProductionComparison | None,
     plots: dict[str, bytes], segments: list[dict[str, Any]], *, seed: int, candidates: tuple[str, ...],
     commit: str, created_at: datetime,

@@ -33,7 +33,7 @@ from movie_ratings.modeling.estimators import (
 )
 from movie_ratings.schema import GENRE_FEATURES, LABEL, MOVIE_RATINGS_VIEW, POST_RELEASE_COLUMNS
 from movie_ratings.settings import get_settings
-from movie_ratings.store import get_feature_store
+from movie_ratings.store import FeatureStore, get_feature_store
 from tasks.evaluate import regression_metrics
 from tasks.policies import IO_RETRIES
 
@@ -508,7 +508,7 @@ def dropped_by_old_filter(rows: pa.Table, features: tuple[str, ...]) -> str:
 def _parity_entry(rows: pa.Table, train: np.ndarray, test: np.ndarray, features: tuple[str, ...],
                   seed: int, *, kept: int, all_rows: pa.Table) -> Comparison:
     """One old-recipe score, or "not computable" with the reason (never an exception)."""
-    facts = {"rows": kept, "features": len(features)}
+    facts: dict[str, Any] = {"rows": kept, "features": len(features)}
     if len(train) < MIN_PARITY_TRAIN_ROWS or len(test) == 0:
         return Comparison.failed(
             f"the old notebook's row filter (released films with none of its {len(features)} columns "
@@ -561,7 +561,7 @@ def seed_parity(rows: pa.Table, split: Split, *, seed: int = 42) -> dict[str, Co
 # --------------------------------------------------------------------------------------
 
 
-def load_training_data(store: Any, view_version: int, store_commit: int | None) -> TrainingData:
+def load_training_data(store: FeatureStore, view_version: int, store_commit: int | None) -> TrainingData:
     """Labelled rows of the ``movie_ratings`` view at a store commit (latest if None)."""
     commit = store.latest_commit() if store_commit is None else store.commit(store_commit)
     if commit is None:

@@ -4,9 +4,27 @@ It behaves like Hopsworks where the adapters depend on it (offline inserts upser
 primary key + event time, point-in-time joins, feature views with labels and helper
 columns, in-memory training datasets with versions, a model registry that stores files),
 checks what Hopsworks checks (declared features, names, keys), returns frames the way the
-SDK's readers do (dates as datetimes, integers with nulls as floats, lists as numpy
-arrays), and records every call with its keyword arguments so tests can assert them and
-check them against the real SDK's signatures (tests/unit/test_hopsworks_signatures.py).
+SDK's readers do, and records every call with its keyword arguments so tests can assert
+them and check them against the real SDK's signatures (tests/unit/test_hopsworks_signatures.py).
+
+Behaviours of hopsworks 5.2.1 that are modelled because the adapters must cope with them
+(each is marked where it is modelled with the SDK function it mirrors):
+
+* a feature group from ``get_or_create_feature_group`` is saved at its first ``insert``;
+  before that ``get_feature_group`` does not find it and a view cannot use it;
+* ``FeatureGroup.read`` / ``Query.read`` return what the Query Service gives after the SDK's
+  ``_cast_column_to_offline_type``: dates as ``datetime.date`` objects, integers as nullable
+  ``Int64``/``Int32``, doubles as nullable ``Float64``, timestamps as naive UTC datetimes,
+  lists as numpy arrays (tests/unit/test_hopsworks_signatures.py runs the SDK's own cast on
+  the same tables and compares);
+* ``Model.download(local_path)`` returns ``local_path`` with the files at its root;
+* ``FeatureView.training_data`` without start/end keeps only ``event_time < now`` and
+  computes statistics;
+* saving a model version that already exists raises ``ModelRegistryException``.
+
+Cluster preconditions can be broken on purpose (:attr:`FakeHopsworks.cluster`) to test what
+the user is told: no Query Service (reads fail like the SDK's Hive fallback) and no datanode
+load balancer (delta-rs writes from outside the cluster fail).
 """
 
 from __future__ import annotations
@@ -14,6 +32,7 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _TYPES = {
@@ -75,6 +95,19 @@ class FeatureStoreException(Exception):
     """Same name as the SDK's client-side feature store error."""
 
 
+class ModelRegistryException(Exception):
+    """Same name as the SDK's client-side model registry error (hsml)."""
+
+
+@dataclass
+class Cluster:
+    """What the cluster provides (all of it unless a test takes something away)."""
+
+    query_service: bool = True
+    datanode_load_balancer: bool = True
+    model_registry: bool = True
+
+
 class Feature:
     """Stands in for ``hsfs.feature.Feature`` (construction and filters)."""
 
@@ -88,6 +121,10 @@ class Feature:
         _recorder().record("Feature.__le__", other)
         return Filter(self.name, "<=", other)
 
+    def __gt__(self, other: Any) -> Filter:
+        _recorder().record("Feature.__gt__", other)
+        return Filter(self.name, ">", other)
+
 
 @dataclass
 class Filter:
@@ -95,9 +132,17 @@ class Filter:
     op: str
     value: Any
 
+    def apply_arrow(self, table: pa.Table) -> pa.Table:
+        column = table[self.feature]
+        op = pc.less_equal if self.op == "<=" else pc.greater
+        return table.filter(pc.fill_null(op(column, self.value), False))
+
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        assert self.op == "<="
-        return frame[frame[self.feature] <= self.value]
+        column = frame[self.feature]
+        if self.op == "<=":
+            return frame[(column <= self.value).to_numpy(dtype=bool, na_value=False)]
+        assert self.op == ">"
+        return frame[(column > self.value).to_numpy(dtype=bool, na_value=False)]
 
 
 _ACTIVE: list[Recorder] = [Recorder()]
@@ -107,9 +152,49 @@ def _recorder() -> Recorder:
     return _ACTIVE[-1]
 
 
-def _to_sdk_frame(table: pa.Table) -> pd.DataFrame:
-    """What the SDK's offline reader gives back for a table."""
-    return table.to_pandas(date_as_object=False)
+#: hopsworks_common.core.type_systems.pandas_offline_dtype_mapping
+_PANDAS_OFFLINE = {
+    "bigint": pd.Int64Dtype(), "int": pd.Int32Dtype(), "smallint": pd.Int16Dtype(),
+    "tinyint": pd.Int8Dtype(), "float": pd.Float32Dtype(), "double": pd.Float64Dtype(),
+}
+
+
+def offline_type_of(dtype: pa.DataType) -> str:
+    """The offline type a group declares for an Arrow type (inverse of :func:`arrow_type`)."""
+    if pa.types.is_list(dtype):
+        return f"array<{offline_type_of(dtype.value_type)}>"
+    for name, candidate in _TYPES.items():
+        if candidate == dtype or (pa.types.is_timestamp(dtype) and name == "timestamp"):
+            return name
+    raise KeyError(str(dtype))
+
+
+def cast_to_offline_type(column: pd.Series, offline: str) -> pd.Series:
+    """Mirrors hopsworks_common.core.type_systems._cast_pandas_column_to_offline_type, which
+    Engine._sql_offline applies to every frame the Query Service returns."""
+    if offline == "timestamp":
+        return pd.to_datetime(column, utc=True).dt.tz_localize(None)
+    if offline == "date":
+        return pd.to_datetime(column, utc=True).dt.date
+    if offline.startswith("array<") or offline == "boolean":
+        return column.apply(
+            lambda x: x if x is not None and (isinstance(x, list | dict | np.ndarray)
+                                              or (not pd.isnull(x) and x != "")) else None)
+    if offline == "string":
+        return column.apply(lambda x: str(x) if x is not None else None)
+    if offline in _PANDAS_OFFLINE:
+        return column.astype(_PANDAS_OFFLINE[offline])
+    return column
+
+
+def _to_sdk_frame(table: pa.Table, types: dict[str, str]) -> pd.DataFrame:
+    """What a read through the Query Service gives back for a table: the Arrow Flight result
+    as pandas (arrow_flight_client._read_query), then the SDK's cast of every column to its
+    offline type (Engine._sql_offline -> Engine._cast_columns)."""
+    frame = table.to_pandas()
+    for name in frame.columns:
+        frame[name] = cast_to_offline_type(frame[name], types[name])
+    return frame
 
 
 class FeatureGroup:
@@ -124,8 +209,11 @@ class FeatureGroup:
         self.statistics_config = statistics_config
         self.online_enabled, self.time_travel_format = online_enabled, time_travel_format
         self.schema = pa.schema([pa.field(f.name, arrow_type(f.type)) for f in features])
+        self.types = {f.name: f.type for f in features}
         self.table = self.schema.empty_table()
         self.commits: dict[int, dict[str, Any]] = {}
+        self.saved = False
+        self.rows_read = 0  # rows this group sent to a reader (tests check what is read)
 
     @property
     def name(self) -> str:
@@ -157,17 +245,35 @@ class FeatureGroup:
                            validation_options=validation_options, wait=wait, **kwargs)
         self._store.fail_next("insert")
         self._store.fail_next(f"insert:{self._name}")
+        if not self._store.cluster.datanode_load_balancer:
+            # DeltaEngine._setup_delta_rs, for a client outside the cluster
+            raise FeatureStoreException(
+                "Failed to write to delta table in external cluster. Make sure datanode load "
+                "balancer has been setup on the cluster.")
         incoming = self._from_frame(features)
+        if not self.saved:  # FeatureGroup.insert saves a new group first (FeatureGroup.save)
+            self._store.save_group(self)
         keys = self._keys()
-        incoming_keys = set(zip(*(incoming[k].to_pylist() for k in keys), strict=True))
-        if len(incoming_keys) != incoming.num_rows:
+        if incoming.group_by(keys).aggregate([]).num_rows != incoming.num_rows:
             raise RestAPIError(400, f"{self._name}: duplicate primary key + event time in one insert")
-        old_keys = list(zip(*(self.table[k].to_pylist() for k in keys), strict=True)) if self.table.num_rows else []
-        keep = pa.array([k not in incoming_keys for k in old_keys], pa.bool_())
-        updated = self.table.num_rows - sum(keep.to_pylist()) if old_keys else 0
-        self.table = pa.concat_tables([self.table.filter(keep) if old_keys else self.table, incoming])
+        # DeltaEngine._write_delta_dataset: merge on primary key + event time
+        replaced = self._matching(incoming.select(keys))
+        updated = int(replaced.sum())
+        self.table = pa.concat_tables([self.table.filter(pa.array(~replaced)), incoming])
         self._commit(inserted=incoming.num_rows - updated, updated=updated, deleted=0)
         return None, None
+
+    def _matching(self, keys: pa.Table) -> np.ndarray:
+        """Which stored rows have one of ``keys``."""
+        if self.table.num_rows == 0:
+            return np.zeros(0, dtype=bool)
+        names = keys.column_names
+        stored = self.table.select(names).append_column(
+            "__row", pa.array(np.arange(self.table.num_rows, dtype=np.int64)))
+        hits = stored.join(keys.cast(stored.select(names).schema), names, join_type="left semi")
+        out = np.zeros(self.table.num_rows, dtype=bool)
+        out[hits["__row"].to_numpy()] = True
+        return out
 
     def _commit(self, *, inserted: int, updated: int, deleted: int) -> None:
         commit_id = next(self._store.clock)
@@ -179,12 +285,10 @@ class FeatureGroup:
         _recorder().record("FeatureGroup.remove_rows", delete_df, write_options=write_options,
                            storage=storage)
         keys = self._keys()
-        gone = set(zip(*(pd.Series(delete_df[k]).tolist() for k in keys), strict=True))
-        old_keys = list(zip(*(self.table[k].to_pylist() for k in keys), strict=True))
-        keep = pa.array([k not in gone for k in old_keys], pa.bool_())
-        before = self.table.num_rows
-        self.table = self.table.filter(keep)
-        self._commit(inserted=0, updated=0, deleted=before - self.table.num_rows)
+        gone = pa.Table.from_pandas(delete_df[keys], preserve_index=False)
+        drop = self._matching(gone)
+        self.table = self.table.filter(pa.array(~drop))
+        self._commit(inserted=0, updated=0, deleted=int(drop.sum()))
 
     def read(self, wallclock_time: Any = None, online: bool = False, dataframe_type: str = "default",
              read_options: dict | None = None, **kwargs: Any) -> pd.DataFrame:
@@ -193,7 +297,17 @@ class FeatureGroup:
         self._store.fail_next("read")
         if wallclock_time is not None:
             raise FeatureStoreException("Time travel queries are not supported in the python client.")
-        return _to_sdk_frame(self.table)
+        return Query(self, list(self.schema.names)).read(dataframe_type=dataframe_type)
+
+    def filter(self, f: Filter) -> Query:
+        _recorder().record("FeatureGroup.filter", f)
+        query = Query(self, list(self.schema.names))
+        query.filters.append(f)
+        return query
+
+    def delete(self) -> None:
+        _recorder().record("FeatureGroup.delete")
+        self._store.delete_group(self)
 
     def commit_details(self, wallclock_time: Any = None, limit: int | None = None) -> dict:
         _recorder().record("FeatureGroup.commit_details", wallclock_time=wallclock_time, limit=limit)
@@ -224,6 +338,13 @@ class Query:
     def __init__(self, left: FeatureGroup, selected: list[str]) -> None:
         self.left, self.selected = left, selected
         self.joins: list[tuple[Query, list[str], str]] = []
+        self.filters: list[Filter] = []
+
+    def filter(self, f: Filter) -> Query:
+        _recorder().record("Query.filter", f)
+        out = Query(self.left, self.selected)
+        out.joins, out.filters = list(self.joins), [*self.filters, f]
+        return out
 
     def join(self, sub_query: Query, on: list[str] | None = None, left_on: list[str] | None = None,
              right_on: list[str] | None = None, join_type: str | None = "left",
@@ -238,6 +359,7 @@ class Query:
             raise FeatureStoreException(f"ambiguous features {sorted(clash)} in the join")
         out = Query(self.left, self.selected)
         out.joins = [*self.joins, (sub_query, list(on or []), join_type or "left")]
+        out.filters = list(self.filters)
         return out
 
     @property
@@ -268,14 +390,47 @@ class Query:
             merged = merged[merged["__right_time"] <= merged[et_l]]
             merged = merged.sort_values(["__row", "__right_time"]).drop_duplicates("__row", keep="last")
             out = out.merge(merged[["__row", *right_cols]], on="__row", how="left")
-        return out.drop(columns=["__row"])[self.columns].reset_index(drop=True)
+        out = out.drop(columns=["__row"])[self.columns].reset_index(drop=True)
+        for f in self.filters:
+            out = f.apply(out)
+        return out.reset_index(drop=True)
+
+    def types(self) -> dict[str, str]:
+        types = dict(self.left.types)
+        for sub, _on, _how in self.joins:
+            types |= {c: sub.left.types[c] for c in sub.selected}
+        return types
+
+    def _sdk_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame as the SDK returns it (see :func:`_to_sdk_frame`)."""
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        types = self.types()
+        table = table.cast(pa.schema([pa.field(n, arrow_type(types[n])) for n in table.column_names]))
+        return _to_sdk_frame(table, types)
 
     def read(self, online: bool = False, dataframe_type: str = "default",
              read_options: dict | None = None, **kwargs: Any) -> pd.DataFrame:
         _recorder().record("Query.read", online=online, dataframe_type=dataframe_type,
                            read_options=read_options, **kwargs)
-        self.left._store.fail_next("read")
-        return self._frame()
+        store = self.left._store
+        store.fail_next("read")
+        for group in self.featuregroups:
+            if not group.saved:
+                raise FeatureStoreException(f"feature group {group._name} is not saved yet")
+        if not store.cluster.query_service:
+            # Engine._sql_offline without the Query Service (Arrow Flight) falls back to Hive
+            raise ValueError(
+                "Reading data with Hive is not supported when using hopsworks client version >= 4.0")
+        if not self.joins:  # one group: read without the pandas join machinery
+            table = self.left.table.select(self.selected)
+            for f in self.filters:  # pushed down: only matching rows leave the cluster
+                table = f.apply_arrow(table)
+            self.left.rows_read += table.num_rows
+            return _to_sdk_frame(table, self.left.types)
+        frame = self._sdk_frame(self._frame())
+        for group in self.featuregroups:
+            group.rows_read += group.table.num_rows
+        return frame
 
 
 class FeatureView:
@@ -314,9 +469,19 @@ class FeatureView:
                            primary_key=primary_key, event_time=event_time,
                            training_helper_columns=training_helper_columns,
                            dataframe_type=dataframe_type, **kwargs)
+        store = self._query.left._store
+        if not store.cluster.query_service:
+            raise ValueError(
+                "Reading data with Hive is not supported when using hopsworks client version >= 4.0")
         frame = self._query._frame()
         if extra_filter is not None:
             frame = extra_filter.apply(frame)
+        # FeatureViewEngine._set_event_time: without start/end the SDK sets them to 1 s after
+        # the epoch and *now*, and the query keeps start <= event_time < end.
+        start = _to_timestamp(start_time) if start_time is not None else pd.Timestamp(1000, unit="ms")
+        end = _to_timestamp(end_time) if end_time is not None else pd.Timestamp.now()
+        times = pd.to_datetime(frame[self._query.left.event_time])
+        frame = frame[((times >= start) & (times < end)).to_numpy()]
         drop = list(self.labels)
         if not primary_key:
             drop += self._query.left.primary_key
@@ -325,8 +490,14 @@ class FeatureView:
         if not training_helper_columns:
             drop += self.training_helper_columns
         version = max(self.training_datasets, default=0) + 1
-        self.training_datasets[version] = {"description": description, "filter": extra_filter}
+        # FeatureViewEngine._compute_training_dataset_statistics runs unless statistics are off
+        statistics = statistics_config is not False and not (
+            isinstance(statistics_config, dict) and statistics_config.get("enabled") is False)
+        self.training_datasets[version] = {"description": description, "filter": extra_filter,
+                                           "start_time": start, "end_time": end,
+                                           "statistics_computed": statistics}
         self._last_td = version
+        frame = self._query._sdk_frame(frame.reset_index(drop=True))
         features = frame.drop(columns=[c for c in dict.fromkeys(drop) if c in frame.columns])
         return features.reset_index(drop=True), frame[self.labels].reset_index(drop=True)
 
@@ -335,12 +506,30 @@ class FeatureView:
         return self._last_td
 
 
+def _to_timestamp(value: Any) -> pd.Timestamp:
+    """Start/end times as the SDK accepts them (dates, datetimes, strings, epoch ms)."""
+    if isinstance(value, int):
+        return pd.Timestamp(value, unit="ms")
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert(None) if stamp.tzinfo is not None else stamp
+
+
 class FeatureStore:
     def __init__(self) -> None:
         self.groups: dict[tuple[str, int], FeatureGroup] = {}
         self.views: dict[tuple[str, int], FeatureView] = {}
         self.clock = itertools.count(1_700_000_000_000, 1000)
         self.failures: dict[str, list[Exception]] = {}
+        self.cluster = Cluster()
+
+    def save_group(self, group: FeatureGroup) -> None:
+        """FeatureGroup.save: the group becomes visible to get_feature_group and views."""
+        group.saved = True
+        self.groups.setdefault((group._name, group._version), group)
+
+    def delete_group(self, group: FeatureGroup) -> None:
+        self.groups.pop((group._name, group._version), None)
+        group.saved = False
 
     def fail_next(self, operation: str) -> None:
         """Raise the next failure queued for ``operation`` (tests queue them)."""
@@ -360,6 +549,8 @@ class FeatureStore:
                            statistics_config=statistics_config, **kwargs)
         if (name, version) in self.groups:
             return self.groups[(name, version)]
+        # A new group is not saved here: FeatureStore.get_or_create_feature_group returns an
+        # unsaved FeatureGroup, saved by its first insert (or save).
         names = [f.name for f in features or []]
         bad = [n for n in [name, *names] if not _NAME.match(n)]
         if bad:
@@ -371,10 +562,8 @@ class FeatureStore:
             unknown = [c for c in statistics_config.get("columns", []) if c not in names]
             if unknown:
                 raise RestAPIError(400, f"statistics columns {unknown} are not features of {name}")
-        group = FeatureGroup(self, name, version, description, primary_key or [], event_time,
-                             list(features or []), statistics_config, online_enabled, time_travel_format)
-        self.groups[(name, version)] = group
-        return group
+        return FeatureGroup(self, name, version, description, primary_key or [], event_time,
+                            list(features or []), statistics_config, online_enabled, time_travel_format)
 
     def get_feature_group(self, name: str, version: int | None = None) -> FeatureGroup | None:
         _recorder().record("FeatureStore.get_feature_group", name=name, version=version)
@@ -391,6 +580,9 @@ class FeatureStore:
                            training_helper_columns=training_helper_columns, **kwargs)
         if (name, version) in self.views:
             return self.views[(name, version)]
+        unsaved = [g._name for g in query.featuregroups if not g.saved]
+        if unsaved:
+            raise FeatureStoreException(f"feature groups {unsaved} are not saved yet")
         for column in [*(labels or []), *(inference_helper_columns or []), *(training_helper_columns or [])]:
             if column not in query.columns:
                 raise RestAPIError(400, f"{column} is not a feature of the view's query")
@@ -458,7 +650,10 @@ class Model:
         if self._version is None:
             self._version = max((v for n, v in registry.models if n == self._name), default=0) + 1
         if (self._name, self._version) in registry.models:
-            raise RestAPIError(409, f"model {self._name} version {self._version} already exists")
+            # ModelEngine._save_model... checks the version first (hsml 5.2)
+            raise ModelRegistryException(
+                f"Model with name {self._name} and version {self._version} already exists, "
+                "please select another version.")
         for metric, value in self.training_metrics.items():
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise RestAPIError(400, f"metric {metric} is not a number")
@@ -474,9 +669,11 @@ class Model:
         return self
 
     def download(self, local_path: str | None = None) -> str:
+        """ModelEngine._download: the files go to the root of ``local_path`` (a new temporary
+        folder when omitted), which is returned."""
         _recorder().record("Model.download", local_path=local_path)
-        target = Path(local_path) / "download"
-        shutil.copytree(self.files, target)
+        target = Path(local_path) if local_path is not None else Path(tempfile.mkdtemp())
+        shutil.copytree(self.files, target, dirs_exist_ok=True)
         return str(target)
 
 
@@ -547,6 +744,8 @@ class Project:
 
     def get_model_registry(self) -> ModelRegistry:
         _recorder().record("Project.get_model_registry")
+        if not self._fs.cluster.model_registry:
+            raise RestAPIError(404, "the model registry service is not enabled for this project")
         return self._mr
 
 
@@ -556,8 +755,11 @@ class FakeHopsworks:
     Feature = Feature
     schema_classes = (ModelSchema, Schema)
 
+    ModelRegistryException = ModelRegistryException
+
     def __init__(self, root: Path, *, project: str = "movies_test") -> None:
         self.feature_store = FeatureStore()
+        self.cluster = self.feature_store.cluster
         self.registry = ModelRegistry(root / "registry-files")
         self.project = Project(project, self.feature_store, self.registry)
         self.recorder = Recorder()
@@ -582,3 +784,19 @@ class FakeHopsworks:
         if api_key_value is None or project is None:
             raise AssertionError("the real SDK would prompt for the key or the project here")
         return self.project
+
+
+def select_fake_hopsworks(fake: FakeHopsworks, monkeypatch: Any) -> None:
+    """Make the settings select Hopsworks and every login reach ``fake`` (for one test).
+
+    The adapters' import of the ``hopsworks`` module gets the fake, so flows and the CLI
+    reach it through exactly the code a real cluster would be reached through.
+    """
+    from movie_ratings import hopsworks_connection
+
+    monkeypatch.setenv("MOVIE_RATINGS_BACKEND", "hopsworks")
+    monkeypatch.setenv("HOPSWORKS_API_KEY", "fake-api-key")
+    monkeypatch.setenv("HOPSWORKS_PROJECT", "movies_test")
+    monkeypatch.setenv("HOPSWORKS_HOST", "hopsworks.invalid")
+    monkeypatch.setattr(hopsworks_connection, "_import_hopsworks", lambda: fake)
+    hopsworks_connection.forget_logins()

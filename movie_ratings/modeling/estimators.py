@@ -316,7 +316,7 @@ def tune_boosting(X: np.ndarray, y: np.ndarray, days: np.ndarray, *, seed: int, 
     if len(validation_rows) > TUNING_MAX_VALIDATION_ROWS:
         validation_rows = np.sort(rng.choice(validation_rows, TUNING_MAX_VALIDATION_ROWS, replace=False))
     y = np.asarray(y, dtype=np.float64)
-    trials = []
+    trials: list[Any] = []
     for overrides in grid:
         params = {**tuned_params(), **overrides}
         if trials and time.perf_counter() - started > budget_seconds:

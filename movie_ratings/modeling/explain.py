@@ -18,9 +18,9 @@ Only the rows asked for are explained; nothing is computed for the rest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -74,7 +74,7 @@ def _names(values: object) -> list[str]:
         return []
     if isinstance(values, str):
         return [values] if values.strip() else []
-    return [str(v) for v in values if v is not None and str(v).strip()]
+    return [str(v) for v in cast(Iterable[object], values) if v is not None and str(v).strip()]
 
 
 def _listing(names: list[str], limit: int = 2) -> str:

@@ -140,7 +140,7 @@ def psi_level(psi: float) -> str:
     return STABLE_LEVEL
 
 
-def psi(reference: Sequence[float], current: Sequence[float]) -> float:
+def psi(reference: Sequence[float] | np.ndarray, current: Sequence[float] | np.ndarray) -> float:
     """Population stability index of two distributions over the same bins (shares or counts).
 
     Raises:

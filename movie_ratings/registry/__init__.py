@@ -12,6 +12,9 @@ __all__ = ["MODEL_NAME", "ModelRegistry", "ModelVersion", "get_model_registry"]
 def get_model_registry(settings: Settings) -> ModelRegistry:
     """The configured model registry: a directory under MOVIE_RATINGS_HOME unless Hopsworks.
 
+    The declared return type is what makes the type checker (``make test``) check each
+    backend against the :class:`ModelRegistry` protocol.
+
     Raises:
         ConfigurationError: an unknown backend, or Hopsworks settings missing (named).
     """

@@ -9,7 +9,9 @@ Every Hopsworks model-registry call of this project sits in this module.
   ``save`` uploads every file first and registers the version last, removing the upload if
   anything fails, so a half-written version is never visible (atomic, like the local
   registry). The version number is chosen as the next free one and written into the card;
-  a concurrent registration of the same number fails and is retried.
+  if another registration took that number first, hsml raises ``ModelRegistryException``
+  ("already exists") before uploading anything; it is mapped to a ``TransientError``, so the
+  register task's retry registers the next free number.
 * **best**: ``mr.get_best_model(name, metric, "min" | "max")``.
 * **get** downloads the version (``model.download()``) into a local cache under
   ``MOVIE_RATINGS_HOME/model-cache`` once; inference then loads ``model.joblib`` from there.
@@ -37,6 +39,7 @@ from movie_ratings.errors import DataError
 from movie_ratings.hopsworks_connection import translate_errors
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
+from movie_ratings.settings import Settings
 from movie_ratings.store.hopsworks import (
     MODEL_PROMOTIONS,
     HopsworksFeatureStore,
@@ -156,6 +159,10 @@ class HopsworksModelRegistry:
             raise KeyError(f"model {name} version {version} is not in the Hopsworks registry")
         return model
 
+    def version_numbers(self, name: str) -> list[int]:
+        """Registered version numbers of ``name`` (no download; `movie-ratings doctor`)."""
+        return self._version_numbers(name)
+
     def _version_numbers(self, name: str) -> list[int]:
         with translate_errors(f"listing versions of model {name}"):
             models = self._mr.get_models(name=name) or []
@@ -214,7 +221,7 @@ class HopsworksModelRegistry:
         return None if pointer is None else self.get(name, pointer["version"])
 
 
-def open_hopsworks_registry(settings: Any, *, sdk: Any | None = None) -> HopsworksModelRegistry:
+def open_hopsworks_registry(settings: Settings, *, sdk: Any | None = None) -> HopsworksModelRegistry:
     """Log in (once per process) and open the project's model registry.
 
     Args:
@@ -225,14 +232,15 @@ def open_hopsworks_registry(settings: Any, *, sdk: Any | None = None) -> Hopswor
         ConfigurationError: settings missing (named), extra not installed, key refused.
         TransientError: Hopsworks could not be reached.
     """
-    from movie_ratings.hopsworks_connection import hopsworks_config, login
+    from movie_ratings.hopsworks_connection import hopsworks_config, login, sdk_module
     from movie_ratings.store.hopsworks import open_hopsworks_store
 
     config = hopsworks_config(settings)
+    sdk = sdk_module(sdk)
     store = open_hopsworks_store(settings, sdk=sdk)
     project = login(config, sdk=sdk)
     with translate_errors(f"opening the model registry of project {config.project}"):
         model_registry = project.get_model_registry()
-    schemas = getattr(sdk, "schema_classes", None) if sdk is not None else None
+    schemas = getattr(sdk, "schema_classes", None)  # a fake's; the real ones come from hsml
     return HopsworksModelRegistry(model_registry, store, settings.model_cache_dir,
                                   schema_classes=schemas)

@@ -84,7 +84,9 @@ def write_site(data: SiteData, directory: Path) -> None:
     _write(directory / "index.html", render.render_index(data))
     _write(directory / "monitoring.html", render.render_monitoring(data, plots))
     for film in render.film_details(data):
-        _write(directory / film_page(film.id), render.render_film(data, film))
+        page = film_page(film.id)
+        if page is not None:  # film_details keeps only valid ids
+            _write(directory / page, render.render_film(data, film))
 
 
 def _fsync_dir(path: Path) -> None:

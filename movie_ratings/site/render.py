@@ -284,7 +284,7 @@ class LegendItem:
     text: str
 
 
-def version_colors(versions: Iterable[object]) -> dict[object, str]:
+def version_colors(versions: Iterable[Any]) -> dict[Any, str]:
     ordered = sorted(set(versions))
     return {version: PALETTE[i % len(PALETTE)] for i, version in enumerate(ordered)}
 
@@ -567,6 +567,8 @@ def film_details(data: SiteData) -> list[FilmDetail]:
             continue
         card, seen = cards.get(film_id), monitored.get(film_id)
         source = card if card is not None else seen
+        if source is None:
+            continue
         history = sorted(data.histories.get(film_id, ()),
                          key=lambda p: (p.prediction_date, p.model_version), reverse=True)
         details.append(FilmDetail(film_id, source.title, source.imdb_id, card, seen, tuple(history)))

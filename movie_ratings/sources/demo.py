@@ -297,7 +297,7 @@ class _Streams:
         return np.minimum(picks, len(cdf) - 1)
 
 
-def _cdf(weights: np.ndarray | tuple[float, ...]) -> np.ndarray:
+def _cdf(weights: np.ndarray | tuple[float, ...] | list[float]) -> np.ndarray:
     return np.cumsum(np.asarray(weights, dtype=np.float64))
 
 
@@ -584,7 +584,7 @@ def _count(s: _Streams, fame: np.ndarray, bias: float, extra: np.ndarray) -> np.
 
 def _steps(u: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
     """Number of thresholds above ``u`` (a small discrete count)."""
-    return sum((u < t).astype(np.int64) for t in thresholds)
+    return np.asarray(sum((u < t).astype(np.int64) for t in thresholds))
 
 
 def _make_films(

@@ -15,6 +15,9 @@ def get_feature_store(settings: Settings) -> FeatureStore:
     Hopsworks is chosen by ``MOVIE_RATINGS_BACKEND=hopsworks``, or by a configured
     ``HOPSWORKS_API_KEY`` when the backend is not set (see :class:`Settings`).
 
+    The declared return type is what makes the type checker (``make test``) check each
+    backend against the :class:`FeatureStore` protocol.
+
     Raises:
         ConfigurationError: an unknown backend, or Hopsworks settings missing (named).
     """

@@ -128,13 +128,17 @@ class FeatureStore(Protocol):
         rejects: pa.Table,
         *,
         max_delete_fraction: float = 1.0,
+        max_descriptive_change_fraction: float = 1.0,
     ) -> UpsertResult:
         """Write a full snapshot: new and changed rows are stored, missing films deleted.
 
-        A film whose record is among ``rejects`` is not missing: it keeps its last good
-        row. A snapshot that would delete more than ``max_delete_fraction`` of a group's
-        films is refused (``BrokenSourceError``) before anything is written. Idempotent:
-        writing the same snapshot again changes nothing.
+        Every backend decides what to write with :func:`movie_ratings.store.upsert.plan_upsert`:
+        a film whose record is among ``rejects`` is not missing (it keeps its last good
+        row); a snapshot that would delete more than ``max_delete_fraction`` of a group's
+        films, or change the descriptive fields of more than
+        ``max_descriptive_change_fraction`` of the stored films, is refused
+        (``BrokenSourceError``) before anything is written. Idempotent: writing the same
+        snapshot again changes nothing.
         """
         ...
 

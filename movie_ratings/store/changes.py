@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -35,6 +35,8 @@ class GroupChanges:
         new: count of keys not yet in the group.
         changed: count of keys whose values differ.
         unchanged: count of keys with identical values.
+        descriptive_ids: keys already stored whose descriptive columns (see
+            :func:`diff_against_log`) changed; empty when none were named.
     """
 
     upserts: pa.Table
@@ -42,6 +44,7 @@ class GroupChanges:
     new: int
     changed: int
     unchanged: int
+    descriptive_ids: np.ndarray = field(default_factory=lambda: np.array([], np.int64))
 
     @property
     def deleted(self) -> int:
@@ -169,19 +172,23 @@ def same_values(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
     return _scalars_equal(a, b)  # chunked arrays compare as they are, without a copy
 
 
-def diff_group(current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec) -> GroupChanges:
+def diff_group(
+    current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec,
+    descriptive: tuple[str, ...] = (),
+) -> GroupChanges:
     """Compare a snapshot's rows with a group's current rows (one row per key).
 
     Args:
         current: one row per key, as returned by :func:`current_rows`.
         incoming: one row per key, built from the snapshot.
         spec: the group, naming the key and which columns are values.
+        descriptive: columns whose changes are reported in ``descriptive_ids``.
 
     Returns:
         The changes; unchanged rows are not in ``upserts``.
     """
     index = LogIndex.of_current(current, spec.primary_key[0])
-    return diff_against_log(index, current.column, incoming, spec)
+    return diff_against_log(index, current.column, incoming, spec, descriptive)
 
 
 def diff_against_log(
@@ -189,6 +196,7 @@ def diff_against_log(
     read_column: Callable[[str], pa.ChunkedArray],
     incoming: pa.Table,
     spec: FeatureGroupSpec,
+    descriptive: tuple[str, ...] = (),
 ) -> GroupChanges:
     """Compare a snapshot's rows with the current rows of a log, one column at a time.
 
@@ -200,6 +208,8 @@ def diff_against_log(
         read_column: the log's column by name (all log rows, in log order).
         incoming: one row per key, built from the snapshot.
         spec: the group, naming the key and which columns are values.
+        descriptive: compared columns whose changes are also reported on their own, in
+            ``descriptive_ids`` (the broken-feed guard counts them).
 
     Returns:
         The changes; unchanged rows are not in ``upserts``.
@@ -213,15 +223,19 @@ def diff_against_log(
     # For each incoming row, the log row of its current version (null when new).
     aligned = pa.array(index.positions[pos], mask=~found)
     differs = np.zeros(len(inc_ids), dtype=bool)
+    described = np.zeros(len(inc_ids), dtype=bool)
 
     def column_differs(name: str) -> np.ndarray:
         return ~same_values(incoming[name], read_column(name).take(aligned))
 
     # Arrow reads, takes and compares without the GIL: columns go in parallel, each
     # thread holding one stored column at a time.
+    columns = spec.compared_columns
     with ThreadPoolExecutor(DIFF_THREADS) as pool:
-        for column in pool.map(column_differs, spec.compared_columns):
+        for name, column in zip(columns, pool.map(column_differs, columns), strict=True):
             differs |= column
+            if name in descriptive:
+                described |= column
     changed = differs & found
 
     present = np.zeros(len(index.ids), dtype=bool)
@@ -233,6 +247,7 @@ def diff_against_log(
         new=int((~found).sum()),
         changed=int(changed.sum()),
         unchanged=int(found.sum() - changed.sum()),
+        descriptive_ids=inc_ids[described & found],
     )
 
 

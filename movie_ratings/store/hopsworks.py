@@ -10,6 +10,9 @@ groups and of the view come from the flows' parameters, like the local store):
   ``is_tombstone`` (the film left the feed on this snapshot date). Primary key
   (``id``, ``store_commit``), event time ``snapshot_date``, offline only, time travel format
   DELTA (the format the Python client writes directly, without a Spark job).
+* ``movies_current`` and ``movie_genres_current`` (same versions): the current row of every
+  film (tombstones included), primary key ``id`` and no event time, so an insert replaces a
+  film's row; a daily upsert reads these (only the key and compared columns), not the logs.
 * ``movie_predictions`` (v1): primary key (``id``, ``model_version``), event time
   ``prediction_date``; an insert upserts on primary key + event time, which is exactly the
   history semantics of :meth:`merge_rows`.
@@ -34,9 +37,15 @@ both, with the same snapshot date and store commit, so the view's point-in-time 
 (without it, a film whose genres changed after its other features would be joined with
 stale genres).
 
+**What to write** is decided by :mod:`movie_ratings.store.upsert`, the same code as the
+embedded store's: this module reads the current rows and writes the plan.
+
 **Store commits** are rows of ``store_commits``, written last: readers only read rows whose
 ``store_commit`` is at most the commit they read, so rows of a run that died before its
-commit record are invisible; the next writer removes them (``remove_rows``) before writing.
+commit record are invisible; the next writer finds them with a filter on ``store_commit``
+(read by the Query Service, so only those rows) and removes them (``remove_rows``) before
+writing. Rows such a run wrote to a current-rows group are recognised the same way and
+restored from the log.
 Hopsworks' own time travel (``as_of``) is not used: its Python client refuses time-travel
 queries on HUDI and ICEBERG and its Arrow Flight reader does not serve them, so reads as of
 an earlier commit filter on ``store_commit`` instead, which works on every format and gives
@@ -49,7 +58,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -70,6 +79,7 @@ from movie_ratings.schema import (
     Feature,
     FeatureGroupSpec,
 )
+from movie_ratings.settings import Settings
 from movie_ratings.store.base import (
     GroupState,
     SnapshotInfo,
@@ -77,8 +87,8 @@ from movie_ratings.store.base import (
     UpsertResult,
     group_key,
 )
-from movie_ratings.store.changes import GroupChanges, diff_group
-from movie_ratings.store.local import _counts, _result
+from movie_ratings.store.changes import GroupChanges
+from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
 
 #: Bookkeeping column: number of the store commit that wrote the row.
 STORE_COMMIT = "store_commit"
@@ -139,7 +149,18 @@ MODEL_PROMOTIONS = FeatureGroupSpec(
     primary_key=("model_name",),
     event_time="promoted_at",
 )
-_BOOKKEEPING = (STORE_COMMITS, SNAPSHOT_REJECTS, MODEL_PROMOTIONS)
+DOCTOR_SCRATCH = FeatureGroupSpec(
+    name="movie_ratings_doctor",
+    description="Scratch group of `movie-ratings doctor`: written, read back and deleted.",
+    features=(
+        Feature("check_id", pa.int64(), "Random id of one doctor run."),
+        Feature("checked_at", pa.timestamp("us", tz="UTC"), "When the check ran (event time)."),
+        Feature("note", pa.string(), "What wrote the row."),
+    ),
+    primary_key=("check_id",),
+    event_time="checked_at",
+)
+_BOOKKEEPING = (STORE_COMMITS, SNAPSHOT_REJECTS, MODEL_PROMOTIONS, DOCTOR_SCRATCH)
 _REJECT_RENAMES = {"column": "rejected_column"}
 
 #: Statistics are computed by Hopsworks on every insert: only where they are worth it.
@@ -174,7 +195,11 @@ STATISTICS: dict[str, dict[str, Any] | bool] = {
     STORE_COMMITS.name: False,
     SNAPSHOT_REJECTS.name: False,
     MODEL_PROMOTIONS.name: False,
+    "movie_ratings_doctor": False,
 }
+
+#: Suffix of the current-rows group kept beside each data group (``movies_current``).
+CURRENT_SUFFIX = "_current"
 
 
 # ------------------------------------------------------------------------------------------
@@ -190,11 +215,26 @@ class HopsworksGroup:
         spec: the group as declared in schema.py (what readers get back).
         stored: the group as stored (with bookkeeping columns, the Hopsworks key).
         log: True for the data groups stored as a commit-tagged log.
+        event_time: the event time Hopsworks is told about: None for a current-rows
+            group, so that an insert replaces a film's row instead of adding one per date
+            (``DeltaEngine._generate_merge_query`` merges on primary key + event time).
     """
 
     spec: FeatureGroupSpec
     stored: FeatureGroupSpec
     log: bool
+    event_time: str | None
+
+    @property
+    def merge_keys(self) -> list[str]:
+        """Columns an insert upserts on (and ``remove_rows`` matches)."""
+        return list(dict.fromkeys([*self.stored.primary_key,
+                                   *([self.event_time] if self.event_time else [])]))
+
+
+def current_group_name(name: str) -> str:
+    """The current-rows group of a data group (``movies`` -> ``movies_current``)."""
+    return f"{name}{CURRENT_SUFFIX}"
 
 
 def hopsworks_group(name: str) -> HopsworksGroup:
@@ -210,12 +250,23 @@ def hopsworks_group(name: str) -> HopsworksGroup:
             features=(*spec.features, *_HELPER_FEATURES),
             primary_key=(*spec.primary_key, STORE_COMMIT),
         )
-        return HopsworksGroup(spec, stored, log=True)
+        return HopsworksGroup(spec, stored, log=True, event_time=stored.event_time)
+    if name.endswith(CURRENT_SUFFIX) and name[: -len(CURRENT_SUFFIX)] in FEATURE_GROUPS:
+        spec = FEATURE_GROUPS[name[: -len(CURRENT_SUFFIX)]]
+        stored = replace(
+            spec,
+            name=name,
+            description=(f"Current row of every film in {spec.name} (one row per film, "
+                         "replaced on change; a cache of the log's newest rows)."),
+            features=(*spec.features, *_HELPER_FEATURES),
+        )
+        return HopsworksGroup(spec, stored, log=False, event_time=None)
     if name in HISTORY_GROUPS:
-        return HopsworksGroup(HISTORY_GROUPS[name], HISTORY_GROUPS[name], log=False)
+        spec = HISTORY_GROUPS[name]
+        return HopsworksGroup(spec, spec, log=False, event_time=spec.event_time)
     for spec in _BOOKKEEPING:
         if name == spec.name:
-            return HopsworksGroup(spec, spec, log=False)
+            return HopsworksGroup(spec, spec, log=False, event_time=spec.event_time)
     raise DataError(f"unknown feature group {name!r}")
 
 
@@ -342,6 +393,27 @@ def latest_rows(log: pa.Table, key: str, event_time: str, *, upto_commit: int) -
     return log.take(pa.array(rows[~dead], pa.int64()))
 
 
+def latest_rows_with_tombstones(log: pa.Table, key: str, event_time: str) -> pa.Table:
+    """The newest row of every key in a commit-tagged log, a tombstone when that is the newest."""
+    if log.num_rows == 0:
+        return log
+    ids = log[key].to_numpy(zero_copy_only=False)
+    times = pc.cast(pc.cast(log[event_time], pa.int32()), pa.int64()).to_numpy(zero_copy_only=False)
+    commits = log[STORE_COMMIT].to_numpy(zero_copy_only=False)
+    order = np.lexsort((commits, times, ids))
+    sorted_ids = ids[order]
+    last = np.r_[sorted_ids[1:] != sorted_ids[:-1], True]
+    return log.take(pa.array(order[last], pa.int64()))
+
+
+def _merge_repair(repair: pa.Table, rows: pa.Table) -> pa.Table:
+    """Rows for the current-rows group: this commit's rows, and the repair for other films."""
+    if repair.num_rows == 0:
+        return rows
+    others = repair.filter(pc.invert(pc.is_in(repair[PRIMARY_KEY], rows[PRIMARY_KEY])))
+    return pa.concat_tables([others, rows.cast(repair.schema)])
+
+
 def log_rows(
     table: pa.Table, stored: FeatureGroupSpec, commit: int, *, tombstone: bool = False
 ) -> pa.Table:
@@ -439,7 +511,8 @@ class HopsworksFeatureStore:
         self.bookkeeping_version = bookkeeping_version
         self._feature_cls = feature_cls
         self.address = address
-        self._groups: dict[tuple[str, int], Any] = {}
+        self._groups: dict[tuple[str, int], Any] = {}  # saved groups
+        self._unsaved: dict[tuple[str, int], Any] = {}  # created, saved at their first insert
 
     # -------------------------------------------------------------------------------------
     # SDK handles
@@ -453,63 +526,115 @@ class HopsworksFeatureStore:
         return self._feature_cls
 
     def _group(self, name: str, version: int, *, create: bool) -> Any | None:
-        """The SDK's feature group handle (created with its full definition when asked)."""
+        """The SDK's handle of a saved group, or of a new one when ``create``.
+
+        hsfs saves a new group at its first insert (``get_or_create_feature_group`` returns
+        an unsaved FeatureGroup that cannot be read or used in a view), so a created handle
+        counts as existing only once an insert went through (:meth:`insert_rows`).
+        """
         cached = self._groups.get((name, version))
         if cached is not None:
             return cached
-        layout = hopsworks_group(name)
-        stored = layout.stored
-        if create:
-            feature = self._feature()
-            with translate_errors(f"creating feature group {name} v{version}"):
-                handle = self._fs.get_or_create_feature_group(
-                    name=name,
-                    version=version,
-                    description=stored.description,
-                    primary_key=list(stored.primary_key),
-                    event_time=stored.event_time,
-                    features=[
-                        feature(name=f.name, type=offline_type(f.dtype), description=f.description)
-                        for f in stored.features
-                    ],
-                    statistics_config=STATISTICS.get(name, False),
-                    online_enabled=False,
-                    time_travel_format=TIME_TRAVEL_FORMAT,
-                )
-        else:
+        if not create:
             with translate_errors(f"looking up feature group {name} v{version}"):
                 handle = self._fs.get_feature_group(name=name, version=version)
-            if handle is None:
-                return None
-        self._groups[(name, version)] = handle
+            if handle is not None:
+                self._groups[(name, version)] = handle
+            return handle
+        unsaved = self._unsaved.get((name, version))
+        if unsaved is not None:
+            return unsaved
+        layout = hopsworks_group(name)
+        stored = layout.stored
+        feature = self._feature()
+        with translate_errors(f"creating feature group {name} v{version}"):
+            handle = self._fs.get_or_create_feature_group(
+                name=name,
+                version=version,
+                description=stored.description,
+                primary_key=list(stored.primary_key),
+                event_time=layout.event_time,
+                features=[
+                    feature(name=f.name, type=offline_type(f.dtype), description=f.description)
+                    for f in stored.features
+                ],
+                statistics_config=STATISTICS.get(name, False),
+                online_enabled=False,
+                time_travel_format=TIME_TRAVEL_FORMAT,
+            )
+        self._unsaved[(name, version)] = handle
         return handle
+
+    def _created(self, name: str, version: int) -> Any:
+        """The SDK's handle of a group, created (unsaved until its first insert) if missing."""
+        return self._group(name, version, create=True)
 
     def insert_rows(self, name: str, version: int, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
-        handle = self._group(name, version, create=True)
+        handle = self._created(name, version)
         with translate_errors(f"inserting {rows.num_rows:,} rows into {name} v{version}"):
             # wait: the next step (the commit record, the next read) reads these rows back.
             handle.insert(table_to_frame(rows), write_options={"wait_for_job": True}, wait=True)
+        self._groups[(name, version)] = handle  # saved by its first insert
+        self._unsaved.pop((name, version), None)
 
-    def read_rows(self, name: str, version: int) -> pa.Table:
-        """Every stored row of a group (empty with the stored schema when it does not exist)."""
-        stored = hopsworks_group(name).stored
+    def read_rows(self, name: str, version: int, columns: list[str] | None = None) -> pa.Table:
+        """Every stored row of a group (empty with the stored schema when it does not exist).
+
+        Args:
+            columns: only these columns (the Query Service then sends only them).
+        """
+        schema = hopsworks_group(name).stored.arrow_schema
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns])
         handle = self._group(name, version, create=False)
         if handle is None:
-            return stored.arrow_schema.empty_table()
+            return schema.empty_table()
         with translate_errors(f"reading feature group {name} v{version}"):
-            frame = handle.read(dataframe_type="pandas")
-        return frame_to_table(frame, stored.arrow_schema, f"{name} v{version}")
+            if columns is None:
+                frame = handle.read(dataframe_type="pandas")
+            else:
+                frame = handle.select(columns).read(dataframe_type="pandas")
+        return frame_to_table(frame, schema, f"{name} v{version}")
 
     def _remove(self, name: str, version: int, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
-        stored = hopsworks_group(name).stored
         handle = self._group(name, version, create=False)
-        keys = rows.select(list(dict.fromkeys([*stored.primary_key, stored.event_time])))
+        if handle is None:  # never created: nothing to remove
+            return
+        keys = rows.select(hopsworks_group(name).merge_keys)
         with translate_errors(f"removing {rows.num_rows:,} uncommitted rows from {name} v{version}"):
             handle.remove_rows(table_to_frame(keys))
+
+    # -------------------------------------------------------------------------------------
+    # `movie-ratings doctor`: a write, a read through the Query Service, a delete
+    # -------------------------------------------------------------------------------------
+
+    def doctor_write(self, check_id: int) -> str:
+        """Insert one row into the scratch group (delta-rs write from this client)."""
+        row = pa.Table.from_pylist(
+            [{"check_id": check_id, "checked_at": datetime.now(UTC), "note": "movie-ratings doctor"}],
+            schema=DOCTOR_SCRATCH.arrow_schema)
+        self.insert_rows(DOCTOR_SCRATCH.name, 1, row)
+        return f"wrote a row to scratch group {DOCTOR_SCRATCH.name} v1"
+
+    def doctor_read(self, check_id: int) -> str:
+        """Read the scratch group back (offline reads go through the Query Service)."""
+        rows = self.read_rows(DOCTOR_SCRATCH.name, 1)
+        if check_id not in rows["check_id"].to_pylist():
+            raise DataError(f"the row written to {DOCTOR_SCRATCH.name} v1 was not read back")
+        return f"read {rows.num_rows} row(s) back through the Query Service"
+
+    def doctor_delete(self) -> str:
+        """Delete the scratch group."""
+        handle = self._group(DOCTOR_SCRATCH.name, 1, create=False)
+        if handle is not None:
+            with translate_errors(f"deleting scratch group {DOCTOR_SCRATCH.name} v1"):
+                handle.delete()
+        self._groups.pop((DOCTOR_SCRATCH.name, 1), None)
+        return f"deleted scratch group {DOCTOR_SCRATCH.name} v1"
 
     # -------------------------------------------------------------------------------------
     # commits
@@ -542,12 +667,71 @@ class HopsworksFeatureStore:
     # writes
     # -------------------------------------------------------------------------------------
 
-    def _remove_uncommitted(self, name: str, version: int, log: pa.Table, latest: int) -> pa.Table:
-        """Remove rows of a run that died before its commit record; returns the committed log."""
-        commits = log[STORE_COMMIT]
-        dead = log.filter(pc.greater(commits, latest))
-        self._remove(name, version, dead)
-        return log.filter(pc.less_equal(commits, latest))
+    def _read_after(self, name: str, version: int, commit: int) -> pa.Table:
+        """Rows of a commit-tagged group written after store commit ``commit``.
+
+        The filter runs in Hopsworks (the Query Service pushes it down), so only those rows
+        are read: none at all unless a run died before its commit record.
+        """
+        stored = hopsworks_group(name).stored
+        handle = self._group(name, version, create=False)
+        if handle is None:
+            return stored.arrow_schema.empty_table()
+        with translate_errors(f"reading uncommitted rows of {name} v{version}"):
+            frame = handle.filter(handle.get_feature(STORE_COMMIT) > commit).read(
+                dataframe_type="pandas")
+        return frame_to_table(frame, stored.arrow_schema, f"{name} v{version}")
+
+    def _remove_uncommitted(self, name: str, version: int, latest: int) -> None:
+        """Remove the rows of a run that died before its commit record."""
+        self._remove(name, version, self._read_after(name, version, latest))
+
+    def _current_rows(
+        self, name: str, version: int, latest: StoreCommit | None
+    ) -> tuple[pa.Table, pa.Table]:
+        """A data group's current rows as of the latest commit, read from its current-rows
+        group (one row per film ever stored, tombstones included), not from the log.
+
+        Returns:
+            The live current rows (key and compared columns), and the rows to upsert into the
+            current-rows group besides this snapshot's (a repair, normally empty).
+        """
+        spec = FEATURE_GROUPS[name]
+        current_name = current_group_name(name)
+        stored = hopsworks_group(current_name).stored
+        # The diff compares source columns only (derived ones follow them): read just those.
+        needed = [PRIMARY_KEY, *spec.compared_columns, STORE_COMMIT, TOMBSTONE]
+        latest_number = latest.number if latest else 0
+        repair = stored.arrow_schema.empty_table()
+        if latest is None or group_key(name, version) not in latest.groups:
+            # Nothing committed: whatever is there was written by a run that died.
+            self._remove_uncommitted(current_name, version, latest_number)
+            rows = stored.arrow_schema.empty_table().select(needed)
+        else:
+            rows = self.read_rows(current_name, version, needed)
+            written_after = pc.greater(rows[STORE_COMMIT], latest_number)
+            if rows.num_rows == 0 or pc.any(written_after).as_py():
+                # First upsert since the current-rows group existed, or a run died after
+                # writing it but before its commit record: rebuild from the log once.
+                full, repair = self._rebuild_current(name, version, rows, latest_number)
+                rows = full.select(needed)
+        live = rows.filter(pc.invert(pc.fill_null(rows[TOMBSTONE], False)))
+        return live.select(needed[:-2]), repair
+
+    def _rebuild_current(
+        self, name: str, version: int, cached: pa.Table, latest: int
+    ) -> tuple[pa.Table, pa.Table]:
+        """Current rows from the log (the slow path), and what the cache needs to match it."""
+        stored = hopsworks_group(current_group_name(name)).stored
+        spec = FEATURE_GROUPS[name]
+        log = self.read_rows(name, version)
+        log = log.filter(pc.less_equal(log[STORE_COMMIT], latest))
+        newest = latest_rows_with_tombstones(log, PRIMARY_KEY, spec.event_time)
+        rows = newest.select(stored.arrow_schema.names).cast(stored.arrow_schema)
+        # Films only a dead run had written: no committed row to restore, so they are removed.
+        orphans = cached.filter(pc.invert(pc.is_in(cached[PRIMARY_KEY], rows[PRIMARY_KEY])))
+        self._remove(current_group_name(name), version, orphans)
+        return rows, rows
 
     def upsert_snapshot(
         self,
@@ -555,44 +739,44 @@ class HopsworksFeatureStore:
         versions: dict[str, int],
         info: SnapshotInfo,
         rejects: pa.Table,
+        *,
+        max_delete_fraction: float = 1.0,
+        max_descriptive_change_fraction: float = 1.0,
     ) -> UpsertResult:
         """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
+
+        Reads only the current row of each film (the ``<group>_current`` groups) and the
+        rows a dead run may have left (a filtered read), never the groups' history.
 
         Raises:
             DataError: the snapshot is older than what the store already holds, or a group
                 is missing from ``groups``.
+            BrokenSourceError: it would delete or rewrite too many films (nothing written).
             TransientError: Hopsworks could not be reached or was busy.
         """
-        if set(groups) != set(FEATURE_GROUPS):
-            raise DataError(f"a snapshot writes the groups {sorted(FEATURE_GROUPS)}, got {sorted(groups)}")
         latest = self.latest_commit()
         latest_number = latest.number if latest else 0
-        if latest is not None and info.snapshot_date < latest.snapshot_date:
-            raise DataError(
-                f"snapshot of {info.snapshot_date} is older than the store's latest "
-                f"({latest.snapshot_date}); refusing to write it over newer data"
-            )
-        changes: dict[str, GroupChanges] = {}
-        current_counts: dict[str, int] = {}
-        for name, table in groups.items():
-            spec = FEATURE_GROUPS[name]
-            log = self._remove_uncommitted(name, versions[name], self.read_rows(name, versions[name]),
-                                           latest_number)
-            current = latest_rows(log, PRIMARY_KEY, spec.event_time, upto_commit=latest_number)
-            current = current.select(list(spec.column_names))
-            current_counts[name] = current.num_rows
-            changes[name] = diff_group(current, table.select(list(spec.column_names)), spec)
-        self._remove_uncommitted(
-            SNAPSHOT_REJECTS.name, self.bookkeeping_version,
-            self.read_rows(SNAPSHOT_REJECTS.name, self.bookkeeping_version), latest_number,
+        current: dict[str, CurrentRows] = {}
+        repairs: dict[str, pa.Table] = {}
+        for name in groups:
+            if name in FEATURE_GROUPS:
+                rows, repairs[name] = self._current_rows(name, versions[name], latest)
+                current[name] = CurrentRows.of_table(rows)
+        plan = plan_upsert(
+            groups, current, rejects, info, latest,
+            max_delete_fraction=max_delete_fraction,
+            max_descriptive_change_fraction=max_descriptive_change_fraction,
         )
-        counts = _counts(changes)
-        same_day = latest is not None and latest.snapshot_date == info.snapshot_date
-        if same_day and all(c.is_empty for c in changes.values()):
-            return _result(latest, False, changes, counts)
+        for name in groups:
+            self._remove_uncommitted(name, versions[name], latest_number)
+        self._remove_uncommitted(SNAPSHOT_REJECTS.name, self.bookkeeping_version, latest_number)
+        if plan.nothing_to_write and latest is not None:
+            for name, repair in repairs.items():
+                self.insert_rows(current_group_name(name), versions[name], repair)
+            return upsert_result(latest, False, plan)
 
         number = latest_number + 1
-        written, deleted = lockstep_ids(changes)
+        written, deleted = lockstep_ids(plan.changes)
         new_groups = dict(latest.groups) if latest else {}
         for name, table in groups.items():
             stored = hopsworks_group(name).stored
@@ -603,24 +787,16 @@ class HopsworksFeatureStore:
                 tombstone_rows(deleted, stored, info.snapshot_date, number),
             ])
             self.insert_rows(name, versions[name], rows)
+            self.insert_rows(current_group_name(name), versions[name],
+                             _merge_repair(repairs[name], rows))
             previous = new_groups.get(key)
             table_version = number if rows.num_rows or previous is None else previous.table_version
-            rows_now = current_counts[name] + changes[name].new - changes[name].deleted
-            new_groups[key] = GroupState(name, versions[name], table_version, rows_now)
+            new_groups[key] = GroupState(name, versions[name], table_version, plan.films_after(name))
         self.insert_rows(SNAPSHOT_REJECTS.name, self.bookkeeping_version, _reject_rows(rejects, number))
-        commit = StoreCommit(
-            number=number,
-            created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-            snapshot_date=info.snapshot_date,
-            source=info.source,
-            source_version=info.source_version,
-            is_demo=info.is_demo,
-            groups=new_groups,
-            rejects_table_version=number,
-            counts=counts | {"rejected": rejects.num_rows},
-        )
+        commit = next_commit(latest, info, new_groups, rejects_table_version=number,
+                             counts=plan.counts)
         self.insert_rows(STORE_COMMITS.name, self.bookkeeping_version, _commit_to_row(commit))
-        return _result(commit, True, changes, counts)
+        return upsert_result(commit, True, plan)
 
     # -------------------------------------------------------------------------------------
     # reads
@@ -639,8 +815,8 @@ class HopsworksFeatureStore:
         return current.select(columns if columns is not None else list(spec.column_names))
 
     def _view_query(self, group_versions: dict[str, int]) -> Any:
-        movies = self._group(MOVIES.name, group_versions[MOVIES.name], create=True)
-        genres = self._group(MOVIE_GENRES.name, group_versions[MOVIE_GENRES.name], create=True)
+        movies = self._created(MOVIES.name, group_versions[MOVIES.name])
+        genres = self._created(MOVIE_GENRES.name, group_versions[MOVIE_GENRES.name])
         genre_values = [n for n in MOVIE_GENRES.column_names
                         if n not in (PRIMARY_KEY, *MOVIE_RATINGS_VIEW.exclude)]
         with translate_errors("building the movie_ratings query"):
@@ -728,8 +904,14 @@ class HopsworksFeatureStore:
         movies_version = _view_movies_version(view)
         resolved.group(MOVIES.name, movies_version)  # must exist at that commit
         movies = self._group(MOVIES.name, movies_version, create=False)
+        if movies is None:
+            raise DataError(f"feature group {MOVIES.name} v{movies_version} does not exist: run a backfill")
         with translate_errors(f"creating training data from view {name} v{version}"):
+            # Explicit bounds: without them the SDK keeps only event_time < now
+            # (FeatureViewEngine._set_event_time), dropping a snapshot dated later today.
             features, labels = view.training_data(
+                start_time=date(1970, 1, 2),
+                end_time=resolved.snapshot_date + timedelta(days=1),
                 description=description or f"store commit {resolved.number}",
                 extra_filter=movies.get_feature(STORE_COMMIT) <= resolved.number,
                 primary_key=True,
@@ -764,7 +946,7 @@ class HopsworksFeatureStore:
             raise DataError(f"rows for {name} repeat a key {keys}")
         # Hopsworks upserts offline rows on primary key + event time: other keys are kept.
         self.insert_rows(name, version, table)
-        handle = self._group(name, version, create=True)
+        handle = self._created(name, version)
         with translate_errors(f"reading the commits of {name} v{version}"):
             details = handle.commit_details(limit=1)
         return max((int(k) for k in details), default=0)
@@ -850,10 +1032,11 @@ def _current_rejects(stored: pa.Table, upto_commit: int) -> pa.Table:
 
 def iter_sdk_groups() -> Iterable[str]:
     """Names of every feature group this backend may create (for checks and docs)."""
-    return (*FEATURE_GROUPS, *HISTORY_GROUPS, *(spec.name for spec in _BOOKKEEPING))
+    return (*FEATURE_GROUPS, *(current_group_name(n) for n in FEATURE_GROUPS), *HISTORY_GROUPS,
+            *(spec.name for spec in _BOOKKEEPING))
 
 
-def open_hopsworks_store(settings: Any, *, sdk: Any | None = None) -> HopsworksFeatureStore:
+def open_hopsworks_store(settings: Settings, *, sdk: Any | None = None) -> HopsworksFeatureStore:
     """Log in (once per process) and open the project's feature store.
 
     Args:
@@ -864,11 +1047,12 @@ def open_hopsworks_store(settings: Any, *, sdk: Any | None = None) -> HopsworksF
         ConfigurationError: settings missing (named), extra not installed, key refused.
         TransientError: Hopsworks could not be reached.
     """
-    from movie_ratings.hopsworks_connection import hopsworks_config, login
+    from movie_ratings.hopsworks_connection import hopsworks_config, login, sdk_module
 
     config = hopsworks_config(settings)
-    project = login(config, sdk=sdk)
+    module = sdk_module(sdk)
+    project = login(config, sdk=module)
     with translate_errors(f"opening the feature store of project {config.project}"):
         feature_store = project.get_feature_store()
-    feature_cls = getattr(sdk, "Feature", None) if sdk is not None else None
+    feature_cls = getattr(module, "Feature", None)  # a fake's; the real one comes from hsfs
     return HopsworksFeatureStore(feature_store, feature_cls=feature_cls, address=config.address)

@@ -27,9 +27,8 @@ import json
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +52,11 @@ except ImportError as exc:  # only on a broken install; see the README's Hopswor
     ) from exc
 
 from movie_ratings.durable import atomic_create
-from movie_ratings.errors import BrokenSourceError, DataError, TransientError
+from movie_ratings.errors import ConfigurationError, DataError, TransientError
 from movie_ratings.schema import (
     FEATURE_GROUPS,
     HISTORY_GROUPS,
     MOVIE_RATINGS_VIEW,
-    MOVIES,
-    PRIMARY_KEY,
     REJECTS_SCHEMA,
     FeatureGroupSpec,
 )
@@ -75,12 +72,11 @@ from movie_ratings.store.changes import (
     GroupChanges,
     LogIndex,
     current_rows,
-    diff_against_log,
     join_on_key,
-    keep_quarantined,
     tombstones,
     with_live_flag,
 )
+from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
 
 #: A table is compacted when a write leaves it with more data files than this. Every
 #: daily update adds a small file to each table, and reading a table (the daily diff reads
@@ -199,7 +195,9 @@ class LocalFeatureStore:
         undone = []
         groups_dir = self.root / "groups"
         committed = latest.groups if latest else {}
-        tables = [(p, committed.get(p.name)) for p in groups_dir.iterdir()] if groups_dir.is_dir() else []
+        tables: list[tuple[Path, GroupState | int | None]] = (
+            [(p, committed.get(p.name)) for p in groups_dir.iterdir()] if groups_dir.is_dir() else []
+        )
         rejects_version = latest.rejects_table_version if latest else None
         if self._rejects_path.exists():
             tables.append((self._rejects_path, rejects_version))
@@ -227,66 +225,46 @@ class LocalFeatureStore:
         rejects: pa.Table,
         *,
         max_delete_fraction: float = 1.0,
+        max_descriptive_change_fraction: float = 1.0,
     ) -> UpsertResult:
         """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
 
         Raises:
             DataError: the snapshot is older than what the store already holds.
-            BrokenSourceError: it would delete more than ``max_delete_fraction`` of a
-                group's films (nothing is written).
+            BrokenSourceError: it would delete or rewrite too many films (nothing is
+                written; see :func:`movie_ratings.store.upsert.plan_upsert`).
             StoreLockedError: another writer holds the store too long.
         """
         with self.writer_lock():
             latest = self.latest_commit()
             self._roll_back_uncommitted(latest)
-            if latest is not None and info.snapshot_date < latest.snapshot_date:
-                raise DataError(
-                    f"snapshot of {info.snapshot_date} is older than the store's latest "
-                    f"({latest.snapshot_date}); refusing to write it over newer data"
-                )
-            changes: dict[str, GroupChanges] = {}
-            current_counts: dict[str, int] = {}
-            quarantined = pc.drop_null(rejects["id"]).to_numpy()
-            for name, table in groups.items():
-                spec = FEATURE_GROUPS[name]
-                index, read_column = self._log_index(spec, versions[name], latest)
-                current_counts[name] = len(index.ids)
-                changes[name] = keep_quarantined(
-                    diff_against_log(index, read_column, table, spec), quarantined
-                )
-            for name, change in changes.items():
-                _check_deletions(name, change.deleted, current_counts[name], max_delete_fraction, info)
-            same_day = latest is not None and latest.snapshot_date == info.snapshot_date
-            counts = _counts(changes)
-            if same_day and all(c.is_empty for c in changes.values()):
-                return _result(latest, False, changes, counts)
+            current = {name: self._current_rows(FEATURE_GROUPS[name], versions[name], latest)
+                       for name in groups}
+            plan = plan_upsert(
+                groups, current, rejects, info, latest,
+                max_delete_fraction=max_delete_fraction,
+                max_descriptive_change_fraction=max_descriptive_change_fraction,
+            )
+            if plan.nothing_to_write and latest is not None:
+                return upsert_result(latest, False, plan)
 
             new_groups = dict(latest.groups) if latest else {}
-            for name, change in changes.items():
+            for name, change in plan.changes.items():
                 spec = FEATURE_GROUPS[name]
                 key = group_key(name, versions[name])
                 previous = new_groups.get(key)
                 table_version = self._write_group(spec, versions[name], change, info, previous)
-                rows = current_counts[name] + change.new - change.deleted
-                new_groups[key] = GroupState(name, versions[name], table_version, rows)
+                new_groups[key] = GroupState(name, versions[name], table_version,
+                                             plan.films_after(name))
             rejects_version = self._write_rejects(rejects, info)
-            commit = StoreCommit(
-                number=(latest.number + 1) if latest else 1,
-                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                snapshot_date=info.snapshot_date,
-                source=info.source,
-                source_version=info.source_version,
-                is_demo=info.is_demo,
-                groups=new_groups,
-                rejects_table_version=rejects_version,
-                counts=counts | {"rejected": _rejected_records(rejects)},
-            )
+            commit = next_commit(latest, info, new_groups, rejects_table_version=rejects_version,
+                                 counts=plan.counts)
             self._write_commit(commit)
-            return _result(commit, True, changes, counts)
+            return upsert_result(commit, True, plan)
 
-    def _log_index(
+    def _current_rows(
         self, spec: FeatureGroupSpec, version: int, latest: StoreCommit | None
-    ) -> tuple[LogIndex, Callable[[str], pa.ChunkedArray]]:
+    ) -> CurrentRows:
         """Index of the group's current rows at the latest commit, and a column reader.
 
         Only the key, event time and tombstone columns are read here; the feature columns
@@ -294,8 +272,7 @@ class LocalFeatureStore:
         """
         key = group_key(spec.name, version)
         if latest is None or key not in latest.groups:
-            empty = spec.arrow_schema.empty_table()
-            return LogIndex.of_current(empty, spec.primary_key[0]), empty.column
+            return CurrentRows.empty(spec.name)
         dataset = self._log_dataset(spec, version, latest.groups[key].table_version)
         keys = dataset.to_table(columns=[*spec.primary_key, spec.event_time, DELETED])
         index = LogIndex.build(keys, spec.primary_key[0], spec.event_time)
@@ -307,7 +284,7 @@ class LocalFeatureStore:
             table = dataset.to_table(columns=[name], use_threads=False)
             return _as_stored_types(table, spec).column(0)
 
-        return index, read_column
+        return CurrentRows(index, read_column)
 
     def _write_group(
         self,
@@ -438,6 +415,32 @@ class LocalFeatureStore:
             return REJECTS_SCHEMA.empty_table()
         dataset = delta_dataset(self._rejects_path, resolved.rejects_table_version)
         return dataset.to_table().cast(REJECTS_SCHEMA)
+
+    # ----------------------------------------------------------------------------------
+    # `movie-ratings doctor`
+    # ----------------------------------------------------------------------------------
+
+    def doctor_roundtrip(self) -> str:
+        """Write a scratch Delta table in the store folder, read it back, delete it.
+
+        Raises:
+            ConfigurationError: the store folder cannot be written.
+        """
+        path = self.root / f".doctor-{uuid.uuid4().hex}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            write_deltalake(path, pa.table({"check": [1]}), mode="error")
+            back = delta_dataset(path, 0).to_table()
+            if back["check"].to_pylist() != [1]:
+                raise DataError(f"a scratch table in {self.root} did not read back what was written")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write to the feature store folder {self.root}: {exc}; make it writable "
+                "or set MOVIE_RATINGS_HOME to a writable folder"
+            ) from None
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+        return f"wrote, read back and deleted a scratch table in {self.root}"
 
     # ----------------------------------------------------------------------------------
     # history groups (predictions)
@@ -621,64 +624,3 @@ def _as_stored_types(table: pa.Table, spec: FeatureGroupSpec) -> pa.Table:
          for n in table.column_names]
     )
     return table if table.schema.equals(target) else table.cast(target)
-
-
-def _rejected_records(rejects: pa.Table) -> int:
-    """Records quarantined: a record with two problems has two reject rows but counts once."""
-    numbered = pc.drop_null(rejects["record"])
-    return len(pc.unique(numbered)) + (rejects.num_rows - len(numbered))
-
-
-def _check_deletions(
-    name: str, deleted: int, current: int, max_fraction: float, info: SnapshotInfo
-) -> None:
-    """Refuse a snapshot that would delete too large a share of a group's films.
-
-    Raises:
-        BrokenSourceError: naming the counts, the limit and the setting that raises it.
-    """
-    if current and deleted > max_fraction * current:
-        raise BrokenSourceError(
-            f"the snapshot of {info.snapshot_date} from {info.source} would delete {deleted:,} "
-            f"of the {current:,} films in {name} ({deleted / current:.1%} > {max_fraction:.1%}): "
-            "it looks truncated or broken, nothing was written. If the films really left "
-            "the feed, raise MOVIE_RATINGS_MAX_DELETE_FRACTION for this run."
-        )
-
-
-def _counts(changes: dict[str, GroupChanges]) -> dict[str, int]:
-    """Film-level counts: a film is changed when any of its groups changed.
-
-    Every film has a ``movies`` row, so new and deleted films are counted there; a new
-    film is in the upserts of every group, so it is taken out of the changed count.
-    """
-    movies = changes[MOVIES.name]
-    ids = np.sort(np.concatenate([c.changed_or_new_ids(PRIMARY_KEY) for c in changes.values()]))
-    # Distinct ids by comparing sorted neighbours: ~10x faster here than np.unique.
-    touched = int(len(ids) > 0) + int(np.count_nonzero(ids[1:] != ids[:-1]))
-    changed = touched - movies.new
-    total = movies.new + movies.changed + movies.unchanged
-    return {
-        "new": movies.new,
-        "changed": changed,
-        "unchanged": total - movies.new - changed,
-        "deleted": movies.deleted,
-    }
-
-
-def _result(
-    commit: StoreCommit, created: bool, changes: dict[str, GroupChanges], counts: dict[str, int]
-) -> UpsertResult:
-    return UpsertResult(
-        commit=commit,
-        created_commit=created,
-        new=counts["new"],
-        changed=counts["changed"],
-        unchanged=counts["unchanged"],
-        deleted=counts["deleted"],
-        per_group={
-            name: {"new": c.new, "changed": c.changed, "unchanged": c.unchanged, "deleted": c.deleted}
-            for name, c in changes.items()
-        },
-    )
-

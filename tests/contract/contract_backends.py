@@ -75,9 +75,19 @@ class Backend:
                                max_reject_fraction=0.9)
         return build_features(clean.table, as_of).tables, clean.rejects
 
-    def write(self, records: list[dict[str, str]], as_of: date) -> UpsertResult:
+    def write(self, records: list[dict[str, str]], as_of: date, **limits: float) -> UpsertResult:
         groups, rejects = self.snapshot(records, as_of)
-        return self.store.upsert_snapshot(groups, self.versions, SnapshotInfo(as_of, "csv"), rejects)
+        return self.store.upsert_snapshot(groups, self.versions, SnapshotInfo(as_of, "csv"), rejects,
+                                          **limits)
+
+    def stored_rows(self) -> dict[str, int]:
+        """Rows physically stored per table (history included): "unchanged" means equal."""
+        if self.fake is not None:
+            return {f"{n}_{v}": g.table.num_rows for (n, v), g in self.fake.feature_store.groups.items()}
+        if self.name == "local":
+            root = self.tmp / "store"
+            return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+        return {}
 
     def break_next_register(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Make the next registration fail half way (after its files were written)."""

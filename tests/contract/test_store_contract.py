@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from contract_backends import Backend, film
 
-from movie_ratings.errors import DataError
+from movie_ratings.errors import BrokenSourceError, DataError
 from movie_ratings.schema import (
     MOVIE_GENRES,
     MOVIE_PREDICTIONS,
@@ -198,3 +198,48 @@ def test_history_group_refuses_bad_rows(backend: Backend) -> None:
     with pytest.raises(DataError, match="schema"):
         backend.store.merge_rows(name, backend.version, predictions([1], 1, D1, 6.0).drop_columns(["status"]))
     assert backend.store.read_all_rows(name, backend.version).num_rows == 0
+
+
+# ------------------------------------------------------------------------------------------
+# the upsert rules every backend shares (movie_ratings.store.upsert)
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_quarantined_film_keeps_its_last_good_row(backend: Backend) -> None:
+    backend.write([film(1), film(2, rating="6.0"), film(3)], D1)
+    # film 2's new record fails a check (a rating out of range): it is not deleted
+    result = backend.write([film(1), film(2, rating="42"), film(3)], D2)
+    assert result.deleted == 0
+    assert ratings(backend.store.read_group(MOVIES.name, backend.version))[2] == 6.0
+    assert backend.store.latest_commit().counts["rejected"] == 1
+
+
+def test_mass_deletions_are_refused_and_nothing_is_written(backend: Backend) -> None:
+    backend.write([film(i) for i in range(1, 11)], D1)
+    before = (backend.store.latest_commit(), backend.stored_rows())
+    with pytest.raises(BrokenSourceError, match="would delete 5 of the 10 films"):
+        backend.write([film(i) for i in range(1, 6)], D2, max_delete_fraction=0.2)
+    assert (backend.store.latest_commit(), backend.stored_rows()) == before
+
+
+def test_a_snapshot_rewriting_30_percent_of_titles_is_refused_with_the_store_unchanged(
+    backend: Backend,
+) -> None:
+    films = [film(i, title=f"Film {i}") for i in range(1, 201)]
+    backend.write(films, D1)
+    before = (backend.store.latest_commit(), backend.stored_rows(),
+              backend.store.read_group(MOVIES.name, backend.version))
+    broken = [film(i, title=f"Film {i + 1}" if i <= 60 else f"Film {i}") for i in range(1, 201)]
+    with pytest.raises(BrokenSourceError, match=r"60 of the 200 stored films \(30.0% > 20.0%\)"):
+        backend.write(broken, D2, max_descriptive_change_fraction=0.2)
+    after = (backend.store.latest_commit(), backend.stored_rows(),
+             backend.store.read_group(MOVIES.name, backend.version))
+    assert after == before
+    # what the feed recomputes every day may change for every film at once
+    rerated = [film(i, title=f"Film {i}", rating="5.5") for i in range(1, 201)]
+    result = backend.write(rerated, D2, max_descriptive_change_fraction=0.2)
+    assert result.changed == 200
+    # and a few new titles are an ordinary day
+    retitled = [film(i, title=f"New {i}" if i <= 10 else f"Film {i}", rating="5.5")
+                for i in range(1, 201)]
+    assert backend.write(retitled, D3, max_descriptive_change_fraction=0.2).changed == 10

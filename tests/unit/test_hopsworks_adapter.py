@@ -180,6 +180,15 @@ def test_an_unreachable_cluster_at_login_is_retryable(fake: FakeHopsworks) -> No
         (ConnectionResetError("reset"), TransientError),
         (requests.exceptions.SSLError("certificate verify failed"), ConfigurationError),
         (type("FeatureStoreException", (Exception,), {})("bad query"), DataError),
+        (ValueError("Reading data with Hive is not supported when using hopsworks client "
+                    "version >= 4.0"), ConfigurationError),
+        (type("FeatureStoreException", (Exception,), {})(
+            "Failed to write to delta table in external cluster. Make sure datanode load "
+            "balancer has been setup on the cluster."), ConfigurationError),
+        (type("ModelRegistryException", (Exception,), {})(
+            "Model with name m and version 2 already exists, please select another version."),
+         TransientError),
+        (type("ModelRegistryException", (Exception,), {})("corrupt"), DataError),
     ],
 )
 def test_sdk_errors_map_to_what_is_retried(error: Exception, expected: type) -> None:
@@ -237,7 +246,12 @@ def _upsert(store: HopsworksFeatureStore, ids: list[int], as_of: date, rating: f
 def test_feature_groups_are_created_with_their_full_definition(fake: FakeHopsworks) -> None:
     _upsert(_store(fake), [1, 2], date(2026, 3, 1))
     created = {c.kwargs["name"]: c.kwargs for c in fake.recorder.named("FeatureStore.get_or_create_feature_group")}
-    assert set(created) == {"movies", "movie_genres", "store_commits"}  # no rejects: none to write
+    assert set(created) == {"movies", "movie_genres", "movies_current", "movie_genres_current",
+                            "store_commits"}  # no rejects: none to write
+    # one row per film, replaced on change: no event time, so inserts merge on the id alone
+    assert created["movies_current"]["primary_key"] == ["id"]
+    assert created["movies_current"]["event_time"] is None
+    assert created["movies_current"]["statistics_config"] is False
     movies = created["movies"]
     assert movies["version"] == 1
     assert movies["primary_key"] == ["id", "store_commit"]
@@ -265,7 +279,7 @@ def test_every_name_is_valid_in_hopsworks() -> None:
         for n in (name, *stored.column_names):
             assert HOPSWORKS_NAME.match(n), n
         assert set(stored.primary_key) | {stored.event_time} <= set(stored.column_names)
-        config = STATISTICS[name]
+        config = STATISTICS.get(name, False)
         if config:
             assert set(config["columns"]) <= set(stored.column_names)
 
@@ -285,9 +299,34 @@ def test_a_failed_insert_is_retryable_and_the_retry_leaves_no_trace(fake: FakeHo
     result = _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
     assert result.commit.number == 2 and (result.new, result.changed) == (1, 2)
     removed = fake.recorder.named("FeatureGroup.remove_rows")
-    assert {len(c.args[0]) for c in removed} == {3}
-    assert list(removed[0].args[0].columns) == ["id", "store_commit", "snapshot_date"]
+    from_logs = [c.args[0] for c in removed if "store_commit" in c.args[0].columns]
+    assert [len(f) for f in from_logs] == [3, 3]  # movies and movie_genres
+    assert list(from_logs[0].columns) == ["id", "store_commit", "snapshot_date"]
+    # the current-rows groups: film 3 existed only in the dead run, films 1-2 are restored
+    from_current = [c.args[0] for c in removed if "store_commit" not in c.args[0].columns]
+    assert [f["id"].tolist() for f in from_current] == [[3], [3]]
     assert sorted(fake.feature_store.groups[("movies", 1)].table["store_commit"].to_pylist()) == [1, 1, 2, 2, 2]
+    current = fake.feature_store.groups[("movies_current", 1)].table.sort_by("id")
+    assert current["store_commit"].to_pylist() == [2, 2, 2]
+    assert current["imdb_rating"].to_pylist() == [8.0, 8.0, 8.0]
+
+
+def test_a_daily_upsert_reads_current_rows_not_history(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    for day in range(1, 6):
+        _upsert(store, [1, 2, 3], date(2026, 3, day), rating=6.0 + day)
+    logs = {n: fake.feature_store.groups[(n, 1)] for n in ("movies", "movie_genres")}
+    assert logs["movies"].table.num_rows == 15  # five versions of three films
+    before = {n: g.rows_read for n, g in logs.items()}
+    current_before = fake.feature_store.groups[("movies_current", 1)].rows_read
+
+    result = _upsert(store, [1, 2, 3, 4], date(2026, 3, 6), rating=20.0)
+
+    assert (result.new, result.changed) == (1, 3)
+    assert {n: g.rows_read - before[n] for n, g in logs.items()} == {"movies": 0, "movie_genres": 0}
+    assert fake.feature_store.groups[("movies_current", 1)].rows_read - current_before == 3
+    assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [20.0] * 4
+    assert store.read_group("movies", 1, commit=5)["imdb_rating"].to_pylist() == [11.0] * 3
 
 
 def test_feature_view_definition_and_training_data(fake: FakeHopsworks) -> None:
@@ -418,3 +457,122 @@ def test_a_model_not_registered_by_us_is_refused(fake: FakeHopsworks, tmp_path: 
 
 def test_secret_str_is_what_settings_keep() -> None:
     assert isinstance(settings().hopsworks_api_key, SecretStr)
+
+
+# ------------------------------------------------------------------------------------------
+# what the SDK does that a kinder fake would hide (tests/hopsworks_fake.py, hopsworks 5.2.1)
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_cluster_without_the_query_service_is_a_configuration_error(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1))
+    fake.cluster.query_service = False
+    with pytest.raises(ConfigurationError, match="must run the Feature Query Service"):
+        store.read_group("movies", 1)
+
+
+def test_a_cluster_without_datanode_load_balancers_is_a_configuration_error(fake: FakeHopsworks) -> None:
+    fake.cluster.datanode_load_balancer = False
+    with pytest.raises(ConfigurationError, match="namenode and datanode load balancers"):
+        _upsert(_store(fake), [1, 2], date(2026, 3, 1))
+
+
+def test_a_group_is_saved_at_its_first_insert(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    handle = store._created("movies", 1)
+    assert fake.feature_store.get_feature_group("movies", 1) is None  # created, not saved
+    with pytest.raises(DataError, match="not saved"):
+        store.ensure_feature_view("movie_ratings", 1, VERSIONS)
+    _upsert(store, [1], date(2026, 3, 1))
+    assert fake.feature_store.get_feature_group("movies", 1) is handle
+
+
+def test_reads_return_dates_and_nullable_integers_as_the_sdk_does(fake: FakeHopsworks) -> None:
+    import datetime as dt
+
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1))
+    frame = fake.feature_store.groups[("movies", 1)].read(dataframe_type="pandas")
+    assert isinstance(frame["snapshot_date"].iloc[0], dt.date)
+    assert frame["id"].dtype == pd.Int64Dtype() and frame["release_year"].dtype == pd.Int32Dtype()
+    assert store.read_group("movies", 1)["release_year"].type == pa.int32()
+
+
+def test_a_version_registered_meanwhile_is_retried_as_the_next_one(
+    fake: FakeHopsworks, tmp_path: Path
+) -> None:
+    from hopsworks_fake import Model
+
+    store = _store(fake)
+    registry = HopsworksModelRegistry(fake.registry, store, tmp_path / "cache",
+                                      schema_classes=fake.schema_classes)
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    joblib.dump({"model": 1}, artifacts / "model.joblib")
+    # another process registers version 1 between our listing of versions and our save
+    original = Model.save
+
+    def racing_save(self: Model, model_path: str, **kwargs: object) -> Model:
+        if (self._name, 1) not in fake.registry.models:
+            other = Model(fake.registry, self._name, 1, {}, None, None, None, None, None)
+            original(other, model_path)
+        return original(self, model_path, **kwargs)
+
+    Model.save = racing_save  # type: ignore[method-assign]
+    try:
+        with pytest.raises(TransientError, match="already exists"):
+            registry.register("movie_ratings_model", artifacts, {"metrics": {"rmse": 1.0}})
+    finally:
+        Model.save = original  # type: ignore[method-assign]
+    assert registry.register("movie_ratings_model", artifacts, {"metrics": {"rmse": 1.0}}).version == 2
+
+
+def test_the_wrong_deltalake_build_under_the_hopsworks_backend_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib import metadata
+
+    real_version = metadata.version
+
+    def version(name: str) -> str:
+        return "0.0.1" if name == "hops-deltalake" else real_version(name)
+
+    monkeypatch.setattr(metadata, "version", version)
+    with pytest.raises(ConfigurationError, match=r"not the hops-deltalake 0\.0\.1 build.*make install-hopsworks"):
+        hopsworks_connection.check_deltalake_build()
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    with pytest.raises(ConfigurationError, match="hops-deltalake, which is not installed here"):
+        hopsworks_connection.check_deltalake_build()
+
+
+def test_the_hopsworks_environment_has_the_right_deltalake_build() -> None:
+    pytest.importorskip("hsfs", reason="only in .venv-hopsworks (make test-hopsworks)")
+    hopsworks_connection.check_deltalake_build()
+
+
+def test_current_rows_a_dead_run_overwrote_are_restored_from_the_log(fake: FakeHopsworks) -> None:
+    store = _store(fake)
+    _upsert(store, [1, 2], date(2026, 3, 1), rating=7.0)
+    fake.feature_store.failures["insert:store_commits"] = [RestAPIError(503, "unavailable")]
+    with pytest.raises(TransientError):  # dies after writing new ratings to movies_current
+        _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
+    current = fake.feature_store.groups[("movies_current", 1)].table
+    assert sorted(current["store_commit"].to_pylist()) == [2, 2, 2]
+
+    # the rerun of the day brings the old values back: nothing changed since commit 1
+    result = _upsert(store, [1, 2], date(2026, 3, 2), rating=7.0)
+    assert (result.new, result.changed, result.deleted) == (0, 0, 0)
+    current = fake.feature_store.groups[("movies_current", 1)].table.sort_by("id")
+    assert current["id"].to_pylist() == [1, 2]
+    assert current["store_commit"].to_pylist() == [1, 1]
+    assert current["imdb_rating"].to_pylist() == [7.0, 7.0]
+    # and the next day diffs against the restored rows, reading no history
+    logs = fake.feature_store.groups[("movies", 1)]
+    before = logs.rows_read
+    assert _upsert(store, [1, 2], date(2026, 3, 3), rating=9.0).changed == 2
+    assert logs.rows_read == before

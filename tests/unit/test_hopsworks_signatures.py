@@ -65,7 +65,8 @@ EXPECTED = {
     "FeatureGroup.remove_rows", "FeatureGroup.commit_details", "FeatureGroup.select_all",
     "FeatureGroup.select", "FeatureGroup.get_feature", "Query.join", "Query.read",
     "FeatureView.training_data", "FeatureView.get_last_accessed_training_dataset",
-    "Feature.__init__", "Feature.__le__", "python.create_model", "Model.save", "Model.download",
+    "Feature.__init__", "Feature.__le__", "Feature.__gt__", "FeatureGroup.filter",
+    "FeatureGroup.delete", "python.create_model", "Model.save", "Model.download",
     "ModelRegistry.get_model", "ModelRegistry.get_models", "ModelRegistry.get_best_model",
     "ModelSchema.__init__", "Schema.__init__",
 }
@@ -140,6 +141,9 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHopsworks:
         "predicted_at": [datetime(2026, 3, 2, tzinfo=UTC)],
     }))
     store.read_all_rows("movie_predictions", 1)
+    store.doctor_write(7)
+    store.doctor_read(7)
+    store.doctor_delete()
 
     registry = open_hopsworks_registry(settings, sdk=fake)
     artifacts = tmp_path / "artifacts"
@@ -271,12 +275,8 @@ def test_the_deltalake_module_on_disk_is_the_hopsworks_build() -> None:
     assert deltalake.__version__.replace("-", ".") == metadata.version("hops-deltalake")
 
 
-def test_the_sdk_types_our_insert_frames_as_the_groups_declare() -> None:
-    """The SDK infers a type per column of an insert frame and refuses a mismatch with the
-    group's features: run its own inference on the frames the adapters insert (tombstones and
-    all-null columns included) and compare with the declared types."""
-    from hsfs.engine import python as python_engine
-
+def _written_tables() -> dict[str, pa.Table]:
+    """A table like those the adapters insert into each group (tombstones, all-null columns)."""
     from movie_ratings.store import hopsworks as adapter
     from movie_ratings.store.base import GroupState, StoreCommit
 
@@ -287,6 +287,11 @@ def test_the_sdk_types_our_insert_frames_as_the_groups_declare() -> None:
         stored = adapter.hopsworks_group(name).stored
         frames[name] = pa.concat_tables([adapter.log_rows(tables[name], stored, 3),
                                          adapter.tombstone_rows(np.array([5]), stored, d1, 3)])
+        current = adapter.hopsworks_group(adapter.current_group_name(name)).stored
+        frames[current.name] = frames[name].cast(current.arrow_schema)
+    frames["movie_ratings_doctor"] = pa.Table.from_pylist(
+        [{"check_id": 7, "checked_at": datetime(2026, 3, 1, tzinfo=UTC), "note": "doctor"}],
+        schema=adapter.DOCTOR_SCRATCH.arrow_schema)
     frames["snapshot_rejects"] = adapter._reject_rows(_rejects(d1), 3)
     frames["store_commits"] = adapter._commit_to_row(StoreCommit(
         number=3, created_at="2026-03-01T06:00:00.000001+00:00", snapshot_date=d1, source="demo",
@@ -300,9 +305,45 @@ def test_the_sdk_types_our_insert_frames_as_the_groups_declare() -> None:
         [{"model_name": "m", "promoted_at": datetime(2026, 3, 1, tzinfo=UTC), "model_version": 1, "reason": None}],
         schema=adapter.MODEL_PROMOTIONS.arrow_schema)
     assert set(frames) == set(adapter.iter_sdk_groups())
+    return frames
+
+
+def test_the_sdk_types_our_insert_frames_as_the_groups_declare() -> None:
+    """The SDK infers a type per column of an insert frame and refuses a mismatch with the
+    group's features: run its own inference on the frames the adapters insert (tombstones and
+    all-null columns included) and compare with the declared types."""
+    from hsfs.engine import python as python_engine
+
+    from movie_ratings.store import hopsworks as adapter
+
     engine = python_engine.Engine.__new__(python_engine.Engine)  # type inference needs no connection
-    for name, table in frames.items():
+    for name, table in _written_tables().items():
         stored = adapter.hopsworks_group(name).stored
         inferred = {f.name: f.type for f in engine._parse_schema_feature_group(adapter.table_to_frame(table))}
         declared = {f.name: adapter.offline_type(f.dtype) for f in stored.features}
         assert inferred == declared, name
+
+
+def test_the_fake_reads_back_what_the_sdks_own_cast_gives() -> None:
+    """A read through the Query Service ends with the SDK casting every column to its
+    offline type (Engine._sql_offline -> _cast_column_to_offline_type): run that code on the
+    tables the adapters write, check the fake returns the same frame, and that the adapter
+    turns it back into exactly the table that was written."""
+    import hopsworks_fake
+    from hopsworks_common.core.type_systems import _cast_column_to_offline_type
+
+    from movie_ratings.store import hopsworks as adapter
+
+    for name, table in _written_tables().items():
+        stored = adapter.hopsworks_group(name).stored
+        types = {f.name: adapter.offline_type(f.dtype) for f in stored.features}
+        sdk = table.to_pandas()
+        for column in sdk.columns:
+            sdk[column] = _cast_column_to_offline_type(sdk[column], types[column])
+        fake = hopsworks_fake._to_sdk_frame(table, types)
+        assert list(fake.dtypes) == list(sdk.dtypes), name
+        for column in sdk.columns:
+            assert [type(v) for v in fake[column]] == [type(v) for v in sdk[column]], (name, column)
+        back = adapter.frame_to_table(sdk, stored.arrow_schema, name)
+        assert back.equals(table.cast(stored.arrow_schema)), name
+        assert adapter.frame_to_table(fake, stored.arrow_schema, name).equals(back), name

@@ -38,7 +38,7 @@ def test_main_job_and_batch_predict(
     assert type(store).__name__ == ("LocalFeatureStore" if backend is None else "HopsworksFeatureStore")
     production = registry.production(MODEL_NAME)
     assert production is not None and production.version == 1
-    assert production.card["store_commit"] == 1
+    assert production.card.store_commit == 1
     history = store.read_all_rows(MOVIE_PREDICTIONS.name, 1)
     days = sorted(set(history["prediction_date"].to_pylist()))
     assert days == [DAY0, DAY0 + timedelta(days=1)]
@@ -62,7 +62,7 @@ def test_main_job_and_batch_predict(
         assert (MODEL_NAME, 1) in backend.registry.models
         view = backend.feature_store.views[("movie_ratings", 1)]
         (training,) = view.training_datasets.values()
-        assert production.card["training_dataset_version"] == 1
+        assert production.card.training_dataset_version == 1
         assert training["end_time"].date() == DAY0 + timedelta(days=1)
 
 

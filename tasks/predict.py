@@ -17,7 +17,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from movie_ratings.errors import DataError
-from movie_ratings.modeling.artifacts import load_pipeline, predict_ratings
+from movie_ratings.modeling.artifacts import load_version, predict_ratings
 from movie_ratings.registry import MODEL_NAME, ModelVersion, get_model_registry
 from movie_ratings.schema import (
     LABEL,
@@ -180,9 +180,9 @@ def load_production_model(registry: Any) -> LoadedModel:
     if production is None:
         raise DataError("no production model in the registry: run `movie-ratings train` first")
     try:
-        pipeline = load_pipeline(production.model_path)
+        pipeline = load_version(production)
     except DataError as exc:
-        raise DataError(f"production model {MODEL_NAME} v{production.version}: {exc}") from None
+        raise DataError(f"production {exc}") from None  # load_version names the model
     return LoadedModel(production, pipeline)
 
 

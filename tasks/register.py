@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.artifacts import (
     code_commit,
-    load_pipeline,
+    load_version,
     predict_ratings,
     save_pipeline,
 )
@@ -82,7 +82,7 @@ def score_production(registry: Any, data: TrainingData, split: Split) -> tuple[M
     if production is None:
         return None, None, None
     try:
-        pipeline = load_pipeline(production.model_path)
+        pipeline = load_version(production)
         test = data.rows.take(split.test)
         metrics = regression_metrics(data.labels[split.test], predict_ratings(pipeline, test))
     except (DataError, KeyError, ValueError) as exc:

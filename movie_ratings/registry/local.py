@@ -27,6 +27,7 @@ from typing import Any
 
 from movie_ratings.durable import atomic_replace, sync_dir, sync_tree
 from movie_ratings.errors import DataError
+from movie_ratings.modeling.artifacts import ARTIFACTS_KEY, artifact_hashes
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
 
 _STAGING = ".staging-"
@@ -64,11 +65,13 @@ class LocalModelRegistry:
             for stale in model_dir.glob(f"{_STAGING}*"):
                 shutil.rmtree(stale, ignore_errors=True)
             version = max(self._version_numbers(name), default=0) + 1
-            full_card = {**card, "name": name, "version": version,
-                         "registered_at": datetime.now(UTC).isoformat(timespec="seconds")}
             staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=model_dir))
             try:
                 shutil.copytree(artifacts, staging, dirs_exist_ok=True)
+                # hashed as copied: the card is the record that load_version checks
+                full_card = {**card, "name": name, "version": version,
+                             "registered_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                             ARTIFACTS_KEY: artifact_hashes(staging, exclude=[CARD_FILE])}
                 (staging / CARD_FILE).write_text(json.dumps(full_card, indent=2, sort_keys=True))
                 sync_tree(staging)
                 os.rename(staging, model_dir / str(version))

@@ -80,13 +80,13 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     site = home / "site"
     before = {p.name: p.read_bytes() for p in site.resolve().glob("*.html")}
     build = site.resolve()
-    model_file = home / "registry" / MODEL_NAME / "1" / "model.joblib"
+    model_file = home / "registry" / MODEL_NAME / "1" / "model.skops"
     good = model_file.read_bytes()
     model_file.write_bytes(good[: len(good) // 3])
     capsys.readouterr()
     assert cli(["infer"]) == 1
     err = capsys.readouterr().err
-    assert f"production model {MODEL_NAME} v1" in err and "corrupt" in err and str(model_file) in err
+    assert f"model {MODEL_NAME} v1" in err and "does not match the SHA-256" in err and str(model_file) in err
     assert site.resolve() == build
     assert {p.name: p.read_bytes() for p in site.resolve().glob("*.html")} == before
     model_file.unlink()

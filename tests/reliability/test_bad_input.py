@@ -247,3 +247,49 @@ def test_bad_records_are_quarantined_one_by_one_with_reasons(
     assert latest.counts["deleted"] == len(left_feed)
     assert latest.counts["rejected"] == len({r["record"] for r in rejects if r["record"]}) + 1
     assert store.status()["rejects"]["last_snapshot"] == latest.counts["rejected"]
+
+
+def test_a_nul_in_every_record_is_refused_and_leaves_the_store_untouched(
+    backfilled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = _records(_demo_csv(tmp_path))
+    for record in records:
+        record["title"] = "\x00" + record["title"]  # a NUL right after the first comma
+    path = _write(tmp_path / "nul.csv", records)
+    before = _tree(backfilled)
+
+    code, output = _run(capsys, "daily", "--source", "csv", "--path", str(path), "--as-of", DAY1.isoformat())
+
+    assert code == 1
+    assert "the source looks broken, nothing was written" in output
+    assert "title contains control character U+0000" in output
+    assert _tree(backfilled) == before
+
+
+def test_a_few_nul_records_and_malformed_lines_with_readable_ids_delete_nothing(
+    backfilled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = _records(_demo_csv(tmp_path))
+    store = LocalFeatureStore(backfilled)
+    stored = {r["id"]: r for r in store.read_group("movies", 1).to_pylist()}
+    in_store = [r for r in records if int(r["id"]) in stored]
+    nul, cut = in_store[:3], in_store[3:8]
+    for record in nul:
+        record["overview"] = "half\x00 a record"
+    cut_ids = {int(r["id"]) for r in cut}
+    kept = [r for r in records if int(r["id"]) not in cut_ids]
+    # the cut records become lines of 3 fields whose id is still readable
+    garbage = {kept.index(nul[0]): "".join(f'{r["id"]},"{r["title"]}",7.1\n' for r in cut)}
+    path = _write(tmp_path / "partly-broken.csv", kept, garbage)
+
+    code, output = _run(capsys, "daily", "--source", "csv", "--path", str(path), "--as-of", DAY1.isoformat())
+
+    assert code == 0, output[-3000:]
+    current = {r["id"]: r for r in store.read_group("movies", 1).to_pylist()}
+    for movie_id in {int(r["id"]) for r in nul} | cut_ids:  # held at their last good row
+        assert current[movie_id] == stored[movie_id]
+    rejects = [r for r in store.read_rejects().to_pylist() if r["snapshot_date"] == DAY1]
+    assert {r["id"] for r in rejects if "U+0000" in r["reason"]} == {int(r["id"]) for r in nul}
+    assert {r["id"] for r in rejects if r["record"] is None} == cut_ids
+    feed_ids = {int(r["id"]) for r in records}
+    assert store.latest_commit().counts["deleted"] == len(set(stored) - feed_ids)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+import traceback
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from movie_ratings.errors import MovieRatingsError
@@ -34,6 +37,56 @@ def _prepare_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 
 
+class _QuietFailures(logging.Filter):
+    """Keeps Prefect's failure records (and their tracebacks) off the terminal.
+
+    The CLI prints the error itself, once; the records, tracebacks included, still reach the
+    log file and the Prefect API. A retry notice stays, as one line without its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
+            return True
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            if "Retry " in message:
+                record.exc_info, record.exc_text = None, None
+                return True
+            return False
+        return not message.startswith("Finished in state Failed")
+
+
+def _log_file(settings: Settings) -> Path:
+    return settings.home / "log" / "movie-ratings.log"
+
+
+def _route_logs(settings: Settings, *, debug: bool) -> None:
+    """Full log records, tracebacks included, to the log file; the terminal keeps progress
+    lines and, without ``--debug``, none of Prefect's failure tracebacks."""
+    import prefect.main  # noqa: F401  (configures logging: the handlers below go on top)
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    path = _log_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_movie_ratings_log", False)]:
+        root.removeHandler(old)  # a second command in the same process (tests)
+        old.close()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler._movie_ratings_log = True  # type: ignore[attr-defined]
+    os.chmod(path, 0o600)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # First, so that the console filter below has not yet removed a record's traceback.
+    root.handlers.insert(0, handler)
+    for console in root.handlers:
+        if isinstance(console, PrefectConsoleHandler):
+            for old_filter in [f for f in console.filters if isinstance(f, _QuietFailures)]:
+                console.removeFilter(old_filter)
+            if not debug:
+                console.addFilter(_QuietFailures())
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -54,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="movie-ratings",
         description="Predict IMDb ratings of upcoming films from the daily TMDB snapshot.",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks on the terminal (they always go to the log file)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     backfill = commands.add_parser("backfill", help="load a full snapshot into the feature store")
@@ -268,10 +323,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     if args.command not in ("status", "predict", "site"):
         _prepare_prefect(settings)
+        _route_logs(settings, debug=args.debug)
     try:
         result = args.handler(args, settings)
     except MovieRatingsError as exc:
-        print(f"movie-ratings {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        # An expected problem (bad data, settings, no model): one paragraph, no traceback.
+        logging.getLogger("movie_ratings.cli").debug("%s failed", args.command, exc_info=True)
+        if args.debug:
+            traceback.print_exc()
+        hint = "" if args.debug else f"\n(details in {_log_file(settings)}; --debug shows the traceback)"
+        if args.command in ("status", "predict", "site"):
+            hint = "" if args.debug else "\n(--debug shows the traceback)"
+        print(f"movie-ratings {args.command}: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     if args.command == "site":
         return 0

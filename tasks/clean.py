@@ -326,6 +326,10 @@ def _read_header(path: Path) -> list[str]:
         raise SchemaError(f"{path}: the header line is not UTF-8 text") from exc
     if not text.strip():
         raise SchemaError(f"{path}: the first line is empty, expected the CSV header")
+    control = re.search(_CONTROL, text)
+    if control:  # binary data; its bytes are not for a terminal either
+        raise SchemaError(f"{path}: the header line holds control character U+{ord(control.group()):04X} "
+                          f"at byte offset {control.start()}: not a CSV file in the Kaggle schema")
     # Names are taken as written (only CSV quotes removed): " title" is not "title", and
     # the parser would not find it either.
     return [c.strip('"') for c in text.split(",")]

@@ -293,3 +293,36 @@ def test_a_few_nul_records_and_malformed_lines_with_readable_ids_delete_nothing(
     assert {r["id"] for r in rejects if r["record"] is None} == cut_ids
     feed_ids = {int(r["id"]) for r in records}
     assert store.latest_commit().counts["deleted"] == len(set(stored) - feed_ids)
+
+
+def test_each_refused_file_prints_a_few_lines_without_a_traceback(tmp_path: Path) -> None:
+    """Through the installed entry point, as a person runs it (Prefect logs to the terminal)."""
+    import os
+    import subprocess
+    import sys
+
+    files = {
+        "missing-column.csv": (b"id,title\n1,Inception\n", "missing required column(s) vote_average"),
+        "empty.csv": (b"", "the file is empty"),
+        "random.csv": (bytes(range(256)) * 40, "header line holds control character U+0000"),
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MOVIE_RATINGS_"))}
+    runs = {}
+    for name, (content, _) in files.items():
+        (tmp_path / name).write_bytes(content)
+        home = tmp_path / f"home-{name}"
+        runs[name] = subprocess.Popen(
+            [sys.executable, "-m", "movie_ratings.cli", "backfill", "--source", "csv", "--path",
+             str(tmp_path / name)],
+            env={**env, "MOVIE_RATINGS_HOME": str(home)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, cwd=tmp_path,
+        )
+    for name, (_, problem) in files.items():
+        output, _ = runs[name].communicate(timeout=300)
+        assert runs[name].returncode == 1, output
+        assert "Traceback" not in output, output
+        errors = [line for line in output.splitlines() if " | INFO " not in line and "prefect.io/docs" not in line]
+        assert len(errors) <= 3, output  # the error paragraph, and where the details are
+        assert f"movie-ratings backfill: SchemaError: {tmp_path / name}" in errors[0] and problem in errors[0]
+        log = (tmp_path / f"home-{name}" / "log" / "movie-ratings.log").read_text()
+        assert "Traceback" in log and problem in log

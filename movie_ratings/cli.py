@@ -331,9 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("movie_ratings.cli").debug("%s failed", args.command, exc_info=True)
         if args.debug:
             traceback.print_exc()
-        hint = "" if args.debug else f"\n(details in {_log_file(settings)}; --debug shows the traceback)"
-        if args.command in ("status", "predict", "site"):
-            hint = "" if args.debug else "\n(--debug shows the traceback)"
+        hint = ("" if args.debug or args.command in ("status", "predict", "site")
+                else f"\n(details in {_log_file(settings)}; --debug shows the traceback)")
         print(f"movie-ratings {args.command}: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     if args.command == "site":

@@ -299,6 +299,22 @@ def score_csv(path: Path, model: LoadedModel, as_of: date) -> tuple[pa.Table, pa
     return scores, rejects
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell that a spreadsheet would run as a formula prefixed with
+    ``'`` (OWASP's advice): a title like ``=HYPERLINK(...)`` is shown as text."""
+    out = table
+    for index, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            column = table[index]
+            risky = pc.match_substring_regex(column, _FORMULA_START)
+            out = out.set_column(index, field, pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column))
+    return out
+
+
 def batch_predict(input_path: Path, output_path: Path, registry: Any, as_of: date) -> BatchResult:
     """Score ``input_path`` with the production model into ``output_path`` (CSV).
 
@@ -315,10 +331,10 @@ def batch_predict(input_path: Path, output_path: Path, registry: Any, as_of: dat
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(f".{output_path.name}.tmp")
-    pacsv.write_csv(scores, tmp)
+    pacsv.write_csv(spreadsheet_safe(scores), tmp)
     tmp.replace(output_path)
     rejects_path = None
     if rejects.num_rows:
         rejects_path = output_path.with_name(f"{output_path.stem}.rejects.csv")
-        pacsv.write_csv(rejects, rejects_path)
+        pacsv.write_csv(spreadsheet_safe(rejects), rejects_path)
     return BatchResult(scores.num_rows, rejects.num_rows, output_path, rejects_path, model.version.version)

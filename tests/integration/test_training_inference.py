@@ -100,6 +100,7 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     rows[0]["runtime"] = 5000.0          # absurd: quarantined with its reason
     rows[1]["imdb_rating"] = 42.0        # ignored by the model, so not a reason to reject
     rows[2]["title"] = "<script>alert(1)</script>"
+    rows[3]["title"] = '=HYPERLINK("http://evil.example","click")'  # a formula to a spreadsheet
     source = tmp_path / "batch.csv"
     import pyarrow as pa
 
@@ -110,6 +111,7 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     assert len(scored) == snapshot.num_rows - 1
     assert {"id", "predicted_rating", "model_version"} <= scored[0].keys()
     assert all(1 <= float(r["predicted_rating"]) <= 10 and r["model_version"] == "1" for r in scored)
+    assert {r["title"] for r in scored if "HYPERLINK" in r["title"]} == {"'" + rows[3]["title"]}
     rejects = list(csv.DictReader((tmp_path / "scores.rejects.csv").open()))
     assert [(r["id"], r["column"]) for r in rejects] == [(str(rows[0]["id"]), "runtime")]
 

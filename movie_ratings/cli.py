@@ -27,11 +27,15 @@ def _prepare_prefect(settings: Settings) -> None:
     """Default Prefect settings for a run from this CLI (explicit user settings win).
 
     Without a server, Prefect starts a temporary one; on a 2-core machine its first start
-    can take longer than Prefect's 20 s default, hence the longer timeout. Prefect does not
+    can take longer than Prefect's 20 s default, hence the longer timeout. With `make server`
+    running, the profile it activated in ``PREFECT_HOME`` points at it, with its credentials. Prefect does not
     create missing parents of its home (its database then fails), so the home is made here.
     """
     (settings.home / "prefect").mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
+    # The profile `make server` activates (API URL and auth string) when the home is the
+    # repository's var/; another home has no server profile and runs serverless.
+    os.environ.setdefault("PREFECT_PROFILES_PATH", str(Path(os.environ["PREFECT_HOME"]) / "profiles.toml"))
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")

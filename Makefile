@@ -33,7 +33,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP_INSTALL) -e '.[kaggle]'
-	@mkdir -p var/prefect  # prefect.toml's home; Prefect does not create missing parents
+	@mkdir -p var && mkdir -p -m 700 var/prefect  # prefect.toml's home (owner only); Prefect makes no parents
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml constraints.txt $(VENV)/.installed

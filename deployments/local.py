@@ -150,8 +150,15 @@ class Local:
         profiles.setdefault("profiles", {})[PROFILE] = {
             "PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string(),
         }
+        before = profiles.get("active")
+        if before and before != PROFILE:  # given back by deactivate_profile
+            self._active_before.write_text(before)
         profiles["active"] = PROFILE
         _write_profiles(self.profiles_file, profiles)
+
+    @property
+    def _active_before(self) -> Path:
+        return self.prefect_home / ".active-profile-before-server"
 
     def deactivate_profile(self) -> bool:
         """Remove the profile of :meth:`activate_profile`; Prefect is serverless again."""
@@ -160,7 +167,12 @@ class Local:
             return False
         profiles.get("profiles", {}).pop(PROFILE, None)
         if profiles.get("active") == PROFILE:
-            profiles.pop("active")
+            before = self._active_before.read_text().strip() if self._active_before.exists() else ""
+            if before in profiles.get("profiles", {}):
+                profiles["active"] = before
+            else:
+                profiles.pop("active")
+        self._active_before.unlink(missing_ok=True)
         if not profiles.get("profiles"):
             profiles.pop("profiles", None)
         if profiles:

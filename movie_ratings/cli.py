@@ -31,7 +31,7 @@ def _prepare_prefect(settings: Settings) -> None:
     running, the profile it activated in ``PREFECT_HOME`` points at it, with its credentials. Prefect does not
     create missing parents of its home (its database then fails), so the home is made here.
     """
-    (settings.home / "prefect").mkdir(parents=True, exist_ok=True)
+    (settings.home / "prefect").mkdir(mode=0o700, parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
     # The profile `make server` activates (API URL and auth string) when the home is the
     # repository's var/; another home has no server profile and runs serverless.

@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--port", type=int, default=8000,
                       help="port to listen on (default 8000; 0 picks a free one)")
     site.set_defaults(handler=_cmd_site)
+    for command in commands.choices.values():  # also after the command: `backfill --debug`
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on the terminal")
     return parser
 
 

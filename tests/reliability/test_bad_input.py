@@ -317,6 +317,12 @@ def test_each_refused_file_prints_a_few_lines_without_a_traceback(tmp_path: Path
             env={**env, "MOVIE_RATINGS_HOME": str(home)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, cwd=tmp_path,
         )
+    debug = subprocess.Popen(
+        [sys.executable, "-m", "movie_ratings.cli", "backfill", "--debug", "--source", "csv", "--path",
+         str(tmp_path / "missing-column.csv")],
+        env={**env, "MOVIE_RATINGS_HOME": str(tmp_path / "home-debug")}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )
     for name, (_, problem) in files.items():
         output, _ = runs[name].communicate(timeout=300)
         assert runs[name].returncode == 1, output
@@ -326,3 +332,5 @@ def test_each_refused_file_prints_a_few_lines_without_a_traceback(tmp_path: Path
         assert f"movie-ratings backfill: SchemaError: {tmp_path / name}" in errors[0] and problem in errors[0]
         log = (tmp_path / f"home-{name}" / "log" / "movie-ratings.log").read_text()
         assert "Traceback" in log and problem in log
+    output, _ = debug.communicate(timeout=300)  # --debug: the traceback on the terminal too
+    assert debug.returncode == 1 and "Traceback" in output and "SchemaError" in output

@@ -42,7 +42,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
 })
 #: Key of the artifact hashes in a model card.
 ARTIFACTS_KEY = "artifacts"
-_PICKLE_MAGIC = (b"\x80", b"\x78\x9c", b"\x1f\x8b", b"ZF\x00")  # pickle, zlib, gzip, joblib
+_PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"ZF")  # pickle, zlib (joblib's compress), gzip, old joblib
 _RETRAIN = "retrain with `movie-ratings train` to register a model in the safe format"
 
 
@@ -149,8 +149,8 @@ def load_pipeline(path: Path) -> Any:
         head = handle.read(4)
     if not head.startswith(b"PK"):
         kind = "a pickle/joblib file" if head.startswith(_PICKLE_MAGIC) else "not a skops model file"
-        raise DataError(f"model file {path} is {kind}: pickled models can run code when loaded, "
-                        f"so they are refused; {_RETRAIN}")
+        raise DataError(f"model file {path} is {kind}: only skops files are loaded (a pickled "
+                        f"model can run code when loaded); {_RETRAIN}")
     try:
         found = sio.get_untrusted_types(file=path)
         refused = untrusted_types(found)

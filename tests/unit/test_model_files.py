@@ -127,6 +127,11 @@ def test_pickles_are_refused_with_a_retrain_message(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps(Payload(marker)))
     with pytest.raises(DataError, match=r"pickle/joblib file.*retrain"):
         load_pipeline(path)
+    import joblib
+
+    joblib.dump(Payload(marker), path, compress=3)  # how models were saved before
+    with pytest.raises(DataError, match=r"pickle/joblib file.*retrain"):
+        load_pipeline(path)
     assert not marker.exists()
 
 

@@ -78,7 +78,10 @@ def model_card(
 
 def score_production(registry: Any, data: TrainingData, split: Split) -> tuple[ModelVersion | None, dict[str, float] | None, str | None]:
     """Production re-scored on the new hold-out: (version, metrics, problem)."""
-    production = registry.production(MODEL_NAME)
+    try:
+        production = registry.production(MODEL_NAME)
+    except DataError as exc:  # e.g. a registry record that fails its integrity check
+        return None, None, f"the production model cannot be read, so it is not compared: {exc}"
     if production is None:
         return None, None, None
     try:

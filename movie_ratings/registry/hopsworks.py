@@ -187,14 +187,19 @@ class HopsworksModelRegistry:
         model = self._model(name, version)  # read every time: it holds the card's hash
         what = f"model {name} v{version} (Hopsworks)"
         expected = recorded_card_hash(getattr(model, "description", None))
-        if expected is None:
-            raise DataError(f"{what} records no SHA-256 of its card.json in its description (registered "
-                            "before models were hashed, or not by movie-ratings): retrain with "
-                            "`movie-ratings train`")
         path = self.cache_dir / name / str(version)
         if not (path / CARD_FILE).is_file():
             self._download(model, name, version, path)
         card_path = path / CARD_FILE
+        if expected is None:
+            # Registered before models were hashed: listed, never loaded (load_version
+            # refuses a card without hashes, and any hashes in this card are unverifiable).
+            try:
+                card = json.loads(card_path.read_text())
+            except json.JSONDecodeError as exc:
+                raise DataError(f"model card {card_path} is corrupt: {exc}") from None
+            card.pop(ARTIFACTS_KEY, None)
+            return ModelVersion(name=name, version=version, card=card, path=path)
         if sha256_file(card_path) != expected:
             raise DataError(
                 f"{what}: file {card_path} does not match the SHA-256 recorded in Hopsworks at "

@@ -236,8 +236,22 @@ def test_hopsworks_a_tampered_byte_in_the_registry_is_refused(hopsworks, tmp_pat
         registry.get("m", 1)
 
 
-def test_hopsworks_a_version_without_a_recorded_hash_is_refused(hopsworks) -> None:
+def test_hopsworks_a_version_without_a_recorded_hash_is_listed_but_never_loaded(hopsworks) -> None:
     fake, registry = hopsworks
     fake.registry.models[("m", 1)]._description = "registered before hashes"
-    with pytest.raises(DataError, match=r"records no SHA-256 of its card\.json.*retrain"):
-        registry.get("m", 1)
+    version = registry.get("m", 1)  # still listed (status, best, training's comparison)
+    assert [v.version for v in registry.versions("m")] == [1]
+    with pytest.raises(DataError, match=r"records no SHA-256 of its files.*retrain"):
+        load_version(version)  # the card's own hashes cannot be trusted without the record
+
+
+def test_training_is_not_blocked_by_a_production_model_that_fails_its_check() -> None:
+    """Retraining is the way out of a refused model: it must register and promote."""
+    from tasks.register import score_production
+
+    class Registry:
+        def production(self, name):
+            raise DataError("file model.skops does not match the SHA-256 recorded at registration")
+
+    production, metrics, problem = score_production(Registry(), data=None, split=None)
+    assert production is None and metrics is None and "does not match" in problem

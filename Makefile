@@ -17,7 +17,8 @@ HW_TESTS := tests/unit/test_hopsworks_signatures.py tests/unit/test_hopsworks_ad
 	tests/unit/test_upsert.py tests/integration/test_flows_on_every_backend.py
 
 # Local Prefect server (make server/deploy/worker/serve/stop): 127.0.0.1:$(PREFECT_PORT),
-# its state in var/prefect (prefect.toml), pidfiles in var/run, logs in var/log.
+# its state in var/prefect (prefect.toml), pidfiles in var/run, logs in var/log. It requires
+# the auth string in var/prefect/auth_string; `make server` activates a profile with it.
 PREFECT_PORT ?= 4200
 LOCAL  = $(BIN)/python -m deployments.local --port $(PREFECT_PORT)
 
@@ -33,7 +34,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP_INSTALL) -e '.[kaggle]'
-	@mkdir -p var/prefect  # prefect.toml's home; Prefect does not create missing parents
+	@mkdir -p var && mkdir -p -m 700 var/prefect  # prefect.toml's home (owner only); Prefect makes no parents
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml constraints.txt $(VENV)/.installed
@@ -89,12 +90,11 @@ soak: install-dev  ## the main job on SOAK_DAYS (60) simulated days, checked eve
 	MOVIE_RATINGS_SOAK_DAYS=$(SOAK_DAYS) PREFECT_LOGGING_LEVEL=WARNING \
 		$(BIN)/pytest tests/reliability/test_soak.py -q -s -p no:cacheprovider
 
-server: install  ## start a local Prefect server in the background (UI on http://127.0.0.1:4200; PREFECT_PORT=N for another port)
+server: install  ## start the local Prefect server with credentials (UI on http://127.0.0.1:4200; PREFECT_PORT=N for another port)
 	$(LOCAL) server
 
 deploy: install  ## create the work pool (and store-writes limit) if missing, then deploy all of prefect.yaml
-	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/python -m deployments.server_setup
-	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/prefect deploy --all --no-prompt
+	$(LOCAL) deploy
 
 worker: install  ## start a worker for the movie-ratings pool in the background
 	$(LOCAL) worker
@@ -102,7 +102,7 @@ worker: install  ## start a worker for the movie-ratings pool in the background
 serve: install  ## serve every deployment from this one process, no work pool (Ctrl-C stops)
 	$(LOCAL) serve
 
-stop:  ## stop what server, worker and serve started (by their pidfiles in var/run)
+stop:  ## stop what server, worker and serve started (by their pidfiles in var/run); deactivate the server's profile
 	@$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m deployments.local stop
 
 clean: stop  ## stop the local processes, remove .venv, .venv-hopsworks and all local state (var/)

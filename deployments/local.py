@@ -11,6 +11,13 @@ end-to-end tests call the same functions with a temporary state folder and a fre
   SIGINT first (what Ctrl-C sends), SIGTERM after a grace period, SIGKILL last.
 * The server's port is given through Prefect's settings (``PREFECT_SERVER_API_PORT``,
   ``PREFECT_UI_API_URL``), not ``--port``: the UI then calls the API on the same port.
+* The server requires credentials: an auth string generated once into
+  ``<PREFECT_HOME>/auth_string`` (mode 0600), CSRF protection on, CORS limited to the
+  server's own origin. Every process started here gets the auth string; ``server`` also
+  writes a Prefect profile (``<PREFECT_HOME>/profiles.toml``, 0600) with the API URL and the
+  auth string and makes it active, so ``prefect`` and ``movie-ratings`` run from the
+  repository reach the server without any export; ``stop`` removes it again (serverless).
+* Files are created with umask 077: state, logs and pidfiles are not world-readable.
 
 Only the standard library is imported here, so ``make stop`` works without the venv.
 """
@@ -18,18 +25,22 @@ Only the standard library is imported here, so ``make stop`` works without the v
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE = ROOT / "var"
@@ -44,12 +55,17 @@ MARKERS = {
     "worker": ("worker", "start"),
     "serve": ("deployments.local", "serve"),
 }
+#: Name of the Prefect profile `make server` activates and `make stop` removes.
+PROFILE = "movie-ratings-local"
+AUTH_USER = "admin"
 
 
 def _default_sigint() -> None:
     """In the child before exec: Ctrl-C stops it, even when we were started with SIGINT
-    ignored (a `nohup` or `&` in a script), which a child would inherit and `stop` relies on."""
+    ignored (a `nohup` or `&` in a script), which a child would inherit and `stop` relies on.
+    Its files (the server's database, flow-run files) are not world-readable."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.umask(0o077)
 
 
 class LocalError(RuntimeError):
@@ -79,18 +95,98 @@ class Local:
     def api_url(self) -> str:
         return f"{self.url}/api"
 
-    def env(self) -> dict[str, str]:
-        """Environment of the processes: the base one plus where the server is."""
-        env = dict(os.environ if self.base_env is None else self.base_env)
+    @property
+    def prefect_home(self) -> Path:
+        base = os.environ if self.base_env is None else self.base_env
         # prefect.toml's home, made absolute: a worker starts flow runs in other folders.
-        env.setdefault("PREFECT_HOME", str(ROOT / "var" / "prefect"))
+        return Path(base.get("PREFECT_HOME") or ROOT / "var" / "prefect")
+
+    @property
+    def auth_file(self) -> Path:
+        return self.prefect_home / "auth_string"
+
+    @property
+    def profiles_file(self) -> Path:
+        return self.prefect_home / "profiles.toml"
+
+    def auth_string(self) -> str:
+        """The server's ``user:password``, generated once into :attr:`auth_file` (0600)."""
+        with contextlib.suppress(FileNotFoundError):
+            text = self.auth_file.read_text().strip()
+            if text:
+                return text
+        self.auth_file.parent.mkdir(parents=True, exist_ok=True)
+        value = f"{AUTH_USER}:{secrets.token_urlsafe(24)}"
+        try:
+            fd = os.open(self.auth_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # created meanwhile by another `make` target
+            return self.auth_file.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(value + "\n")
+        return value
+
+    def env(self) -> dict[str, str]:
+        """Environment of the processes: the base one plus where the server is and its
+        credentials (the server's settings are harmless in a client and the reverse)."""
+        env = dict(os.environ if self.base_env is None else self.base_env)
+        env["PREFECT_HOME"] = str(self.prefect_home)
+        auth = self.auth_string()
         env.update(
             PREFECT_API_URL=self.api_url,
+            PREFECT_API_AUTH_STRING=auth,
+            PREFECT_SERVER_API_AUTH_STRING=auth,
+            PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED="true",
+            PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS=self.url,
             PREFECT_SERVER_API_HOST=HOST,
             PREFECT_SERVER_API_PORT=str(self.port),
             PREFECT_UI_API_URL=self.api_url,
         )
+        env.pop("PREFECT_API_KEY", None)  # it would take precedence over the auth string
         return env
+
+    def activate_profile(self) -> None:
+        """Make a profile with the API URL and auth string the active one in PREFECT_HOME."""
+        profiles = _read_profiles(self.profiles_file)
+        profiles.setdefault("profiles", {})[PROFILE] = {
+            "PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string(),
+        }
+        before = profiles.get("active")
+        if before and before != PROFILE:  # given back by deactivate_profile
+            self._active_before.write_text(before)
+        profiles["active"] = PROFILE
+        _write_profiles(self.profiles_file, profiles)
+
+    @property
+    def _active_before(self) -> Path:
+        return self.prefect_home / ".active-profile-before-server"
+
+    def deactivate_profile(self) -> bool:
+        """Remove the profile of :meth:`activate_profile`; Prefect is serverless again."""
+        profiles = _read_profiles(self.profiles_file)
+        if PROFILE not in profiles.get("profiles", {}) and profiles.get("active") != PROFILE:
+            return False
+        profiles.get("profiles", {}).pop(PROFILE, None)
+        if profiles.get("active") == PROFILE:
+            before = self._active_before.read_text().strip() if self._active_before.exists() else ""
+            if before in profiles.get("profiles", {}):
+                profiles["active"] = before
+            else:
+                profiles.pop("active")
+        self._active_before.unlink(missing_ok=True)
+        if not profiles.get("profiles"):
+            profiles.pop("profiles", None)
+        if profiles:
+            _write_profiles(self.profiles_file, profiles)
+        else:
+            self.profiles_file.unlink(missing_ok=True)
+        return True
+
+    def request(self, path: str, *, timeout: float = 5) -> Any:
+        """A JSON GET from the API, with the credentials."""
+        token = base64.b64encode(self.auth_string().encode()).decode()
+        request = urllib.request.Request(f"{self.api_url}{path}", headers={"Authorization": f"Basic {token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
 
     def pidfile(self, name: str) -> Path:
         return self.state / "run" / f"{name}.pid"
@@ -194,7 +290,9 @@ class Local:
         """
         if self.running("server") is None and self.healthy():
             raise LocalError(f"something else already answers on {self.url}; pick another PREFECT_PORT")
-        Path(self.env()["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)  # Prefect makes no parents
+        home = self.prefect_home
+        home.mkdir(parents=True, exist_ok=True)  # Prefect makes no parents
+        _make_private(home)
         pid = self.start("server", [_prefect(), "server", "start"])
         self._wait(lambda: self.healthy(), "server", pid, timeout, f"healthy at {self.api_url}")
         return pid
@@ -221,8 +319,7 @@ class Local:
     def pool_status(self, pool: str) -> str | None:
         """The work pool's status (``READY`` once a worker polls it), None if unknown."""
         try:
-            with urllib.request.urlopen(f"{self.api_url}/work_pools/{pool}", timeout=5) as response:
-                return json.loads(response.read()).get("status")
+            return self.request(f"/work_pools/{pool}").get("status")
         except (OSError, urllib.error.URLError, ValueError):
             return None
 
@@ -252,6 +349,45 @@ class Local:
             return json.loads(self.pidfile(name).read_text())
         except (OSError, ValueError):
             return None
+
+
+def _make_private(folder: Path) -> None:
+    """Owner-only permissions on ``folder`` and what is in it (a database made before)."""
+    for path in [folder, *folder.rglob("*")]:
+        with contextlib.suppress(OSError):
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode & 0o700)
+
+
+def _read_profiles(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))  # a TOML basic string: JSON's escapes are TOML's
+
+
+def _write_profiles(path: Path, profiles: dict[str, Any]) -> None:
+    """Write a profiles file (top-level keys, then one table per profile), mode 0600."""
+    lines = [f"{key} = {_toml_value(value)}" for key, value in profiles.items() if key != "profiles"]
+    for name, settings in profiles.get("profiles", {}).items():
+        lines += ["", f"[profiles.{json.dumps(name)}]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in settings.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
 
 
 def _prefect() -> str:
@@ -345,6 +481,7 @@ def _serve(local: Local) -> int:
     if not local.healthy():
         print(f"starting the Prefect server on {local.url} ...", flush=True)
         local.start_server()
+        local.activate_profile()
     os.environ.update(local.env())  # before Prefect is imported: it reads its settings once
     local.write_pidfile("serve", os.getpid(), sys.argv)
     print(f"serving the deployments of prefect.yaml; UI: {local.url}/deployments; Ctrl-C stops", flush=True)
@@ -361,7 +498,7 @@ def _serve(local: Local) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m deployments.local {server,worker,serve,stop,status}``."""
     parser = argparse.ArgumentParser(prog="python -m deployments.local", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("server", "worker", "serve", "stop", "status"))
+    parser.add_argument("command", choices=("server", "worker", "serve", "deploy", "stop", "status"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PREFECT_PORT", DEFAULT_PORT)))
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="folder of run/ and log/")
     args = parser.parse_args(argv)
@@ -369,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     # then never turns Ctrl-C into KeyboardInterrupt: make it the default again for `serve`,
     # which runs in this process (the server and worker get it from Local.start).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.umask(0o077)  # pidfiles, logs, the auth string and the profile: owner only
     local = Local(state=args.state, port=args.port)
     try:
         if args.command == "server":
@@ -377,15 +515,28 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 pid = local.start_server()
                 print(f"Prefect server running (pid {pid}); UI {local.url}; log {local.logfile('server')}")
-            print(f"point the prefect command at it with: export PREFECT_API_URL={local.api_url}")
+            local.activate_profile()
+            print(f"it requires credentials: the UI asks for the auth string in {local.auth_file}; "
+                  f"`prefect` and `movie-ratings` run from {ROOT} use it through the active profile "
+                  f"{PROFILE!r} ({local.profiles_file}); `make stop` deactivates it")
         elif args.command == "worker":
             pid = local.start_worker()
             print(f"worker for pool {WORK_POOL!r} running (pid {pid}); log {local.logfile('worker')}")
         elif args.command == "serve":
             return _serve(local)
+        elif args.command == "deploy":
+            if not local.healthy():
+                raise LocalError(f"no Prefect server at {local.url}: `make server` first")
+            for argv in ([sys.executable, "-m", "deployments.server_setup"],
+                         [_prefect(), "deploy", "--all", "--no-prompt"]):
+                done = subprocess.run(argv, cwd=ROOT, env=local.env(), stdin=subprocess.DEVNULL)
+                if done.returncode:
+                    return done.returncode
         elif args.command == "stop":
             for line in local.stop_all():
                 print(line)
+            if local.deactivate_profile():
+                print(f"profile {PROFILE!r} removed: prefect commands are serverless again")
         else:
             for name in PROCESSES:
                 pid = local.running(name)

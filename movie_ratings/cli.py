@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+import traceback
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from movie_ratings.errors import MovieRatingsError
@@ -24,14 +27,68 @@ def _prepare_prefect(settings: Settings) -> None:
     """Default Prefect settings for a run from this CLI (explicit user settings win).
 
     Without a server, Prefect starts a temporary one; on a 2-core machine its first start
-    can take longer than Prefect's 20 s default, hence the longer timeout. Prefect does not
+    can take longer than Prefect's 20 s default, hence the longer timeout. With `make server`
+    running, the profile it activated in ``PREFECT_HOME`` points at it, with its credentials. Prefect does not
     create missing parents of its home (its database then fails), so the home is made here.
     """
-    (settings.home / "prefect").mkdir(parents=True, exist_ok=True)
+    (settings.home / "prefect").mkdir(mode=0o700, parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
+    # The profile `make server` activates (API URL and auth string) when the home is the
+    # repository's var/; another home has no server profile and runs serverless.
+    os.environ.setdefault("PREFECT_PROFILES_PATH", str(Path(os.environ["PREFECT_HOME"]) / "profiles.toml"))
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+
+
+class _QuietFailures(logging.Filter):
+    """Keeps Prefect's failure records (and their tracebacks) off the terminal.
+
+    The CLI prints the error itself, once; the records, tracebacks included, still reach the
+    log file and the Prefect API. A retry notice stays, as one line without its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
+            return True
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            if "Retry " in message:
+                record.exc_info, record.exc_text = None, None
+                return True
+            return False
+        return not message.startswith("Finished in state Failed")
+
+
+def _log_file(settings: Settings) -> Path:
+    return settings.home / "log" / "movie-ratings.log"
+
+
+def _route_logs(settings: Settings, *, debug: bool) -> None:
+    """Full log records, tracebacks included, to the log file; the terminal keeps progress
+    lines and, without ``--debug``, none of Prefect's failure tracebacks."""
+    import prefect.main  # noqa: F401  (configures logging: the handlers below go on top)
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    path = _log_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_movie_ratings_log", False)]:
+        root.removeHandler(old)  # a second command in the same process (tests)
+        old.close()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler._movie_ratings_log = True  # type: ignore[attr-defined]
+    os.chmod(path, 0o600)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # First, so that the console filter below has not yet removed a record's traceback.
+    root.handlers.insert(0, handler)
+    for console in root.handlers:
+        if isinstance(console, PrefectConsoleHandler):
+            for old_filter in [f for f in console.filters if isinstance(f, _QuietFailures)]:
+                console.removeFilter(old_filter)
+            if not debug:
+                console.addFilter(_QuietFailures())
 
 
 def _date(text: str) -> date:
@@ -54,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="movie-ratings",
         description="Predict IMDb ratings of upcoming films from the daily TMDB snapshot.",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks on the terminal (they always go to the log file)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     backfill = commands.add_parser("backfill", help="load a full snapshot into the feature store")
@@ -92,7 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="score a CSV in the Kaggle schema with the production model")
     predict.add_argument("--input", required=True, help="CSV file in the 28-column Kaggle schema")
-    predict.add_argument("--output", required=True, help="CSV to write: id, title, predicted_rating, model_version")
+    predict.add_argument("--output", required=True,
+                         help="CSV to write: id, title, predicted_rating, rating_low, rating_high, model_version")
+    predict.add_argument("--explain", action="store_true",
+                         help="add a column `explanation`: the largest contributions to each prediction in words")
     predict.add_argument("--as-of", type=_date, dest="as_of", help="date the rows describe (default: today, UTC)")
     predict.set_defaults(handler=_cmd_predict)
 
@@ -110,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--port", type=int, default=8000,
                       help="port to listen on (default 8000; 0 picks a free one)")
     site.set_defaults(handler=_cmd_site)
+    for command in commands.choices.values():  # also after the command: `backfill --debug`
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on the terminal")
     return parser
 
 
@@ -165,7 +230,7 @@ def _cmd_predict(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
     from tasks.predict import batch_predict
 
     result = batch_predict(Path(args.input), Path(args.output), get_model_registry(settings),
-                           args.as_of or datetime.now(UTC).date())
+                           args.as_of or datetime.now(UTC).date(), explain=args.explain)
     return {"flow": "predict", "scored": result.scored, "rejected": result.rejected,
             "output": str(result.output), "rejects": str(result.rejects) if result.rejects else None,
             "model_version": result.model_version}
@@ -295,10 +360,17 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     if args.command not in ("status", "predict", "site"):
         _prepare_prefect(settings)
+        _route_logs(settings, debug=args.debug)
     try:
         result = args.handler(args, settings)
     except MovieRatingsError as exc:
-        print(f"movie-ratings {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        # An expected problem (bad data, settings, no model): one paragraph, no traceback.
+        logging.getLogger("movie_ratings.cli").debug("%s failed", args.command, exc_info=True)
+        if args.debug:
+            traceback.print_exc()
+        hint = ("" if args.debug or args.command in ("status", "predict", "site")
+                else f"\n(details in {_log_file(settings)}; --debug shows the traceback)")
+        print(f"movie-ratings {args.command}: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     if args.command == "site":
         return 0

@@ -8,10 +8,13 @@ Missing values are information and stay null (no ``dropna()``).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import mmap
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +66,9 @@ class BadLine:
     number: int | None
     text: str
     reason: str
+    #: the film's id when the line's id field can still be read: its film is then known
+    #: to be in the feed (quarantined), never taken as deleted
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -150,19 +156,100 @@ def read_snapshot_csv(path: Path, *, optional: tuple[str, ...] = ()) -> ParsedSn
             invalid.clear()
             table = _read_csv(path, header, {}, invalid)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise SchemaError(f"{path}: not a readable CSV in the Kaggle schema: {exc}") from exc
+        raise SchemaError(_read_failure(path, exc)) from exc
     table = table.append_column(ROW, pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
     numbers = _line_numbers(path, [text for _, text, _, _ in invalid])
+    id_at = header.index("id")
     bad_lines = tuple(
         BadLine(
             number if number is not None else found,
             text[:_RAW_SNIPPET],
             f"line {number if number is not None else found or '?'}: "
             f"expected {expected} fields, got {actual}",
+            _id_of_line(text, id_at),
         )
         for (number, text, expected, actual), found in zip(invalid, numbers, strict=True)
     )
     return ParsedSnapshot(table, bad_lines, extra)
+
+
+def _id_of_line(text: str, index: int) -> int | None:
+    """The id field of a malformed line, when it still reads as an id."""
+    try:
+        fields = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return None
+    if len(fields) <= index or not re.fullmatch(r"\s*\d{1,18}\s*", fields[index]):
+        return None
+    return int(fields[index])
+
+
+def _read_failure(path: Path, exc: Exception) -> str:
+    """What went wrong reading ``path``, with the line and byte offset when they can be found."""
+    message = str(exc)
+    bad_byte = _first_invalid_utf8(path) if "UTF8" in message or isinstance(exc, UnicodeDecodeError) else None
+    if bad_byte is not None:
+        offset, line = bad_byte
+        return (f"{path}: not UTF-8 text: invalid byte at line {line}, byte offset {offset:,}. "
+                "Export or convert the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or "
+                "download the snapshot again if it should already be UTF-8")
+    if "straddl" in message or "block size" in message:
+        found = _oversized_record(path, _BLOCK_SIZE)
+        where = (f" at line {found[1]}, byte offset {found[0]:,}" if found else "")
+        return (f"{path}: a record larger than {_BLOCK_SIZE // (1 << 20)} MB{where}: the file is "
+                "corrupt (most likely a quote that is never closed, which makes the rest of the "
+                "file one field). Fix or remove that line, or download the snapshot again")
+    return f"{path}: not a readable CSV in the Kaggle schema: {message}"
+
+
+def _first_invalid_utf8(path: Path, block: int = 16 << 20) -> tuple[int, int] | None:
+    """(byte offset, 1-based line) of the first byte that is not valid UTF-8, or None."""
+    base, lines, pending = 0, 1, b""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(block)
+            data = pending + chunk
+            if not data:
+                return None
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if chunk and exc.end == len(data):  # a character cut by the block boundary
+                    lines += data.count(b"\n", 0, exc.start)
+                    base, pending = base + exc.start, data[exc.start:]
+                    continue
+                return base + exc.start, lines + data.count(b"\n", 0, exc.start)
+            if not chunk:
+                return None
+            lines += data.count(b"\n")
+            base, pending = base + len(data), b""
+
+
+def _oversized_record(path: Path, limit: int) -> tuple[int, int] | None:
+    """(byte offset, 1-based line) where the first CSV record over ``limit`` bytes starts."""
+    position = {"offset": 0, "line": 0}
+
+    def lines() -> Iterable[str]:
+        with path.open("rb") as handle:
+            for raw in handle:
+                position["offset"] += len(raw)
+                position["line"] += 1
+                yield raw.decode("utf-8", errors="replace")
+
+    start = (0, 1)
+    reader = csv.reader(lines())
+    previous = csv.field_size_limit()
+    csv.field_size_limit(limit)
+    try:
+        for row in reader:
+            if sum(len(f) for f in row) > limit:
+                return start
+            start = (position["offset"], position["line"] + 1)
+    except csv.Error:
+        return start
+    finally:
+        csv.field_size_limit(previous)
+    return None
 
 
 #: Types the parser may convert itself when every value of the file is valid. ``id`` stays
@@ -171,6 +258,12 @@ _FAST_TYPES: dict[str, pa.DataType] = {
     name: dtype for name, dtype in RAW_COLUMNS.items()
     if pa.types.is_floating(dtype) or pa.types.is_date(dtype)
 }
+
+
+#: Arrow's default 1 MB blocks: with 16 MB ones reading the 1.2M-film snapshot took 1-2
+#: CPU-seconds more (5.5-7.0 s against 4.3-4.5 s, on a loaded machine). A record must fit
+#: in one block.
+_BLOCK_SIZE = 1 << 20
 
 
 def _read_csv(
@@ -183,9 +276,7 @@ def _read_csv(
 
     return pacsv.read_csv(
         path,
-        # Arrow's default 1 MB blocks: with 16 MB ones reading the 1.2M-film snapshot took
-        # 1-2 CPU-seconds more (5.5-7.0 s against 4.3-4.5 s, on a loaded machine).
-        read_options=pacsv.ReadOptions(block_size=1 << 20),
+        read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE),
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid_row),
         convert_options=pacsv.ConvertOptions(
             column_types={name: types.get(name, pa.string()) for name in (*header, *RAW_COLUMN_NAMES)},
@@ -235,6 +326,10 @@ def _read_header(path: Path) -> list[str]:
         raise SchemaError(f"{path}: the header line is not UTF-8 text") from exc
     if not text.strip():
         raise SchemaError(f"{path}: the first line is empty, expected the CSV header")
+    control = re.search(_CONTROL, text)
+    if control:  # binary data; its bytes are not for a terminal either
+        raise SchemaError(f"{path}: the header line holds control character U+{ord(control.group()):04X} "
+                          f"at byte offset {control.start()}: not a CSV file in the Kaggle schema")
     # Names are taken as written (only CSV quotes removed): " title" is not "title", and
     # the parser would not find it either.
     return [c.strip('"') for c in text.split(",")]
@@ -277,6 +372,49 @@ def _short(value: object) -> str:
 def _mark(table: pa.Table, mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Indices (positions) where a boolean mask is true; null counts as false."""
     return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+
+
+#: Control characters no field of the feed may hold: tab, newline and carriage return
+#: (inside quoted text) aside. A NUL is how a corrupted copy or a binary splice shows.
+_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_ALLOWED_CONTROL = (9, 10, 13)
+
+
+def _may_hold_control(values: pa.ChunkedArray) -> bool:
+    """Cheap pre-check on the column's bytes: the regex then runs only on flagged columns."""
+    for chunk in values.chunks:
+        data = chunk.buffers()[2] if len(chunk.buffers()) > 2 else None
+        if data is None:
+            continue
+        raw = np.frombuffer(data, np.uint8)
+        low = np.count_nonzero(raw < 32)
+        if low and low > sum(np.count_nonzero(raw == c) for c in _ALLOWED_CONTROL):
+            return True
+        if np.count_nonzero(raw == 127):
+            return True
+    return False
+
+
+def check_control_characters(table: pa.Table, rejects: _Rejects) -> None:
+    """Reject records whose text holds a NUL or another control character.
+
+    Args:
+        table: parsed snapshot (text columns as read).
+        rejects: collector of rejected records.
+    """
+    names = [f.name for f in table.schema if f.name != ROW and pa.types.is_string(f.type)]
+    flagged = [n for n, maybe in zip(names, _in_parallel(lambda n: _may_hold_control(table[n]), names),
+                                     strict=True) if maybe]
+    for name in flagged:
+        bad = _mark(table, pc.match_substring_regex(table[name], _CONTROL))
+        values = pc.take(table[name], pa.array(bad, pa.int64())).to_pylist()
+        reasons = []
+        for value in values:
+            found = re.search(_CONTROL, value)
+            char = f"U+{ord(found.group()):04X}" if found else "?"
+            reasons.append(f"{name} contains control character {char} at position {found.start() if found else '?'}: "
+                           f"{_short(value)}")
+        rejects.add(pc.take(table[ROW], pa.array(bad, pa.int64())).to_numpy(), name, reasons)
 
 
 def coerce_types(table: pa.Table, as_of: date, rejects: _Rejects) -> pa.Table:
@@ -655,6 +793,7 @@ def clean_snapshot(
     if rows_read == 0:
         raise SchemaError("the snapshot has a header but no rows")
     rejects = _Rejects()
+    check_control_characters(raw, rejects)
     typed = coerce_types(raw, as_of, rejects)
     typed = zeros_to_null(typed)
     typed, malformed_links = null_malformed_links(typed)
@@ -735,7 +874,7 @@ def _rejects_table(
             "record": pa.array(rows + [None] * n_bad, pa.int64()),
             "id": pa.concat_arrays(
                 [ids.combine_chunks() if len(rows) else pa.array([], pa.int64()),
-                 pa.nulls(n_bad, pa.int64())]
+                 pa.array([b.id for b in bad_lines], pa.int64())]
             ),
             "column": pa.array(columns + [None] * n_bad, pa.string()),
             "reason": pa.array(reasons + [b.reason for b in bad_lines], pa.string()),

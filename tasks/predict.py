@@ -17,7 +17,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from movie_ratings.errors import DataError
-from movie_ratings.modeling.artifacts import load_pipeline, predict_ratings
+from movie_ratings.modeling.artifacts import load_version, predict_ratings
 from movie_ratings.modeling.intervals import IntervalCalibration, calibration_of, information_level
 from movie_ratings.registry import MODEL_NAME, ModelRegistry, ModelVersion, get_model_registry
 from movie_ratings.schema import (
@@ -246,9 +246,9 @@ def load_production_model(registry: ModelRegistry) -> LoadedModel:
     if production is None:
         raise DataError("no production model in the registry: run `movie-ratings train` first")
     try:
-        pipeline = load_pipeline(production.model_path)
+        pipeline = load_version(production)
     except DataError as exc:
-        raise DataError(f"production model {MODEL_NAME} v{production.version}: {exc}") from None
+        raise DataError(f"production {exc}") from None  # load_version names the model
     return LoadedModel(production, pipeline)
 
 
@@ -389,6 +389,22 @@ def score_csv(path: Path, model: LoadedModel, as_of: date, *, explain: bool = Fa
     return scores, rejects
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell that a spreadsheet would run as a formula prefixed with
+    ``'`` (OWASP's advice): a title like ``=HYPERLINK(...)`` is shown as text."""
+    out = table
+    for index, column_field in enumerate(table.schema):
+        if pa.types.is_string(column_field.type) or pa.types.is_large_string(column_field.type):
+            column = table[index]
+            risky = pc.match_substring_regex(column, _FORMULA_START)
+            out = out.set_column(index, column_field, pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column))
+    return out
+
+
 def batch_predict(input_path: Path, output_path: Path, registry: ModelRegistry, as_of: date, *,
                   explain: bool = False) -> BatchResult:
     """Score ``input_path`` with the production model into ``output_path`` (CSV): id, title,
@@ -408,10 +424,10 @@ def batch_predict(input_path: Path, output_path: Path, registry: ModelRegistry, 
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(f".{output_path.name}.tmp")
-    pacsv.write_csv(scores, tmp)
+    pacsv.write_csv(spreadsheet_safe(scores), tmp)
     tmp.replace(output_path)
     rejects_path = None
     if rejects.num_rows:
         rejects_path = output_path.with_name(f"{output_path.stem}.rejects.csv")
-        pacsv.write_csv(rejects, rejects_path)
+        pacsv.write_csv(spreadsheet_safe(rejects), rejects_path)
     return BatchResult(scores.num_rows, rejects.num_rows, output_path, rejects_path, model.version.version)

@@ -12,6 +12,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from movie_ratings.errors import DataError
 from movie_ratings.modeling.artifacts import (
     code_commit,
     save_pipeline,
@@ -117,7 +118,11 @@ def score_production(registry: ModelRegistry, data: TrainingData, split: Split,
         its card has no recipe (a model trained before recipes were recorded) or the recipe
         cannot be fitted here.
     """
-    production = registry.production(MODEL_NAME)
+    try:
+        production = registry.production(MODEL_NAME)
+    except DataError as exc:  # e.g. a registry record that fails its integrity check
+        return ProductionComparison(comparable=False,
+                                    reason=f"the production model cannot be read, so it is not compared: {exc}")
     if production is None:
         return None
     recipe = production.card.recipe

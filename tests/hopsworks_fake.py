@@ -626,7 +626,7 @@ class Model:
         self._registry = registry
         self._name, self._version = name, version
         self.training_metrics = metrics or {}
-        self.description, self.input_example = description, input_example
+        self._description, self.input_example = description, input_example
         self.model_schema, self.feature_view = model_schema, feature_view
         self.training_dataset_version = training_dataset_version
         self.files: Path | None = None
@@ -640,6 +640,11 @@ class Model:
     def version(self) -> int:
         _recorder().attributes.add("Model.version")
         return self._version
+
+    @property
+    def description(self) -> str | None:
+        _recorder().attributes.add("Model.description")
+        return self._description
 
     def save(self, model_path: str, await_registration: int = 480, keep_original_files: bool = False,
              upload_configuration: dict | None = None) -> Model:

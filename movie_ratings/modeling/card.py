@@ -236,6 +236,9 @@ class ModelCard(_Part):
     # split-conformal 80% intervals per information level (movie_ratings.modeling.intervals),
     # calibrated on the selection fit's hold-out residuals; None for older models
     intervals: dict[str, Any] | None = None
+    # SHA-256 of every registered file but card.json, set by the registry at registration and
+    # checked before the model is loaded (movie_ratings.modeling.artifacts.load_version)
+    artifacts: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any, *, where: str = "model card") -> ModelCard:

@@ -101,6 +101,30 @@ class _MemberStats:
     deviation: np.ndarray    # smoothed mean label minus prior, per member
     films: np.ndarray        # training films per member
 
+    # Saved as plain arrays (UTF-8 bytes and offsets, Arrow's own layout), so the model
+    # file holds no pyarrow object and loads with skops' safe loader.
+    def __getstate__(self) -> dict[str, Any]:
+        names = self.vocabulary.cast(pa.large_string())
+        _, offsets, data = names.buffers()
+        offsets = (np.frombuffer(offsets, np.int64)[names.offset:names.offset + len(names) + 1]
+                   if offsets is not None else np.zeros(1, np.int64))
+        data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+        return {"type": str(self.vocabulary.type), "length": len(names),
+                "offsets": offsets - offsets[0], "data": data[offsets[0]:offsets[-1]].copy(),
+                "deviation": self.deviation, "films": self.films}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "offsets" not in state:  # pickled before this state format
+            self.__dict__.update(state)
+            return
+        offsets = np.asarray(state["offsets"], dtype=np.int64)
+        names = pa.LargeStringArray.from_buffers(
+            int(state["length"]), pa.py_buffer(offsets), pa.py_buffer(np.asarray(state["data"], dtype=np.uint8)))
+        names.validate(full=True)  # offsets and UTF-8 checked before any kernel reads them
+        self.vocabulary = names.cast(pa.type_for_alias(state["type"]))
+        self.deviation = np.asarray(state["deviation"], dtype=np.float64)
+        self.films = np.asarray(state["films"], dtype=np.float64)
+
 
 class ListTargetEncoder(BaseEstimator, TransformerMixin):
     """Smoothed target encoding of list members, aggregated per film; cross-fitted in training.

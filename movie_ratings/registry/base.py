@@ -16,8 +16,9 @@ from movie_ratings.modeling.card import ModelCard
 
 #: The one model this project trains (a valid Hopsworks model name).
 MODEL_NAME = "movie_ratings_model"
-#: File name of the fitted pipeline inside a version's directory.
-MODEL_FILE = "model.joblib"
+#: File name of the fitted pipeline inside a version's directory (skops format: loading it
+#: cannot run code; see movie_ratings.modeling.artifacts).
+MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
 
 
@@ -51,10 +52,11 @@ class ModelRegistry(Protocol):
     """Versioned models with cards, best-by-metric and a production pointer."""
 
     def register(self, name: str, artifacts: Path, card: ModelCard) -> ModelVersion:
-        """Store the files in ``artifacts`` (must contain ``model.joblib``) as a new version.
+        """Store the files in ``artifacts`` (must contain ``model.skops``) as a new version.
 
         Atomic: a reader sees the whole version or none of it. The card gets the assigned
-        ``name`` and ``version``.
+        ``name`` and ``version``, and the SHA-256 of every file under ``artifacts``
+        (checked before the model is loaded).
         """
         ...
 

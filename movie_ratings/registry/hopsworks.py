@@ -14,7 +14,11 @@ Every Hopsworks model-registry call of this project sits in this module.
   register task's retry registers the next free number.
 * **best**: ``mr.get_best_model(name, metric, "min" | "max")``.
 * **get** downloads the version (``model.download()``) into a local cache under
-  ``MOVIE_RATINGS_HOME/model-cache`` once; inference then loads ``model.joblib`` from there.
+  ``MOVIE_RATINGS_HOME/model-cache`` once; inference then loads ``model.skops`` from there.
+* **integrity**: the card lists the SHA-256 of every artifact, and the SHA-256 of the card
+  itself is part of the version's description in Hopsworks (which a download cannot
+  change). Every ``get`` reads the description again and checks the card and every file,
+  cached or just downloaded, before anything is loaded.
 * **production pointer**: a row per promotion in the ``model_promotions`` feature group of
   the same project (the latest row wins). Hopsworks tags need a tag schema that only an
   administrator can create, and a model's files and card cannot change after ``save``; a
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -37,6 +42,11 @@ import pyarrow as pa
 
 from movie_ratings.errors import DataError
 from movie_ratings.hopsworks_connection import translate_errors
+from movie_ratings.modeling.artifacts import (
+    artifact_hashes,
+    sha256_file,
+    verify_artifacts,
+)
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
 from movie_ratings.settings import Settings
@@ -49,16 +59,25 @@ from movie_ratings.store.hopsworks import (
 #: Optional file in the artifacts directory: a few input rows as JSON records.
 INPUT_EXAMPLE_FILE = "input_example.json"
 _MAX_DESCRIPTION = 1000
+_CARD_HASH = re.compile(r"\[card\.json sha256 ([0-9a-f]{64})\]")
 
 
-def model_description(name: str, card: ModelCard) -> str:
-    """A one-line description for the registry's model list."""
+def model_description(name: str, card: ModelCard, card_sha256: str | None = None) -> str:
+    """A one-line description for the registry's model list, ending with the card's hash."""
+    suffix = f" [card.json sha256 {card_sha256}]" if card_sha256 else ""
+    room = _MAX_DESCRIPTION - len(suffix)
     if card.description:
-        return card.description[:_MAX_DESCRIPTION]
+        return card.description[:room] + suffix
     metrics = numeric_metrics(card.metrics.scores())
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()))
     estimator = card.estimator or "model"
-    return f"{name}: {estimator}; hold-out {shown}"[:_MAX_DESCRIPTION]
+    return f"{name}: {estimator}; hold-out {shown}"[:room] + suffix
+
+
+def recorded_card_hash(description: str | None) -> str | None:
+    """The card's SHA-256 written into a version's description at registration."""
+    found = _CARD_HASH.search(description or "")
+    return found.group(1) if found else None
 
 
 def input_example(artifacts: Path, card: ModelCard) -> pd.DataFrame | None:
@@ -120,17 +139,20 @@ class HopsworksModelRegistry:
         if card.feature_view is not None:
             view = self._store.feature_view_handle(card.feature_view.name, card.feature_view.version)
         version = max((v for v in self._version_numbers(name)), default=0) + 1
-        full_card = card.registered(name, version, datetime.now(UTC).isoformat(timespec="seconds"))
         with tempfile.TemporaryDirectory(prefix="movie-ratings-register-") as tmp:
             staging = Path(tmp) / name
             shutil.copytree(artifacts, staging)
+            full_card = card.registered(name, version, datetime.now(UTC).isoformat(timespec="seconds"))
+            full_card = full_card.model_copy(
+                update={"artifacts": artifact_hashes(staging, exclude=[CARD_FILE])})
             (staging / CARD_FILE).write_text(json.dumps(full_card.to_json(), indent=2, sort_keys=True))
+            card_sha256 = sha256_file(staging / CARD_FILE)
             with translate_errors(f"registering model {name} version {version}"):
                 model = self._mr.python.create_model(
                     name=name,
                     version=version,
                     metrics=numeric_metrics(card.metrics.scores()),
-                    description=model_description(name, card),
+                    description=model_description(name, card, card_sha256),
                     input_example=example,
                     model_schema=schema,
                     feature_view=view,
@@ -169,32 +191,54 @@ class HopsworksModelRegistry:
         return sorted(int(m.version) for m in models)
 
     def get(self, name: str, version: int) -> ModelVersion:
+        model = self._model(name, version)  # read every time: it holds the card's hash
+        what = f"model {name} v{version} (Hopsworks)"
+        expected = recorded_card_hash(getattr(model, "description", None))
         path = self.cache_dir / name / str(version)
         if not (path / CARD_FILE).is_file():
-            model = self._model(name, version)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".download-{version}-", dir=path.parent))
+            self._download(model, name, version, path)
+        card_path = path / CARD_FILE
+        if expected is None:
+            # Registered before models were hashed: listed, never loaded (load_version
+            # refuses a card without hashes, and any hashes in this card are unverifiable).
             try:
-                with translate_errors(f"downloading model {name} version {version}"):
-                    downloaded = Path(model.download(local_path=str(staging)))
-                if not (downloaded / CARD_FILE).is_file():
-                    raise DataError(
-                        f"model {name} version {version} in Hopsworks has no {CARD_FILE}: "
-                        "it was not registered by movie-ratings"
-                    )
-                try:
-                    os.rename(downloaded, path)
-                except OSError:
-                    if not (path / CARD_FILE).is_file():  # not a concurrent download of the same
-                        raise
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+                raw = json.loads(card_path.read_text())
+            except json.JSONDecodeError as exc:
+                raise DataError(f"model card {card_path} is corrupt: {exc}") from None
+            card = ModelCard.from_json(raw, where=f"model card {card_path}").model_copy(update={"artifacts": {}})
+            return ModelVersion(name=name, version=version, card=card, path=path)
+        if sha256_file(card_path) != expected:
+            raise DataError(
+                f"{what}: file {card_path} does not match the SHA-256 recorded in Hopsworks at "
+                f"registration: the downloaded copy was changed, so it is not used. Delete {path} "
+                "to download it again."
+            )
         try:
-            raw = json.loads((path / CARD_FILE).read_text())
+            raw = json.loads(card_path.read_text())
         except json.JSONDecodeError as exc:
-            raise DataError(f"model card {path / CARD_FILE} is corrupt: {exc}") from None
-        card = ModelCard.from_json(raw, where=f"model card {path / CARD_FILE}")
+            raise DataError(f"model card {card_path} is corrupt: {exc}") from None
+        card = ModelCard.from_json(raw, where=f"model card {card_path}")
+        verify_artifacts(path, card.artifacts, what=what)
         return ModelVersion(name=name, version=version, card=card, path=path)
+
+    def _download(self, model: Any, name: str, version: int, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".download-{version}-", dir=path.parent))
+        try:
+            with translate_errors(f"downloading model {name} version {version}"):
+                downloaded = Path(model.download(local_path=str(staging)))
+            if not (downloaded / CARD_FILE).is_file():
+                raise DataError(
+                    f"model {name} version {version} in Hopsworks has no {CARD_FILE}: "
+                    "it was not registered by movie-ratings"
+                )
+            try:
+                os.rename(downloaded, path)
+            except OSError:
+                if not (path / CARD_FILE).is_file():  # not a concurrent download of the same
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def versions(self, name: str) -> list[ModelVersion]:
         return [self.get(name, v) for v in self._version_numbers(name)]

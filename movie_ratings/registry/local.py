@@ -27,6 +27,7 @@ from typing import Any
 
 from movie_ratings.durable import atomic_replace, sync_dir, sync_tree
 from movie_ratings.errors import DataError
+from movie_ratings.modeling.artifacts import artifact_hashes
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
 
@@ -65,10 +66,13 @@ class LocalModelRegistry:
             for stale in model_dir.glob(f"{_STAGING}*"):
                 shutil.rmtree(stale, ignore_errors=True)
             version = max(self._version_numbers(name), default=0) + 1
-            full_card = card.registered(name, version, datetime.now(UTC).isoformat(timespec="seconds"))
             staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=model_dir))
             try:
                 shutil.copytree(artifacts, staging, dirs_exist_ok=True)
+                # hashed as copied: the card is the record that load_version checks
+                full_card = card.registered(name, version, datetime.now(UTC).isoformat(timespec="seconds"))
+                full_card = full_card.model_copy(
+                    update={"artifacts": artifact_hashes(staging, exclude=[CARD_FILE])})
                 (staging / CARD_FILE).write_text(json.dumps(full_card.to_json(), indent=2, sort_keys=True))
                 sync_tree(staging)
                 os.rename(staging, model_dir / str(version))

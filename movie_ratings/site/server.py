@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import http.server
+import re
 import signal
 import sys
 import threading
+import urllib.parse
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -22,8 +24,33 @@ class SiteNotBuiltError(MovieRatingsError):
     """There is no built site to serve yet."""
 
 
+#: Seconds a connection may stay idle (or dribble a request) before it is closed.
+IDLE_TIMEOUT_SECONDS = 20
+_BAD_PATH = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files of the site: no directory listings, no caching, strict headers."""
+    """Static files of the site: no directory listings, no caching, strict headers, no
+    version banner, bad paths answered with 400, idle connections closed."""
+
+    server_version = "movie-ratings"
+    sys_version = ""
+    timeout = IDLE_TIMEOUT_SECONDS
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def send_head(self):
+        # A NUL or control character in the path would reach os.path and raise (the standard
+        # handler then drops the connection with a traceback): refuse it as a bad request.
+        try:
+            raw = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0], errors="strict")
+            if _BAD_PATH.search(raw):
+                raise ValueError("control character in the path")
+            return super().send_head()
+        except (ValueError, UnicodeError):
+            self.send_error(400, "Bad request path")
+            return None
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")

@@ -26,6 +26,7 @@ import logging
 import os
 import posixpath
 import re
+import shutil
 import stat
 import tempfile
 import zipfile
@@ -33,13 +34,15 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from movie_ratings.errors import DataError
+from movie_ratings.errors import ConfigurationError, DataError
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
 #: A member larger than this is refused (the real file is about 0.8 GB).
 DEFAULT_MAX_BYTES = 16 << 30
+#: Free space kept beyond what a write needs (the store and Prefect write there too).
+FREE_SPACE_MARGIN = 256 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SYMLINK_TARGET_LIMIT = 4096
 _ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
@@ -160,6 +163,21 @@ def find_member(zf: zipfile.ZipFile, file_name: str) -> zipfile.ZipInfo:
     return info
 
 
+def ensure_free_space(folder: Path, needed: int, what: str) -> None:
+    """Refuse to start writing ``needed`` bytes into ``folder`` when the disk cannot hold them.
+
+    Raises:
+        ConfigurationError: not enough free space (not retried: it will not free itself).
+    """
+    free = shutil.disk_usage(folder).free
+    if free < needed + FREE_SPACE_MARGIN:
+        raise ConfigurationError(
+            f"{what}: needs {needed / 1e6:,.0f} MB (+{FREE_SPACE_MARGIN >> 20} MB margin) in {folder}, "
+            f"which has {free / 1e6:,.0f} MB free; free some space or point MOVIE_RATINGS_HOME at a "
+            "larger disk"
+        )
+
+
 def extract_member(
     archive: Path,
     file_name: str,
@@ -194,6 +212,7 @@ def extract_member(
                 f"{info.filename} in {archive} declares {info.file_size} bytes, over the "
                 f"{max_bytes} byte limit"
             )
+        ensure_free_space(dest.parent, info.file_size, f"extracting {info.filename} from {archive}")
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
         tmp = Path(tmp_name)
         try:

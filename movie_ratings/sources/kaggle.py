@@ -52,8 +52,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from movie_ratings.errors import ConfigurationError, DataError, TransientError
 from movie_ratings.schema import KAGGLE_DATASET, KAGGLE_FILE
-from movie_ratings.sources.archive import CHUNK_SIZE, ExtractedFile, extract_member
+from movie_ratings.sources.archive import (
+    CHUNK_SIZE,
+    ExtractedFile,
+    ensure_free_space,
+    extract_member,
+)
 from movie_ratings.sources.base import Snapshot
+
+#: A download larger than this is refused (the dataset's zip is ~0.3 GB, its CSV ~0.8 GB):
+#: a wrong URL or a hostile redirect cannot fill the disk.
+MAX_DOWNLOAD_BYTES = 8 << 30
 
 if TYPE_CHECKING:
     import requests
@@ -296,22 +305,35 @@ def _http_error(exc: requests.HTTPError, what: str, credential_source: str | Non
     return DataError(f"{what}: Kaggle refused the request (HTTP {status}): {exc}")
 
 
-def _stream_to_file(response: requests.Response, dest: Path, what: str) -> None:
+def _stream_to_file(response: requests.Response, dest: Path, what: str, *,
+                    max_bytes: int | None = None) -> None:
     """Write a streamed response to ``dest``; check its length and any MD5 from GCS.
 
     Raises:
+        DataError: the archive is larger than ``max_bytes`` (default
+            :data:`MAX_DOWNLOAD_BYTES`), announced or as it arrives.
+        ConfigurationError: the disk has no room for the announced size.
         TransientError: when fewer or more bytes arrive than announced, or the MD5 differs.
     """
+    max_bytes = MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
     expected = response.headers.get("Content-Length")
+    if expected is not None and expected.isdigit():
+        if int(expected) > max_bytes:
+            raise DataError(f"{what}: the archive is {int(expected):,} bytes, over the "
+                            f"{max_bytes:,} byte download limit; refused before downloading")
+        ensure_free_space(dest.parent, int(expected), what)
     expected_md5 = _md5_from_headers(response.headers)
     md5 = hashlib.md5(usedforsecurity=False)
     size = 0
     try:
         with open(dest, "wb") as out:
             for chunk in response.iter_content(CHUNK_SIZE):
+                size += len(chunk)
+                if size > max_bytes:  # no or a false Content-Length: stop at the cap
+                    raise DataError(f"{what}: more than the {max_bytes:,} byte download limit; "
+                                    "stopped and removed the partial file")
                 out.write(chunk)
                 md5.update(chunk)
-                size += len(chunk)
         if expected is not None and expected.isdigit() and size != int(expected):
             raise TransientError(f"{what}: incomplete download, {size} of {expected} bytes")
         actual_md5 = base64.b64encode(md5.digest()).decode("ascii")

@@ -459,21 +459,24 @@ class LocalFeatureStore:
         if table.group_by(keys).aggregate([]).num_rows != table.num_rows:
             raise DataError(f"rows for {name} repeat a key {keys}")
         path = self._history_path(name, version)
-        # One Delta commit per write: a killed run leaves the previous table version.
-        if not (path / "_delta_log").is_dir():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_deltalake(path, table, mode="error")
-        else:
-            predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-            (
-                DeltaTable(path)
-                # merge_schema: a table written before a nullable column was added gains it
-                .merge(table, predicate=predicate, source_alias="s", target_alias="t", merge_schema=True)
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute()
-            )
-        return DeltaTable(path).version()
+        # One Delta commit per write: a killed run leaves the previous table version. The
+        # writer lock orders concurrent merges (unlocked, Delta refused half of them with
+        # CommitFailedError); the lock is the store's, so no snapshot write interleaves.
+        with self.writer_lock():
+            if not (path / "_delta_log").is_dir():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_deltalake(path, table, mode="error")
+            else:
+                predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+                (
+                    DeltaTable(path)
+                    # merge_schema: a table written before a nullable column was added gains it
+                    .merge(table, predicate=predicate, source_alias="s", target_alias="t", merge_schema=True)
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute()
+                )
+            return DeltaTable(path).version()
 
     def read_all_rows(self, name: str, version: int) -> pa.Table:
         spec = HISTORY_GROUPS[name]

@@ -8,10 +8,16 @@ deploy`` does: the work pool and the store-writes limit are created, ``prefect d
 Completed and change what it writes. Headless Chromium then finds every deployment, with
 its schedule, in the UI. ``make serve``'s process is checked against the same server. Every
 process started here is stopped by PID at the end, also when a test fails.
+
+The server runs as ``make server`` starts it: with an auth string, CSRF protection and CORS
+limited to its own origin; the processes and the ``prefect`` command get the credentials
+from the environment ``deployments.local`` gives them or from the profile it activates,
+and the browser logs in through the UI's own login form.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -83,17 +89,30 @@ class Api:
 
     RETRY_STATUSES = frozenset({408, 429, 502, 503})
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, auth_string: str | None = None) -> None:
         self.url = url
+        self.headers = {}
+        if auth_string is not None:
+            self.headers["Authorization"] = "Basic " + base64.b64encode(auth_string.encode()).decode()
 
     def get(self, path: str) -> Any:
-        return self._call(urllib.request.Request(f"{self.url}{path}"))
+        return self._call(urllib.request.Request(f"{self.url}{path}", headers=self.headers))
 
-    def post(self, path: str, body: dict | None = None) -> Any:
+    def post(self, path: str, body: dict | None = None, headers: dict[str, str] | None = None) -> Any:
         return self._call(urllib.request.Request(
             f"{self.url}{path}", data=json.dumps(body or {}).encode(), method="POST",
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.headers, **self._csrf(), **(headers or {})},
         ))
+
+    def _csrf(self) -> dict[str, str]:
+        """CSRF protection is on: a POST carries a token, as Prefect's client sends it."""
+        if "Authorization" not in self.headers:
+            return {}
+        if not hasattr(self, "_csrf_headers"):
+            client = "e2e-test-client"
+            token = self.get(f"/csrf-token?client={client}")["token"]
+            self._csrf_headers = {"Prefect-Csrf-Token": token, "Prefect-Csrf-Client": client}
+        return self._csrf_headers
 
     def _call(self, request: urllib.request.Request, attempts: int = 5) -> Any:
         for attempt in range(attempts):
@@ -123,22 +142,69 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="2",  # the worker looks for runs every 2 s, not 10
     )
+    env.pop("PREFECT_API_AUTH_STRING", None)
     local = Local(state=tmp / "var", port=_free_port(), base_env=env)
     pids: list[int] = []
     try:
         pids.append(local.start_server())
+        local.activate_profile()  # as `make server` does
         yield local
     finally:
         for name in ("serve", "worker", "server"):
             if (pid := local.running(name)) is not None:
                 pids.append(pid)
         print("\n".join(local.stop_all()))
+        local.deactivate_profile()
         assert not [pid for pid in pids if _alive(pid)], "a process survived make stop"
 
 
 @pytest.fixture(scope="module")
 def api(local: Local) -> Api:
-    return Api(local.api_url)
+    return Api(local.api_url, local.auth_string())
+
+
+def test_the_server_requires_credentials_and_refuses_other_origins(local: Local, api: Api) -> None:
+    anonymous = Api(local.api_url)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        anonymous.get("/work_pools/movie-ratings")
+    assert refused.value.code == 401
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        anonymous.post("/flow_runs/filter", {})
+    assert refused.value.code in (401, 403)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        Api(local.api_url, "admin:wrong").get("/work_pools/movie-ratings")
+    assert refused.value.code == 401
+    # A page of another origin in the operator's browser: without the credentials (the UI
+    # keeps them in its own origin's storage) or a CSRF token (only an authenticated GET of
+    # the server's own origin gets one) its POST is refused, and no CORS header lets it read
+    # an answer; a JSON POST's preflight is refused outright.
+    forged = {"Origin": "https://evil.example", "Content-Type": "application/json"}
+    for headers in (forged, {**forged, "Authorization": api.headers["Authorization"]}):
+        request = urllib.request.Request(f"{local.api_url}/flow_runs/filter", data=b"{}", method="POST",
+                                         headers=headers)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code in (401, 403), headers.keys()
+        assert refused.value.headers.get("access-control-allow-origin") is None
+    preflight = urllib.request.Request(f"{local.api_url}/flow_runs/filter", method="OPTIONS", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(preflight, timeout=10)
+    assert refused.value.headers.get("access-control-allow-origin") is None
+    # the state files are the owner's only
+    for path in (local.auth_file, local.profiles_file, local.prefect_home / "prefect.db"):
+        assert path.stat().st_mode & 0o077 == 0, path
+    # `prefect` with no PREFECT_API_URL or auth string in its environment reaches the
+    # server through the active profile (prefect.toml points the repository's at var/prefect)
+    bare = {k: v for k, v in local.env().items()
+            if not k.startswith(("PREFECT_API_", "PREFECT_SERVER_", "PREFECT_UI_"))}
+    bare["PREFECT_PROFILES_PATH"] = str(local.profiles_file)
+    done = subprocess.run([PREFECT, "config", "view"], cwd=ROOT, env=bare, capture_output=True,
+                          text=True, timeout=120)
+    assert f"PREFECT_API_URL='{local.api_url}' (from profile)" in done.stdout, done.stdout + done.stderr
+    done = subprocess.run([PREFECT, "work-pool", "ls"], cwd=ROOT, env=bare, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "temporary server" not in done.stdout + done.stderr, done.stderr
 
 
 def _run(argv: list[str], local: Local, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -284,6 +350,11 @@ def _wait_until_idle(api: Api, timeout: float = RUN_TIMEOUT) -> None:
 def _check_ui(page: Any, local: Local, screenshot: Path) -> None:
     """Every deployment is listed in the UI, each cron schedule with its time of day."""
     page.set_viewport_size({"width": 1600, "height": 900})  # narrower, schedules fold into "+1"
+    page.goto(f"{local.url}/deployments")
+    password = page.locator("input[type=password]")
+    password.wait_for(timeout=60_000)  # the UI asks for the credentials first
+    password.fill(local.auth_string())
+    page.get_by_role("button", name="Login").click()
     page.goto(f"{local.url}/deployments")
     for spec in DEPLOYMENTS:
         row = page.locator("tr").filter(has=page.get_by_text(spec["name"], exact=True))

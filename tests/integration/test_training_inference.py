@@ -83,13 +83,13 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     site = home / "site"
     before = {p.name: p.read_bytes() for p in site.resolve().glob("*.html")}
     build = site.resolve()
-    model_file = home / "registry" / MODEL_NAME / "1" / "model.joblib"
+    model_file = home / "registry" / MODEL_NAME / "1" / "model.skops"
     good = model_file.read_bytes()
     model_file.write_bytes(good[: len(good) // 3])
     capsys.readouterr()
     assert cli(["infer"]) == 1
     err = capsys.readouterr().err
-    assert f"production model {MODEL_NAME} v1" in err and "corrupt" in err and str(model_file) in err
+    assert f"model {MODEL_NAME} v1" in err and "does not match the SHA-256" in err and str(model_file) in err
     assert site.resolve() == build
     assert {p.name: p.read_bytes() for p in site.resolve().glob("*.html")} == before
     model_file.unlink()
@@ -103,6 +103,7 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     rows[0]["runtime"] = 5000.0          # absurd: quarantined with its reason
     rows[1]["imdb_rating"] = 42.0        # ignored by the model, so not a reason to reject
     rows[2]["title"] = "<script>alert(1)</script>"
+    rows[3]["title"] = '=HYPERLINK("http://evil.example","click")'  # a formula to a spreadsheet
     source = tmp_path / "batch.csv"
     import pyarrow as pa
 
@@ -113,6 +114,7 @@ def test_train_registers_promotes_and_keeps_a_better_production(
     assert len(scored) == snapshot.num_rows - 1
     assert {"id", "predicted_rating", "model_version"} <= scored[0].keys()
     assert all(1 <= float(r["predicted_rating"]) <= 10 and r["model_version"] == "1" for r in scored)
+    assert {r["title"] for r in scored if "HYPERLINK" in r["title"]} == {"'" + rows[3]["title"]}
     rejects = list(csv.DictReader((tmp_path / "scores.rejects.csv").open()))
     assert [(r["id"], r["column"]) for r in rejects] == [(str(rows[0]["id"]), "runtime")]
 

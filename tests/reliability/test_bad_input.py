@@ -247,3 +247,90 @@ def test_bad_records_are_quarantined_one_by_one_with_reasons(
     assert latest.counts["deleted"] == len(left_feed)
     assert latest.counts["rejected"] == len({r["record"] for r in rejects if r["record"]}) + 1
     assert store.status()["rejects"]["last_snapshot"] == latest.counts["rejected"]
+
+
+def test_a_nul_in_every_record_is_refused_and_leaves_the_store_untouched(
+    backfilled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = _records(_demo_csv(tmp_path))
+    for record in records:
+        record["title"] = "\x00" + record["title"]  # a NUL right after the first comma
+    path = _write(tmp_path / "nul.csv", records)
+    before = _tree(backfilled)
+
+    code, output = _run(capsys, "daily", "--source", "csv", "--path", str(path), "--as-of", DAY1.isoformat())
+
+    assert code == 1
+    assert "the source looks broken, nothing was written" in output
+    assert "title contains control character U+0000" in output
+    assert _tree(backfilled) == before
+
+
+def test_a_few_nul_records_and_malformed_lines_with_readable_ids_delete_nothing(
+    backfilled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = _records(_demo_csv(tmp_path))
+    store = LocalFeatureStore(backfilled)
+    stored = {r["id"]: r for r in store.read_group("movies", 1).to_pylist()}
+    in_store = [r for r in records if int(r["id"]) in stored]
+    nul, cut = in_store[:3], in_store[3:8]
+    for record in nul:
+        record["overview"] = "half\x00 a record"
+    cut_ids = {int(r["id"]) for r in cut}
+    kept = [r for r in records if int(r["id"]) not in cut_ids]
+    # the cut records become lines of 3 fields whose id is still readable
+    garbage = {kept.index(nul[0]): "".join(f'{r["id"]},"{r["title"]}",7.1\n' for r in cut)}
+    path = _write(tmp_path / "partly-broken.csv", kept, garbage)
+
+    code, output = _run(capsys, "daily", "--source", "csv", "--path", str(path), "--as-of", DAY1.isoformat())
+
+    assert code == 0, output[-3000:]
+    current = {r["id"]: r for r in store.read_group("movies", 1).to_pylist()}
+    for movie_id in {int(r["id"]) for r in nul} | cut_ids:  # held at their last good row
+        assert current[movie_id] == stored[movie_id]
+    rejects = [r for r in store.read_rejects().to_pylist() if r["snapshot_date"] == DAY1]
+    assert {r["id"] for r in rejects if "U+0000" in r["reason"]} == {int(r["id"]) for r in nul}
+    assert {r["id"] for r in rejects if r["record"] is None} == cut_ids
+    feed_ids = {int(r["id"]) for r in records}
+    assert store.latest_commit().counts["deleted"] == len(set(stored) - feed_ids)
+
+
+def test_each_refused_file_prints_a_few_lines_without_a_traceback(tmp_path: Path) -> None:
+    """Through the installed entry point, as a person runs it (Prefect logs to the terminal)."""
+    import os
+    import subprocess
+    import sys
+
+    files = {
+        "missing-column.csv": (b"id,title\n1,Inception\n", "missing required column(s) vote_average"),
+        "empty.csv": (b"", "the file is empty"),
+        "random.csv": (bytes(range(256)) * 40, "header line holds control character U+0000"),
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MOVIE_RATINGS_"))}
+    runs = {}
+    for name, (content, _) in files.items():
+        (tmp_path / name).write_bytes(content)
+        home = tmp_path / f"home-{name}"
+        runs[name] = subprocess.Popen(
+            [sys.executable, "-m", "movie_ratings.cli", "backfill", "--source", "csv", "--path",
+             str(tmp_path / name)],
+            env={**env, "MOVIE_RATINGS_HOME": str(home)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, cwd=tmp_path,
+        )
+    debug = subprocess.Popen(
+        [sys.executable, "-m", "movie_ratings.cli", "backfill", "--debug", "--source", "csv", "--path",
+         str(tmp_path / "missing-column.csv")],
+        env={**env, "MOVIE_RATINGS_HOME": str(tmp_path / "home-debug")}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )
+    for name, (_, problem) in files.items():
+        output, _ = runs[name].communicate(timeout=300)
+        assert runs[name].returncode == 1, output
+        assert "Traceback" not in output, output
+        errors = [line for line in output.splitlines() if " | INFO " not in line and "prefect.io/docs" not in line]
+        assert len(errors) <= 3, output  # the error paragraph, and where the details are
+        assert f"movie-ratings backfill: SchemaError: {tmp_path / name}" in errors[0] and problem in errors[0]
+        log = (tmp_path / f"home-{name}" / "log" / "movie-ratings.log").read_text()
+        assert "Traceback" in log and problem in log
+    output, _ = debug.communicate(timeout=300)  # --debug: the traceback on the terminal too
+    assert debug.returncode == 1 and "Traceback" in output and "SchemaError" in output

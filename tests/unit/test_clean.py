@@ -1013,3 +1013,58 @@ def test_parse_integers_of_a_column_is_the_value_by_value_result(values: list) -
     column = pa.chunked_array([pa.array(values[:1], pa.string()), pa.array(values[1:], pa.string())])
     one_by_one = [parse_integers(pa.array([v], pa.string()))[0].as_py() for v in values]
     assert parse_integers(column).to_pylist() == one_by_one
+
+
+# ---- broken feeds: control characters, malformed lines' ids, read errors -----------------
+
+
+def test_control_characters_quarantine_their_record_with_a_reason() -> None:
+    rows = [dict(DEFAULTS, id=str(i), title=f"Film {i}") for i in range(1, 41)]
+    rows[3]["title"] = "\x00Film 4"
+    rows[7]["overview"] = "bell\x07 in the text"
+    rows[9]["overview"] = "tab\tand\nnewline\r\nare text"
+    out = clean(*rows, fraction=0.1)
+    assert sorted(out.rejects["id"].to_pylist()) == [4, 8]
+    reasons = dict(zip(out.rejects["id"].to_pylist(), out.rejects["reason"].to_pylist(), strict=True))
+    assert reasons[4].startswith("title contains control character U+0000 at position 0")
+    assert reasons[8].startswith("overview contains control character U+0007")
+    assert 10 in out.table["id"].to_pylist()
+
+
+def test_a_nul_in_every_record_is_a_broken_source() -> None:
+    rows = [dict(DEFAULTS, id=str(i), title=f"\x00Film {i}") for i in range(1, 41)]
+    with pytest.raises(BrokenSourceError, match="control character"):
+        clean(*rows, fraction=0.1)
+
+
+def test_a_malformed_line_with_a_readable_id_reports_that_id(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(HEADER + "\n" + GOOD_LINE + "\n" + '"991","cut short",7.1\n' + 'garbage,line\n')
+    parsed = read_snapshot_csv(path)
+    assert [b.id for b in parsed.bad_lines] == [991, None]
+    out = clean_snapshot(parsed, as_of=AS_OF, source="test", max_reject_fraction=1.0)
+    assert sorted(out.rejects["id"].to_pylist(), key=str) == [991, None]
+
+
+def test_invalid_utf8_names_the_line_and_byte_offset(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    head = (HEADER + "\n" + GOOD_LINE + "\n").encode()
+    path.write_bytes(head + GOOD_LINE.replace("Inception", "Incep\xe9tion").encode("latin-1") + b"\n")
+    with pytest.raises(SchemaError) as info:
+        read_snapshot_csv(path)
+    message = str(info.value)
+    offset = len(head) + GOOD_LINE.encode().index(b"Inception") + 5
+    assert f"{path}: not UTF-8 text: invalid byte at line 3, byte offset {offset:,}" in message
+    assert "UTF-8" in message and "iconv" in message
+
+
+def test_an_unclosed_quote_is_an_oversized_record_naming_where_it_starts(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    head = (HEADER + "\n" + GOOD_LINE + "\n").encode()
+    filler = ("x" * 100 + "\n") * 30_000  # 3 MB inside a quote never closed
+    path.write_bytes(head + b'42,"never closed\n' + filler.encode())
+    with pytest.raises(SchemaError) as info:
+        read_snapshot_csv(path)
+    message = str(info.value)
+    assert f"{path}: a record larger than 1 MB at line 3, byte offset {len(head):,}" in message
+    assert "quote" in message

@@ -8,7 +8,6 @@ import json
 from datetime import date
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -414,7 +413,7 @@ def test_registration_sends_metrics_schema_example_and_lineage(fake: FakeHopswor
     registry = HopsworksModelRegistry(fake.registry, store, tmp_path / "cache", schema_classes=fake.schema_classes)
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
-    joblib.dump({"pipeline": 1}, artifacts / "model.joblib")
+    (artifacts / "model.skops").write_bytes(b"stand-in pipeline")
     (artifacts / "input_example.json").write_text(json.dumps([{"budget": 1.0, "runtime": 90.0}]))
     card = {"metrics": {"rmse": 0.71, "mae": 0.55, "r2": 0.41, "mse": 0.5041, "estimator": "xgb"},
             "feature_view": {"name": "movie_ratings", "version": 1}, "training_dataset_version": 3,
@@ -509,7 +508,7 @@ def test_a_version_registered_meanwhile_is_retried_as_the_next_one(
                                       schema_classes=fake.schema_classes)
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
-    joblib.dump({"model": 1}, artifacts / "model.joblib")
+    (artifacts / "model.skops").write_bytes(b"stand-in pipeline")
     # another process registers version 1 between our listing of versions and our save
     original = Model.save
 

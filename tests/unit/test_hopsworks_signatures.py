@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -71,7 +70,8 @@ EXPECTED = {
     "ModelSchema.__init__", "Schema.__init__",
 }
 EXPECTED_ATTRIBUTES = {"FeatureView.query", "Query.featuregroups", "FeatureGroup.name",
-                       "FeatureGroup.version", "ModelRegistry.python", "Model.version"}
+                       "FeatureGroup.version", "ModelRegistry.python", "Model.version",
+                       "Model.description"}
 
 
 def sdk_object(owner: str) -> Any:
@@ -148,7 +148,7 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHopsworks:
     registry = open_hopsworks_registry(settings, sdk=fake)
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
-    joblib.dump({"pipeline": 1}, artifacts / "model.joblib")
+    (artifacts / "model.skops").write_bytes(b"stand-in pipeline")
     (artifacts / "input_example.json").write_text(json.dumps([{"budget": 1.0}]))
     card = {"metrics": {"rmse": 0.7, "r2": 0.4}, "feature_view": {"name": "movie_ratings", "version": 1},
             "training_dataset_version": 1}

@@ -460,3 +460,38 @@ def test_unknown_kaggle_environment_is_a_configuration_error(
     with pytest.raises(ConfigurationError, match="KAGGLE_API_ENVIRONMENT"):
         KaggleSource(cache_dir).fetch()
     assert fake_kaggle.requests == []
+
+
+# --------------------------------------------------------------------------------------
+# Size cap and free space
+# --------------------------------------------------------------------------------------
+
+
+def test_a_download_over_the_size_cap_is_refused_and_nothing_is_kept(
+    fake_kaggle: FakeKaggle, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from movie_ratings.sources import kaggle
+
+    monkeypatch.setattr(kaggle, "MAX_DOWNLOAD_BYTES", 100)
+    with pytest.raises(DataError, match=r"over the 100 byte download limit"):
+        KaggleSource(cache_dir).fetch()
+    assert not cached_files(cache_dir)
+
+
+def test_no_room_for_the_download_or_the_extraction_is_a_clear_error(
+    fake_kaggle: FakeKaggle, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    from collections import namedtuple
+
+    from movie_ratings.sources import archive
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 10**12 - 10**6, 10**6))
+    with pytest.raises(ConfigurationError, match=r"needs .* MB .* which has 1 MB free"):
+        KaggleSource(cache_dir).fetch()
+    assert not cached_files(cache_dir)
+    # the extraction checks too (a download without Content-Length is only capped)
+    monkeypatch.setattr(archive, "FREE_SPACE_MARGIN", 10**9)
+    with pytest.raises(ConfigurationError, match="extracting"):
+        archive.ensure_free_space(cache_dir.parent, 1, "extracting x.csv from y.zip")

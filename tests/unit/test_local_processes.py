@@ -114,3 +114,48 @@ def test_the_environment_points_every_process_at_the_same_server(local: Local) -
     assert env["PREFECT_SERVER_API_PORT"] == str(local.port)
     assert env["PREFECT_SERVER_API_HOST"] == "127.0.0.1"
     assert Path(env["PREFECT_HOME"]).is_absolute()
+
+
+def test_the_auth_string_is_made_once_and_private(tmp_path: Path) -> None:
+    local = Local(state=tmp_path / "state", port=4999, base_env={"PREFECT_HOME": str(tmp_path / "home")})
+    first = local.auth_string()
+    assert first.startswith("admin:") and len(first) > 30
+    assert local.auth_file.stat().st_mode & 0o777 == 0o600
+    assert Local(state=tmp_path / "other", port=5000, base_env={"PREFECT_HOME": str(tmp_path / "home")}).auth_string() == first
+    env = local.env()
+    assert env["PREFECT_API_AUTH_STRING"] == env["PREFECT_SERVER_API_AUTH_STRING"] == first
+    assert env["PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED"] == "true"
+    assert env["PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS"] == "http://127.0.0.1:4999"
+
+
+def test_the_profile_is_activated_then_removed_keeping_other_profiles(tmp_path: Path) -> None:
+    import tomllib
+
+    local = Local(state=tmp_path / "state", port=4999, base_env={"PREFECT_HOME": str(tmp_path / "home")})
+    local.profiles_file.parent.mkdir(parents=True)
+    local.profiles_file.write_text('active = "mine"\n\n[profiles.mine]\nPREFECT_LOGGING_LEVEL = "DEBUG"\n')
+    local.activate_profile()
+    profiles = tomllib.loads(local.profiles_file.read_text())
+    assert profiles["active"] == "movie-ratings-local"
+    assert profiles["profiles"]["movie-ratings-local"] == {
+        "PREFECT_API_URL": "http://127.0.0.1:4999/api", "PREFECT_API_AUTH_STRING": local.auth_string()}
+    assert profiles["profiles"]["mine"] == {"PREFECT_LOGGING_LEVEL": "DEBUG"}
+    assert local.profiles_file.stat().st_mode & 0o777 == 0o600
+    assert local.deactivate_profile()
+    assert tomllib.loads(local.profiles_file.read_text()) == {  # the one active before is again
+        "active": "mine", "profiles": {"mine": {"PREFECT_LOGGING_LEVEL": "DEBUG"}}}
+    assert not local.deactivate_profile()
+    local.profiles_file.unlink()
+    local.activate_profile()
+    local.deactivate_profile()
+    assert not local.profiles_file.exists()  # nothing of ours left: Prefect's defaults again
+
+
+def test_prefect_toml_points_the_repository_at_the_profile_make_server_writes() -> None:
+    import tomllib
+
+    from deployments.local import ROOT
+
+    settings = tomllib.loads((ROOT / "prefect.toml").read_text())
+    assert ROOT / settings["profiles_path"] == Local(base_env={}).profiles_file
+    assert ROOT / settings["home"] == Local(base_env={}).prefect_home

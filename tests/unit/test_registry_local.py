@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -10,13 +11,14 @@ import pytest
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.artifacts import load_pipeline, save_pipeline
 from movie_ratings.modeling.card import ModelCard
+from movie_ratings.registry.base import MODEL_FILE
 from movie_ratings.registry.local import LocalModelRegistry
 
 
 def artifacts(tmp_path: Path, name: str = "a") -> Path:
     directory = tmp_path / f"artifacts-{name}"
     directory.mkdir()
-    (directory / "model.joblib").write_bytes(b"model bytes " + name.encode())
+    (directory / MODEL_FILE).write_bytes(b"model bytes " + name.encode())
     (directory / "plot.png").write_bytes(b"png")
     return directory
 
@@ -67,7 +69,7 @@ def test_an_interrupted_registration_leaves_no_version_and_production_unchanged(
 
     def dies_half_way(src, dst, **kwargs):
         Path(dst).mkdir(exist_ok=True)
-        (Path(dst) / "model.joblib").write_bytes(b"half")
+        (Path(dst) / MODEL_FILE).write_bytes(b"half")
         raise OSError("disk full")
 
     monkeypatch.setattr(shutil, "copytree", dies_half_way)
@@ -86,7 +88,7 @@ def test_an_interrupted_registration_leaves_no_version_and_production_unchanged(
 def test_registering_without_a_model_file_is_refused(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DataError, match=r"model\.joblib"):
+    with pytest.raises(DataError, match=r"model\.skops"):
         LocalModelRegistry(tmp_path / "r").register("m", empty, card(1.0))
 
 
@@ -104,10 +106,17 @@ def test_corrupt_cards_and_pointers_are_clear_errors(tmp_path: Path) -> None:
 
 def test_missing_or_corrupt_model_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="missing"):
-        load_pipeline(tmp_path / "none.joblib")
-    (tmp_path / "bad.joblib").write_bytes(b"\x00garbage")
+        load_pipeline(tmp_path / "none.skops")
+    (tmp_path / "bad.skops").write_bytes(b"PK\x03\x04garbage")
     with pytest.raises(DataError, match="corrupt"):
-        load_pipeline(tmp_path / "bad.joblib")
-    save_pipeline({"not": "a model"}, tmp_path / "dict.joblib")
+        load_pipeline(tmp_path / "bad.skops")
+    save_pipeline({"not": "a model"}, tmp_path / "dict.skops")
     with pytest.raises(DataError, match="does not hold a model"):
-        load_pipeline(tmp_path / "dict.joblib")
+        load_pipeline(tmp_path / "dict.skops")
+
+
+def test_every_file_is_hashed_in_the_card(tmp_path: Path) -> None:
+    version = LocalModelRegistry(tmp_path / "r").register("m", artifacts(tmp_path), card(0.9))
+    hashes = version.card["artifacts"]
+    assert set(hashes) == {MODEL_FILE, "plot.png"}
+    assert hashes[MODEL_FILE] == hashlib.sha256(b"model bytes a").hexdigest()

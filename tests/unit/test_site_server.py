@@ -111,3 +111,34 @@ def test_the_site_command_parses_its_port():
     assert args.port == 0 and args.handler is cli._cmd_site
     assert cli.build_parser().parse_args(["site"]).port == 8000
 
+
+
+@pytest.mark.parametrize("path", ["/%00", "/index.html%00.png", "/%0d%0aSet-Cookie:x=1", "/%ff%fe"])
+def test_bad_paths_get_400_without_a_traceback(served, path, capsys):
+    base, _ = served
+    status = get(base + path)[0]
+    assert status == 400
+    assert "Traceback" not in capsys.readouterr().err
+    assert get(base + "/")[0] == 200  # still serving
+
+
+def test_no_version_banner(served):
+    base, _ = served
+    _, headers, _ = get(base + "/")
+    assert headers["Server"] == "movie-ratings"
+    _, headers, _ = get(base + "/missing.html")
+    assert headers["Server"] == "movie-ratings"
+
+
+def test_an_idle_connection_is_closed(served, monkeypatch):
+    import socket
+
+    from movie_ratings.site import server as site_server
+
+    monkeypatch.setattr(site_server.SiteHandler, "timeout", 0.5)
+    base, _ = served
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"GET / HTTP/1.1\r\n")  # and never finishes the request
+        conn.settimeout(5)
+        assert conn.recv(1024) == b""  # closed by the server after its idle timeout

@@ -521,10 +521,10 @@ def test_a_version_registered_meanwhile_is_retried_as_the_next_one(
     Model.save = racing_save  # type: ignore[method-assign]
     try:
         with pytest.raises(TransientError, match="already exists"):
-            registry.register("movie_ratings_model", artifacts, {"metrics": {"rmse": 1.0}})
+            registry.register("movie_ratings_model", artifacts, ModelCard.model_validate({"metrics": {"rmse": 1.0}}))
     finally:
         Model.save = original  # type: ignore[method-assign]
-    assert registry.register("movie_ratings_model", artifacts, {"metrics": {"rmse": 1.0}}).version == 2
+    assert registry.register("movie_ratings_model", artifacts, ModelCard.model_validate({"metrics": {"rmse": 1.0}})).version == 2
 
 
 def test_the_wrong_deltalake_build_under_the_hopsworks_backend_is_one_clear_error(

@@ -16,6 +16,8 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from movie_ratings.cleaning.parse import ParsedSnapshot, read_snapshot_csv
+from movie_ratings.cleaning.snapshot import CleanSnapshot, clean_snapshot
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.artifacts import load_version, predict_ratings
 from movie_ratings.modeling.intervals import IntervalCalibration, calibration_of, information_level
@@ -31,7 +33,6 @@ from movie_ratings.schema import (
 from movie_ratings.settings import get_settings
 from movie_ratings.store import FeatureStore, StoreCommit, get_feature_store
 from movie_ratings.store.changes import join_on_key
-from tasks.clean import CleanSnapshot, ParsedSnapshot, clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
 from tasks.policies import IO_RETRIES, STORE_WRITES_TAG
 

@@ -21,11 +21,12 @@ import pyarrow as pa
 import pytest
 from hopsworks_fake import FakeHopsworks, RestAPIError
 
+from movie_ratings.cleaning.parse import read_snapshot_csv
+from movie_ratings.cleaning.snapshot import clean_snapshot
 from movie_ratings.registry.local import LocalModelRegistry
 from movie_ratings.schema import MOVIE_GENRES, MOVIES, RAW_COLUMN_NAMES
 from movie_ratings.store.base import SnapshotInfo, UpsertResult
 from movie_ratings.store.local import LocalFeatureStore
-from tasks.clean import clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
 
 BACKENDS = ["local", "hopsworks-fake", "hopsworks"]

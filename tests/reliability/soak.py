@@ -21,11 +21,12 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 from store_checks import log_duplicates
 
+from movie_ratings.cleaning.parse import read_snapshot_csv
+from movie_ratings.cleaning.snapshot import clean_snapshot
 from movie_ratings.schema import FEATURE_GROUPS, MOVIES
 from movie_ratings.settings import get_settings
 from movie_ratings.sources.demo import DemoSource
 from movie_ratings.store.local import LocalFeatureStore
-from tasks.clean import clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
 
 

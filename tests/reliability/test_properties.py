@@ -24,6 +24,9 @@ import pyarrow.compute as pc
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from movie_ratings.cleaning.clean import parse_integers, split_lists
+from movie_ratings.cleaning.parse import ROW, ParsedSnapshot, read_snapshot_csv
+from movie_ratings.cleaning.snapshot import clean_snapshot
 from movie_ratings.errors import DataError
 from movie_ratings.schema import (
     EARLIEST_RELEASE_YEAR,
@@ -45,14 +48,6 @@ from movie_ratings.schema import (
 )
 from movie_ratings.store.base import SnapshotInfo
 from movie_ratings.store.local import LocalFeatureStore
-from tasks.clean import (
-    ROW,
-    ParsedSnapshot,
-    clean_snapshot,
-    parse_integers,
-    read_snapshot_csv,
-    split_lists,
-)
 from tasks.features import build_features
 
 AS_OF = date(2026, 3, 1)

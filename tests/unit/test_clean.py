@@ -1,4 +1,4 @@
-"""The pure cleaning steps of tasks/clean.py, on tiny inline tables and CSV files in tmp_path."""
+"""The pure cleaning steps of movie_ratings/cleaning/, on tiny inline tables and CSV files in tmp_path."""
 
 from __future__ import annotations
 
@@ -13,6 +13,19 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from movie_ratings.cleaning.clean import (
+    coerce_types,
+    duplicate_records,
+    keep_rows,
+    null_malformed_links,
+    parse_integers,
+    split_lists,
+    zeros_to_null,
+)
+from movie_ratings.cleaning.parse import ROW, BadLine, ParsedSnapshot, read_snapshot_csv
+from movie_ratings.cleaning.rejects import Rejects
+from movie_ratings.cleaning.snapshot import clean_snapshot
+from movie_ratings.cleaning.validate import check_values
 from movie_ratings.errors import BrokenSourceError, SchemaError
 from movie_ratings.schema import (
     DEFAULT_MAX_REJECT_FRACTION,
@@ -25,22 +38,6 @@ from movie_ratings.schema import (
     REJECTS_SCHEMA,
     STATUSES,
     ZERO_MEANS_UNKNOWN,
-)
-from tasks.clean import (
-    ROW,
-    BadLine,
-    ParsedSnapshot,
-    _Rejects,
-    check_values,
-    clean_snapshot,
-    coerce_types,
-    drop_duplicate_ids,
-    keep_rows,
-    null_malformed_links,
-    parse_integers,
-    read_snapshot_csv,
-    split_lists,
-    zeros_to_null,
 )
 
 AS_OF = date(2026, 2, 1)
@@ -95,13 +92,20 @@ def raw_table(*rows: dict[str, str | None]) -> pa.Table:
 
 
 def typed_table(*rows: dict[str, str | None]) -> pa.Table:
-    rejects = _Rejects()
-    typed = coerce_types(raw_table(*rows), AS_OF, rejects)
+    typed, rejects = coerce_types(raw_table(*rows), AS_OF)
     assert not rejects.rows, "typed_table expects valid values"
     return typed
 
 
-def flat(rejects: _Rejects) -> list[tuple[int, str, str]]:
+def drop_duplicate_ids(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """(kept, dropped) by the rule clean_snapshot applies: the last record of an id wins."""
+    duplicate = duplicate_records(table["id"], np.arange(table.num_rows))
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[duplicate] = False
+    return keep_rows(table, keep), table.take(pa.array(duplicate, pa.int64()))
+
+
+def flat(rejects: Rejects) -> list[tuple[int, str, str]]:
     """(row, column, reason) for every rejected record, in the order they were added."""
     out = []
     for rows, column, reasons in zip(rejects.rows, rejects.columns, rejects.reasons, strict=True):
@@ -110,17 +114,14 @@ def flat(rejects: _Rejects) -> list[tuple[int, str, str]]:
 
 
 def coerce(*rows: dict[str, str | None]) -> tuple[pa.Table, list[tuple[int, str, str]]]:
-    rejects = _Rejects()
-    typed = coerce_types(raw_table(*rows), AS_OF, rejects)
+    typed, rejects = coerce_types(raw_table(*rows), AS_OF)
     return typed, flat(rejects)
 
 
 def check(*rows: dict[str, str | None]) -> list[tuple[int, str, str]]:
     """Run coerce_types, zeros_to_null and check_values; return what check_values rejected."""
     typed = zeros_to_null(typed_table(*rows))
-    rejects = _Rejects()
-    check_values(typed, rejects)
-    return flat(rejects)
+    return flat(check_values(typed))
 
 
 def clean(*rows: dict[str, str | None], fraction: float = 1.0, **parsed_kw):
@@ -473,8 +474,7 @@ def test_coerce_rejects_absurd_release_years(text: str, ok: bool) -> None:
 
 
 def test_coerce_bounds_release_years_by_the_snapshot_date() -> None:
-    rejects = _Rejects()
-    coerce_types(raw_table(row(release_date="2030-01-01")), date(2010, 1, 1), rejects)
+    _, rejects = coerce_types(raw_table(row(release_date="2030-01-01")), date(2010, 1, 1))
     assert [c for _, c, _ in flat(rejects)] == ["release_date"]
 
 
@@ -482,7 +482,7 @@ def test_coerce_bounds_release_years_by_the_snapshot_date() -> None:
 def test_coerce_missing_column_fails_loudly(missing: str) -> None:
     table = raw_table(row()).drop_columns([missing])
     with pytest.raises(KeyError, match=missing):
-        coerce_types(table, AS_OF, _Rejects())
+        coerce_types(table, AS_OF)
 
 
 def test_coerce_id_in_exponent_form_does_not_depend_on_other_rows() -> None:
@@ -620,7 +620,7 @@ def test_check_values_reports_each_problem_of_a_row() -> None:
 def test_check_values_missing_column_fails_loudly(missing: str) -> None:
     table = zeros_to_null(typed_table(row())).drop_columns([missing])
     with pytest.raises(KeyError, match=missing):
-        check_values(table, _Rejects())
+        check_values(table)
 
 
 # --------------------------------------------------------------------------------------
@@ -872,9 +872,9 @@ def test_clean_snapshot_quarantines_an_id_too_large_for_int64() -> None:
 
 
 STEPS: dict[str, Callable[[pa.Table], object]] = {
-    "coerce_types": lambda t: coerce_types(t, AS_OF, _Rejects()),
+    "coerce_types": lambda t: coerce_types(t, AS_OF),
     "zeros_to_null": zeros_to_null,
-    "check_values": lambda t: check_values(t, _Rejects()),
+    "check_values": check_values,
     "split_lists": split_lists,
     "drop_duplicate_ids": drop_duplicate_ids,
 }
@@ -979,7 +979,7 @@ def test_both_read_paths_clean_a_file_the_same_way(
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("limit", [0, 3, 10_000])
 def test_keep_rows_gives_the_rows_a_filter_gives(seed: int, limit: int, monkeypatch) -> None:
-    monkeypatch.setattr("tasks.clean._MAX_SLICED_DROPS", limit)  # slices, or the filter
+    monkeypatch.setattr("movie_ratings.cleaning.clean._MAX_SLICED_DROPS", limit)  # slices, or the filter
     rng = np.random.default_rng(seed)
     n = int(rng.integers(0, 40))
     table = pa.Table.from_batches(

@@ -8,6 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from movie_ratings.cleaning.parse import read_snapshot_csv
+from movie_ratings.cleaning.snapshot import clean_snapshot
 from movie_ratings.schema import (
     GENRE_FEATURES,
     GENRES,
@@ -18,7 +20,6 @@ from movie_ratings.schema import (
     RAW_COLUMNS,
     TOP_CAST,
 )
-from tasks.clean import clean_snapshot, read_snapshot_csv
 from tasks.features import (
     build_features,
     build_movie_genres,

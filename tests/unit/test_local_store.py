@@ -11,12 +11,13 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
+from movie_ratings.cleaning.parse import read_snapshot_csv
+from movie_ratings.cleaning.snapshot import clean_snapshot
 from movie_ratings.errors import BrokenSourceError, DataError
 from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES, REJECTS_SCHEMA
 from movie_ratings.store.base import SnapshotInfo
 from movie_ratings.store.changes import with_live_flag
 from movie_ratings.store.local import LocalFeatureStore, StoreLockedError, delta_dataset
-from tasks.clean import clean_snapshot, read_snapshot_csv
 from tasks.features import build_features
 
 HEADER = (

@@ -1,4 +1,4 @@
-"""Durable, all-or-nothing file writes shared by the local store and the local registry."""
+"""Durable, all-or-nothing file writes shared by the local store, the local registry and the site."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def sync_dir(path: Path) -> None:
-    """fsync a directory, so a rename or link inside it survives a crash."""
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -18,15 +17,16 @@ def sync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def sync_dir(path: Path) -> None:
+    """fsync a directory, so a rename or link inside it survives a crash."""
+    _fsync(path)
+
+
 def sync_tree(root: Path) -> None:
     """fsync every file and directory under ``root``."""
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(Path(dirpath, name))
         sync_dir(Path(dirpath))
 
 

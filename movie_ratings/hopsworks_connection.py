@@ -219,10 +219,32 @@ def login(config: HopsworksConfig, *, sdk: Any | None = None) -> Any:
         return project
 
 
-def forget_logins() -> None:
-    """Drop cached logins (tests, or after the key changed)."""
-    with _LOGIN_LOCK:
-        _PROJECTS.clear()
+@dataclass(frozen=True)
+class HopsworksSession:
+    """A logged-in project: the checked settings, the SDK module and the project object."""
+
+    config: HopsworksConfig
+    sdk: Any
+    project: Any
+
+
+def connect(settings: Settings, *, sdk: Any | None = None) -> HopsworksSession:
+    """Check the settings and log in to the project (once per process).
+
+    Args:
+        settings: the project's :class:`~movie_ratings.settings.Settings`.
+        sdk: the ``hopsworks`` module (imported when omitted; tests pass a fake).
+
+    Returns:
+        The session both adapters open their part of the project from.
+
+    Raises:
+        ConfigurationError: settings missing (named), extra not installed, key refused.
+        TransientError: Hopsworks could not be reached.
+    """
+    config = hopsworks_config(settings)
+    module = sdk_module(sdk)
+    return HopsworksSession(config, module, login(config, sdk=module))
 
 
 def _status_code(exc: BaseException) -> int | None:

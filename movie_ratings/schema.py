@@ -4,7 +4,9 @@ Three layers are described here:
 
 * the **raw snapshot**: the 28 columns of Kaggle's ``TMDB_all_movies.csv``, in file order;
 * the **feature groups** ``movies`` and ``movie_genres`` written to the feature store;
-* the **feature view** ``movie_ratings`` that joins them and names the label.
+* the **feature view** ``movie_ratings`` that joins them and names the label;
+* the **bookkeeping groups** a backend keeps beside them (store commits, rejects, the
+  registry's production pointer), and the history group of predictions.
 
 Everything else (cleaning, features, stores, sources) imports from here instead of
 repeating column names.
@@ -57,9 +59,6 @@ RAW_COLUMNS: dict[str, pa.DataType] = {
     "poster_path": pa.string(),
 }
 RAW_COLUMN_NAMES: tuple[str, ...] = tuple(RAW_COLUMNS)
-NUMERIC_RAW_COLUMNS: tuple[str, ...] = tuple(
-    name for name, dtype in RAW_COLUMNS.items() if pa.types.is_floating(dtype)
-)
 
 #: Columns a snapshot must have to be ingested. Every raw column is used by a feature.
 REQUIRED_INGEST_COLUMNS: tuple[str, ...] = RAW_COLUMN_NAMES
@@ -180,7 +179,6 @@ PRIMARY_KEY = "id"
 EVENT_TIME = "snapshot_date"
 LABEL = "imdb_rating"
 TOP_CAST = 10
-HOPSWORKS_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 _STR_LIST = pa.list_(pa.string())
 
@@ -352,16 +350,80 @@ REJECTS_SCHEMA = pa.schema(
 )
 
 
-def check_hopsworks_names() -> None:
-    """Raise if a group, view or feature name is not valid in Hopsworks.
+# --------------------------------------------------------------------------------------
+# Bookkeeping groups (the Hopsworks backend stores its commits, rejects and the model
+# registry's production pointer as feature groups; the embedded store keeps files)
+# --------------------------------------------------------------------------------------
 
-    Raises:
-        ValueError: naming every invalid name.
-    """
-    names = [MOVIE_RATINGS_VIEW.name]
-    for group in (*FEATURE_GROUPS.values(), *HISTORY_GROUPS.values()):
-        names.append(group.name)
-        names.extend(group.column_names)
-    bad = sorted({n for n in names if not HOPSWORKS_NAME.match(n)})
-    if bad:
-        raise ValueError(f"names not valid in Hopsworks: {bad}")
+#: Bookkeeping column: number of the store commit that wrote the row.
+STORE_COMMIT = "store_commit"
+#: Bookkeeping column: true on a row that marks the film deleted as of its snapshot date.
+TOMBSTONE = "is_tombstone"
+HELPER_COLUMNS: tuple[str, ...] = (STORE_COMMIT, TOMBSTONE)
+#: The bookkeeping columns a data group is stored with in Hopsworks.
+HELPER_FEATURES: tuple[Feature, ...] = (
+    Feature(STORE_COMMIT, pa.int64(), "Store commit that wrote this row (bookkeeping; part of the key)."),
+    Feature(TOMBSTONE, pa.bool_(), "True when the film left the feed on this snapshot date (bookkeeping)."),
+)
+
+STORE_COMMITS = FeatureGroupSpec(
+    name="store_commits",
+    description="Store commits of the movie-ratings feature store: one row per commit, written last.",
+    features=(
+        Feature("commit_number", pa.int64(), "Store commit number (1, 2, ...)."),
+        Feature("created_at", pa.timestamp("us", tz="UTC"), "When the commit was made (event time)."),
+        Feature("snapshot_date", pa.date32(), "Date of the snapshot the commit stores."),
+        Feature("source", pa.string(), "Source of the snapshot (demo, csv, kaggle)."),
+        Feature("is_demo", pa.bool_(), "True for the simulated demo feed."),
+        Feature("record", pa.string(), "The whole commit record as JSON."),
+    ),
+    primary_key=("commit_number",),
+    event_time="created_at",
+)
+
+SNAPSHOT_REJECTS = FeatureGroupSpec(
+    name="snapshot_rejects",
+    description="Records quarantined by cleaning, with the store commit that stored them.",
+    features=(
+        Feature(STORE_COMMIT, pa.int64(), "Store commit that stored these rejects."),
+        Feature("reject_index", pa.int64(), "Position of the reject in its commit."),
+        Feature("snapshot_date", pa.date32(), "Snapshot date (event time)."),
+        Feature("source", pa.string(), "Source of the snapshot."),
+        Feature("record", pa.int64(), "Record number in the snapshot file."),
+        Feature("id", pa.int64(), "TMDB id when it could be read."),
+        Feature("rejected_column", pa.string(), "Column that failed ('column' in the local store)."),
+        Feature("reason", pa.string(), "Why the record was quarantined."),
+        Feature("raw", pa.string(), "The raw record."),
+    ),
+    primary_key=(STORE_COMMIT, "reject_index"),
+    event_time="snapshot_date",
+)
+
+MODEL_PROMOTIONS = FeatureGroupSpec(
+    name="model_promotions",
+    description="Production pointer of the model registry: one row per promotion, the latest wins.",
+    features=(
+        Feature("model_name", pa.string(), "Registry model name."),
+        Feature("promoted_at", pa.timestamp("us", tz="UTC"), "When the version was promoted (event time)."),
+        Feature("model_version", pa.int32(), "Model version made production."),
+        Feature("reason", pa.string(), "Why it was promoted."),
+    ),
+    primary_key=("model_name",),
+    event_time="promoted_at",
+)
+
+DOCTOR_SCRATCH = FeatureGroupSpec(
+    name="movie_ratings_doctor",
+    description="Scratch group of `movie-ratings doctor`: written, read back and deleted.",
+    features=(
+        Feature("check_id", pa.int64(), "Random id of one doctor run."),
+        Feature("checked_at", pa.timestamp("us", tz="UTC"), "When the check ran (event time)."),
+        Feature("note", pa.string(), "What wrote the row."),
+    ),
+    primary_key=("check_id",),
+    event_time="checked_at",
+)
+
+BOOKKEEPING_GROUPS: dict[str, FeatureGroupSpec] = {
+    g.name: g for g in (STORE_COMMITS, SNAPSHOT_REJECTS, MODEL_PROMOTIONS, DOCTOR_SCRATCH)
+}

@@ -54,13 +54,27 @@ class ScoredInput:
     clean: CleanSnapshot
 
 
-def snapshot_view_rows(path: Path, as_of: date, *, max_reject_fraction: float = 1.0) -> ScoredInput:
+def snapshot_view_rows(path: Path, as_of: date, *, source: str = "csv", blanked: tuple[str, ...] = (),
+                       max_reject_fraction: float = 1.0) -> ScoredInput:
     """Read, clean and featurise a CSV in the Kaggle schema exactly as ingest does.
 
     Rejected records are kept in ``clean.rejects`` with their reason (nothing is dropped
     silently).
+
+    Args:
+        path: the CSV.
+        as_of: snapshot date.
+        source: source name, recorded with rejects.
+        blanked: columns the file may lack; when present they are read as null.
+        max_reject_fraction: a larger rejected share fails (``BrokenSourceError``).
     """
-    clean = clean_snapshot(read_snapshot_csv(path), as_of=as_of, source="csv",
+    parsed = read_snapshot_csv(path, optional=blanked)
+    table = parsed.table
+    for column in blanked:
+        table = table.set_column(table.column_names.index(column), column,
+                                 pa.nulls(table.num_rows, table.schema.field(column).type))
+    parsed = ParsedSnapshot(table, parsed.bad_lines, parsed.extra_columns)
+    clean = clean_snapshot(parsed, as_of=as_of, source=source,
                            max_reject_fraction=max_reject_fraction)
     return ScoredInput(view_rows(build_features(clean.table, as_of).tables), clean)
 
@@ -365,14 +379,8 @@ def score_csv(path: Path, model: LoadedModel, as_of: date, *, explain: bool = Fa
     With ``explain`` the scores get a column ``explanation``: the largest contributions to
     each prediction, in words.
     """
-    parsed = read_snapshot_csv(path, optional=IGNORED_BATCH_COLUMNS)
-    table = parsed.table
-    for column in IGNORED_BATCH_COLUMNS:
-        table = table.set_column(table.column_names.index(column), column,
-                                 pa.nulls(table.num_rows, table.schema.field(column).type))
-    parsed = ParsedSnapshot(table, parsed.bad_lines, parsed.extra_columns)
-    clean = clean_snapshot(parsed, as_of=as_of, source="batch", max_reject_fraction=1.0)
-    rows = view_rows(build_features(clean.table, as_of).tables)
+    scored = snapshot_view_rows(path, as_of, source="batch", blanked=IGNORED_BATCH_COLUMNS)
+    rows, clean = scored.rows, scored.clean
     predicted = predict_ratings(model.pipeline, rows) if rows.num_rows else np.array([])
     low, high = interval_bounds(model.version.card, rows, predicted)
     scores = pa.table({

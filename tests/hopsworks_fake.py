@@ -42,7 +42,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: A valid Hopsworks group, view or feature name.
+HOPSWORKS_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _TYPES = {
     "bigint": pa.int64(), "int": pa.int32(), "smallint": pa.int16(), "tinyint": pa.int8(),
     "double": pa.float64(), "float": pa.float32(), "boolean": pa.bool_(), "date": pa.date32(),
@@ -552,7 +553,7 @@ class FeatureStore:
         # A new group is not saved here: FeatureStore.get_or_create_feature_group returns an
         # unsaved FeatureGroup, saved by its first insert (or save).
         names = [f.name for f in features or []]
-        bad = [n for n in [name, *names] if not _NAME.match(n)]
+        bad = [n for n in [name, *names] if not HOPSWORKS_NAME.match(n)]
         if bad:
             raise RestAPIError(400, f"invalid names {bad}")
         for key in [*(primary_key or []), *([event_time] if event_time else [])]:
@@ -804,4 +805,21 @@ def select_fake_hopsworks(fake: FakeHopsworks, monkeypatch: Any) -> None:
     monkeypatch.setenv("HOPSWORKS_PROJECT", "movies_test")
     monkeypatch.setenv("HOPSWORKS_HOST", "hopsworks.invalid")
     monkeypatch.setattr(hopsworks_connection, "_import_hopsworks", lambda: fake)
-    hopsworks_connection.forget_logins()
+    forget_logins()
+
+
+def forget_logins() -> None:
+    """Drop the logins ``hopsworks_connection`` caches for the process (between tests)."""
+    from movie_ratings import hopsworks_connection
+
+    with hopsworks_connection._LOGIN_LOCK:
+        hopsworks_connection._PROJECTS.clear()
+
+
+def sdk_group_names() -> tuple[str, ...]:
+    """Every feature group the Hopsworks backend may create."""
+    from movie_ratings.schema import BOOKKEEPING_GROUPS, FEATURE_GROUPS, HISTORY_GROUPS
+    from movie_ratings.store.hopsworks import current_group_name
+
+    return (*FEATURE_GROUPS, *(current_group_name(n) for n in FEATURE_GROUPS), *HISTORY_GROUPS,
+            *BOOKKEEPING_GROUPS)

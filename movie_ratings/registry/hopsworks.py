@@ -41,7 +41,7 @@ import pandas as pd
 import pyarrow as pa
 
 from movie_ratings.errors import DataError
-from movie_ratings.hopsworks_connection import translate_errors
+from movie_ratings.hopsworks_connection import connect, translate_errors
 from movie_ratings.modeling.artifacts import (
     artifact_hashes,
     sha256_file,
@@ -49,12 +49,9 @@ from movie_ratings.modeling.artifacts import (
 )
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
+from movie_ratings.schema import MODEL_PROMOTIONS
 from movie_ratings.settings import Settings
-from movie_ratings.store.hopsworks import (
-    MODEL_PROMOTIONS,
-    HopsworksFeatureStore,
-    numeric_metrics,
-)
+from movie_ratings.store.hopsworks import HopsworksFeatureStore, feature_store_of, numeric_metrics
 
 #: Optional file in the artifacts directory: a few input rows as JSON records.
 INPUT_EXAMPLE_FILE = "input_example.json"
@@ -268,23 +265,13 @@ class HopsworksModelRegistry:
 def open_hopsworks_registry(settings: Settings, *, sdk: Any | None = None) -> HopsworksModelRegistry:
     """Log in (once per process) and open the project's model registry.
 
-    Args:
-        settings: the project's :class:`~movie_ratings.settings.Settings`.
-        sdk: the ``hopsworks`` module (imported when omitted; tests pass a fake).
-
-    Raises:
-        ConfigurationError: settings missing (named), extra not installed, key refused.
-        TransientError: Hopsworks could not be reached.
+    Its production pointer is a feature group, so the project's feature store is opened
+    too. Arguments and errors as :func:`~movie_ratings.store.hopsworks.open_hopsworks_store`.
     """
-    from movie_ratings.hopsworks_connection import hopsworks_config, login, sdk_module
-    from movie_ratings.store.hopsworks import open_hopsworks_store
-
-    config = hopsworks_config(settings)
-    sdk = sdk_module(sdk)
-    store = open_hopsworks_store(settings, sdk=sdk)
-    project = login(config, sdk=sdk)
-    with translate_errors(f"opening the model registry of project {config.project}"):
-        model_registry = project.get_model_registry()
-    schemas = getattr(sdk, "schema_classes", None)  # a fake's; the real ones come from hsml
+    session = connect(settings, sdk=sdk)
+    store = feature_store_of(session)
+    with translate_errors(f"opening the model registry of project {session.config.project}"):
+        model_registry = session.project.get_model_registry()
+    schemas = getattr(session.sdk, "schema_classes", None)  # a fake's; the real ones come from hsml
     return HopsworksModelRegistry(model_registry, store, settings.model_cache_dir,
                                   schema_classes=schemas)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from movie_ratings.durable import sync_dir
 from movie_ratings.site import render
 from movie_ratings.site.data import SiteData, film_page
 
@@ -89,14 +90,6 @@ def write_site(data: SiteData, directory: Path) -> None:
             _write(directory / page, render.render_film(data, film))
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def publish(build: Path, out_dir: Path) -> None:
     """Make ``out_dir`` point at ``build`` in one atomic step.
 
@@ -112,7 +105,7 @@ def publish(build: Path, out_dir: Path) -> None:
     except BaseException:
         link.unlink(missing_ok=True)
         raise
-    _fsync_dir(out_dir.parent)
+    sync_dir(out_dir.parent)
 
 
 BUILD_NAME = re.compile(r"(?:\d{8}T\d{12}Z-|previous-)[A-Za-z0-9_]+")
@@ -162,7 +155,7 @@ def build_site(data: SiteData, out_dir: Path) -> Path:
     try:
         build.chmod(0o755)
         write_site(data, build)
-        _fsync_dir(build)
+        sync_dir(build)
         publish(build, out_dir)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)

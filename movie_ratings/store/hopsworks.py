@@ -2,8 +2,9 @@
 
 Every Hopsworks feature-store call of this project sits in this module.
 
-**What is created in the project** (names and versions explicit; versions of the data
-groups and of the view come from the flows' parameters, like the local store):
+**What is created in the project** (every group declared in :mod:`movie_ratings.schema`;
+names and versions explicit; versions of the data groups and of the view come from the
+flows' parameters, like the local store):
 
 * ``movies`` and ``movie_genres`` (feature groups, v1 by default): the schema.py features
   plus two bookkeeping columns, ``store_commit`` (the store commit that wrote the row) and
@@ -56,7 +57,7 @@ exactly the rows the commit saw (same-day reruns included). One writer at a time
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -67,16 +68,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from movie_ratings.errors import DataError
-from movie_ratings.hopsworks_connection import translate_errors
+from movie_ratings.hopsworks_connection import HopsworksSession, connect, translate_errors
 from movie_ratings.schema import (
+    BOOKKEEPING_GROUPS,
+    DOCTOR_SCRATCH,
     FEATURE_GROUPS,
+    HELPER_COLUMNS,
+    HELPER_FEATURES,
     HISTORY_GROUPS,
+    MODEL_PROMOTIONS,
     MOVIE_GENRES,
+    MOVIE_PREDICTIONS,
     MOVIE_RATINGS_VIEW,
     MOVIES,
     PRIMARY_KEY,
     REJECTS_SCHEMA,
-    Feature,
+    SNAPSHOT_REJECTS,
+    STORE_COMMIT,
+    STORE_COMMITS,
+    TOMBSTONE,
     FeatureGroupSpec,
 )
 from movie_ratings.settings import Settings
@@ -88,79 +98,12 @@ from movie_ratings.store.base import (
     group_key,
 )
 from movie_ratings.store.changes import GroupChanges
+from movie_ratings.store.status import store_status
 from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
-
-#: Bookkeeping column: number of the store commit that wrote the row.
-STORE_COMMIT = "store_commit"
-#: Bookkeeping column: true on a row that marks the film deleted as of its snapshot date.
-TOMBSTONE = "is_tombstone"
-HELPER_COLUMNS: tuple[str, ...] = (STORE_COMMIT, TOMBSTONE)
 
 #: Time travel format of every group: written directly by the Python client (delta-rs).
 TIME_TRAVEL_FORMAT = "DELTA"
 
-_HELPER_FEATURES = (
-    Feature(STORE_COMMIT, pa.int64(), "Store commit that wrote this row (bookkeeping; part of the key)."),
-    Feature(TOMBSTONE, pa.bool_(), "True when the film left the feed on this snapshot date (bookkeeping)."),
-)
-
-STORE_COMMITS = FeatureGroupSpec(
-    name="store_commits",
-    description="Store commits of the movie-ratings feature store: one row per commit, written last.",
-    features=(
-        Feature("commit_number", pa.int64(), "Store commit number (1, 2, ...)."),
-        Feature("created_at", pa.timestamp("us", tz="UTC"), "When the commit was made (event time)."),
-        Feature("snapshot_date", pa.date32(), "Date of the snapshot the commit stores."),
-        Feature("source", pa.string(), "Source of the snapshot (demo, csv, kaggle)."),
-        Feature("is_demo", pa.bool_(), "True for the simulated demo feed."),
-        Feature("record", pa.string(), "The whole commit record as JSON."),
-    ),
-    primary_key=("commit_number",),
-    event_time="created_at",
-)
-
-SNAPSHOT_REJECTS = FeatureGroupSpec(
-    name="snapshot_rejects",
-    description="Records quarantined by cleaning, with the store commit that stored them.",
-    features=(
-        Feature(STORE_COMMIT, pa.int64(), "Store commit that stored these rejects."),
-        Feature("reject_index", pa.int64(), "Position of the reject in its commit."),
-        Feature("snapshot_date", pa.date32(), "Snapshot date (event time)."),
-        Feature("source", pa.string(), "Source of the snapshot."),
-        Feature("record", pa.int64(), "Record number in the snapshot file."),
-        Feature("id", pa.int64(), "TMDB id when it could be read."),
-        Feature("rejected_column", pa.string(), "Column that failed ('column' in the local store)."),
-        Feature("reason", pa.string(), "Why the record was quarantined."),
-        Feature("raw", pa.string(), "The raw record."),
-    ),
-    primary_key=(STORE_COMMIT, "reject_index"),
-    event_time="snapshot_date",
-)
-
-MODEL_PROMOTIONS = FeatureGroupSpec(
-    name="model_promotions",
-    description="Production pointer of the model registry: one row per promotion, the latest wins.",
-    features=(
-        Feature("model_name", pa.string(), "Registry model name."),
-        Feature("promoted_at", pa.timestamp("us", tz="UTC"), "When the version was promoted (event time)."),
-        Feature("model_version", pa.int32(), "Model version made production."),
-        Feature("reason", pa.string(), "Why it was promoted."),
-    ),
-    primary_key=("model_name",),
-    event_time="promoted_at",
-)
-DOCTOR_SCRATCH = FeatureGroupSpec(
-    name="movie_ratings_doctor",
-    description="Scratch group of `movie-ratings doctor`: written, read back and deleted.",
-    features=(
-        Feature("check_id", pa.int64(), "Random id of one doctor run."),
-        Feature("checked_at", pa.timestamp("us", tz="UTC"), "When the check ran (event time)."),
-        Feature("note", pa.string(), "What wrote the row."),
-    ),
-    primary_key=("check_id",),
-    event_time="checked_at",
-)
-_BOOKKEEPING = (STORE_COMMITS, SNAPSHOT_REJECTS, MODEL_PROMOTIONS, DOCTOR_SCRATCH)
 _REJECT_RENAMES = {"column": "rejected_column"}
 
 #: Statistics are computed by Hopsworks on every insert: only where they are worth it.
@@ -185,7 +128,7 @@ STATISTICS: dict[str, dict[str, Any] | bool] = {
         "exact_uniqueness": False,
         "columns": ["n_genres", *(f.name for f in MOVIE_GENRES.features if f.dtype == pa.int8())],
     },
-    "movie_predictions": {
+    MOVIE_PREDICTIONS.name: {
         "enabled": True,
         "histograms": True,
         "correlations": False,
@@ -195,7 +138,7 @@ STATISTICS: dict[str, dict[str, Any] | bool] = {
     STORE_COMMITS.name: False,
     SNAPSHOT_REJECTS.name: False,
     MODEL_PROMOTIONS.name: False,
-    "movie_ratings_doctor": False,
+    DOCTOR_SCRATCH.name: False,
 }
 
 #: Suffix of the current-rows group kept beside each data group (``movies_current``).
@@ -247,7 +190,7 @@ def hopsworks_group(name: str) -> HopsworksGroup:
         spec = FEATURE_GROUPS[name]
         stored = replace(
             spec,
-            features=(*spec.features, *_HELPER_FEATURES),
+            features=(*spec.features, *HELPER_FEATURES),
             primary_key=(*spec.primary_key, STORE_COMMIT),
         )
         return HopsworksGroup(spec, stored, log=True, event_time=stored.event_time)
@@ -258,15 +201,15 @@ def hopsworks_group(name: str) -> HopsworksGroup:
             name=name,
             description=(f"Current row of every film in {spec.name} (one row per film, "
                          "replaced on change; a cache of the log's newest rows)."),
-            features=(*spec.features, *_HELPER_FEATURES),
+            features=(*spec.features, *HELPER_FEATURES),
         )
         return HopsworksGroup(spec, stored, log=False, event_time=None)
     if name in HISTORY_GROUPS:
         spec = HISTORY_GROUPS[name]
         return HopsworksGroup(spec, spec, log=False, event_time=spec.event_time)
-    for spec in _BOOKKEEPING:
-        if name == spec.name:
-            return HopsworksGroup(spec, spec, log=False, event_time=spec.event_time)
+    if name in BOOKKEEPING_GROUPS:
+        spec = BOOKKEEPING_GROUPS[name]
+        return HopsworksGroup(spec, spec, log=False, event_time=spec.event_time)
     raise DataError(f"unknown feature group {name!r}")
 
 
@@ -958,10 +901,8 @@ class HopsworksFeatureStore:
 
     def status(self) -> dict[str, Any]:
         latest = self.latest_commit()
-        out: dict[str, Any] = {"backend": self.backend, "path": self.address}
         if latest is None:
-            return out | {"commit": None, "feature_groups": [], "feature_views": []}
-        commits = self.commits()
+            return store_status(self.backend, self.address, None)
         rejects_total = self.read_rejects(commit=latest.number).num_rows
         with translate_errors(f"listing feature views {MOVIE_RATINGS_VIEW.name}"):
             found_views = self._fs.get_feature_views(name=MOVIE_RATINGS_VIEW.name) or []
@@ -971,26 +912,11 @@ class HopsworksFeatureStore:
                  for v in found_views),
                 key=lambda v: v["version"],
             )
-        return out | {
-            "commit": latest.number,
-            "commits": len(commits),
-            "snapshot_date": latest.snapshot_date.isoformat(),
-            "source": latest.source,
-            "source_version": latest.source_version,
-            "is_demo": latest.is_demo,
-            "created_at": latest.created_at,
-            "feature_groups": [
-                {"name": g.name, "version": g.version, "rows": g.rows,
-                 "table_version": g.table_version}
-                for g in sorted(latest.groups.values(), key=lambda g: (g.name, g.version))
-            ],
-            "feature_views": views,
-            "last_run": latest.counts,
-            "rejects": {"last_snapshot": latest.counts.get("rejected", 0), "total": rejects_total},
-        }
+        return store_status(self.backend, self.address, latest, commits=len(self.commits()),
+                            rejects_total=rejects_total, views=views)
 
 
-_HELPER_FEATURES_SCHEMA = pa.schema([pa.field(f.name, f.dtype) for f in _HELPER_FEATURES])
+_HELPER_FEATURES_SCHEMA = pa.schema([pa.field(f.name, f.dtype) for f in HELPER_FEATURES])
 
 
 def _view_movies_version(view: Any) -> int:
@@ -1030,12 +956,6 @@ def _current_rejects(stored: pa.Table, upto_commit: int) -> pa.Table:
     return kept.select(REJECTS_SCHEMA.names).cast(REJECTS_SCHEMA)
 
 
-def iter_sdk_groups() -> Iterable[str]:
-    """Names of every feature group this backend may create (for checks and docs)."""
-    return (*FEATURE_GROUPS, *(current_group_name(n) for n in FEATURE_GROUPS), *HISTORY_GROUPS,
-            *(spec.name for spec in _BOOKKEEPING))
-
-
 def open_hopsworks_store(settings: Settings, *, sdk: Any | None = None) -> HopsworksFeatureStore:
     """Log in (once per process) and open the project's feature store.
 
@@ -1047,12 +967,12 @@ def open_hopsworks_store(settings: Settings, *, sdk: Any | None = None) -> Hopsw
         ConfigurationError: settings missing (named), extra not installed, key refused.
         TransientError: Hopsworks could not be reached.
     """
-    from movie_ratings.hopsworks_connection import hopsworks_config, login, sdk_module
+    return feature_store_of(connect(settings, sdk=sdk))
 
-    config = hopsworks_config(settings)
-    module = sdk_module(sdk)
-    project = login(config, sdk=module)
-    with translate_errors(f"opening the feature store of project {config.project}"):
-        feature_store = project.get_feature_store()
-    feature_cls = getattr(module, "Feature", None)  # a fake's; the real one comes from hsfs
-    return HopsworksFeatureStore(feature_store, feature_cls=feature_cls, address=config.address)
+
+def feature_store_of(session: HopsworksSession) -> HopsworksFeatureStore:
+    """The feature store of a logged-in project."""
+    with translate_errors(f"opening the feature store of project {session.config.project}"):
+        feature_store = session.project.get_feature_store()
+    feature_cls = getattr(session.sdk, "Feature", None)  # a fake's; the real one comes from hsfs
+    return HopsworksFeatureStore(feature_store, feature_cls=feature_cls, address=session.config.address)

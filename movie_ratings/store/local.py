@@ -76,6 +76,7 @@ from movie_ratings.store.changes import (
     tombstones,
     with_live_flag,
 )
+from movie_ratings.store.status import store_status
 from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
 
 #: A table is compacted when a write leaves it with more data files than this. Every
@@ -491,9 +492,8 @@ class LocalFeatureStore:
 
     def status(self) -> dict[str, Any]:
         latest = self.latest_commit()
-        out: dict[str, Any] = {"backend": self.backend, "path": str(self.root)}
         if latest is None:
-            return out | {"commit": None, "feature_groups": [], "feature_views": []}
+            return store_status(self.backend, str(self.root), None)
         rejects_total = 0
         if latest.rejects_table_version is not None:
             rejects_total = delta_dataset(
@@ -501,24 +501,8 @@ class LocalFeatureStore:
             ).count_rows()
         views_dir = self.root / "_views"
         views = sorted(json.loads(p.read_text()) for p in views_dir.glob("*.json")) if views_dir.is_dir() else []
-        return out | {
-            "commit": latest.number,
-            "commits": len(self._commit_numbers()),
-            "snapshot_date": latest.snapshot_date.isoformat(),
-            "source": latest.source,
-            "source_version": latest.source_version,
-            "is_demo": latest.is_demo,
-            "created_at": latest.created_at,
-            "feature_groups": [
-                {"name": g.name, "version": g.version, "rows": g.rows,
-                 "table_version": g.table_version}
-                for g in sorted(latest.groups.values(), key=lambda g: (g.name, g.version))
-            ],
-            "feature_views": [{"name": v["name"], "version": v["version"], "label": v["label"],
-                               "groups": v["groups"]} for v in views],
-            "last_run": latest.counts,
-            "rejects": {"last_snapshot": latest.counts.get("rejected", 0), "total": rejects_total},
-        }
+        return store_status(self.backend, str(self.root), latest, commits=len(self._commit_numbers()),
+                            rejects_total=rejects_total, views=views)
 
 
 def _compacted(path: Path) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hopsworks_fake import FakeHopsworks, select_fake_hopsworks
+from hopsworks_fake import FakeHopsworks, forget_logins, select_fake_hopsworks
 
 BACKENDS = ["local", "hopsworks-fake"]
 
@@ -30,12 +30,11 @@ def backend(
     if request.param == "local":
         yield None
         return
-    from movie_ratings import hopsworks_connection
 
     fake = FakeHopsworks(tmp_path / "hopsworks")
     select_fake_hopsworks(fake, monkeypatch)
     try:
         yield fake
     finally:
-        hopsworks_connection.forget_logins()
+        forget_logins()
         fake.close()

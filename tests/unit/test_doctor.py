@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from hopsworks_fake import FakeHopsworks, RestAPIError, select_fake_hopsworks
+from hopsworks_fake import FakeHopsworks, RestAPIError, forget_logins, select_fake_hopsworks
 
-from movie_ratings import hopsworks_connection
 from movie_ratings.cli import main as cli
 
 
@@ -51,7 +50,7 @@ def hopsworks(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     fake = FakeHopsworks(tmp_path / "hopsworks")
     select_fake_hopsworks(fake, monkeypatch)
     yield fake
-    hopsworks_connection.forget_logins()
+    forget_logins()
     fake.close()
 
 

@@ -13,7 +13,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import requests
-from hopsworks_fake import FakeHopsworks, RestAPIError
+from hopsworks_fake import (
+    HOPSWORKS_NAME,
+    FakeHopsworks,
+    RestAPIError,
+    forget_logins,
+    sdk_group_names,
+)
 from pydantic import SecretStr
 
 from movie_ratings import hopsworks_connection
@@ -27,7 +33,7 @@ from movie_ratings.hopsworks_connection import (
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry import get_model_registry
 from movie_ratings.registry.hopsworks import HopsworksModelRegistry
-from movie_ratings.schema import HOPSWORKS_NAME, MOVIE_GENRES, MOVIES
+from movie_ratings.schema import MOVIE_GENRES, MOVIES
 from movie_ratings.settings import Settings
 from movie_ratings.store import get_feature_store
 from movie_ratings.store.base import SnapshotInfo
@@ -36,7 +42,6 @@ from movie_ratings.store.hopsworks import (
     HopsworksFeatureStore,
     frame_to_table,
     hopsworks_group,
-    iter_sdk_groups,
     numeric_metrics,
     offline_type,
     open_hopsworks_store,
@@ -54,7 +59,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(Path(__file__).parent)  # no .env here
-    hopsworks_connection.forget_logins()
+    forget_logins()
 
 
 @pytest.fixture
@@ -273,7 +278,7 @@ def test_feature_groups_are_created_with_their_full_definition(fake: FakeHopswor
 
 
 def test_every_name_is_valid_in_hopsworks() -> None:
-    for name in iter_sdk_groups():
+    for name in sdk_group_names():
         stored = hopsworks_group(name).stored
         for n in (name, *stored.column_names):
             assert HOPSWORKS_NAME.match(n), n

@@ -24,13 +24,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
-from hopsworks_fake import Call, FakeHopsworks, RestAPIError
+from hopsworks_fake import Call, FakeHopsworks, RestAPIError, forget_logins, sdk_group_names
 
 from movie_ratings import hopsworks_connection
 from movie_ratings.errors import TransientError
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.hopsworks import open_hopsworks_registry
-from movie_ratings.schema import MOVIE_GENRES, MOVIES, REJECTS_SCHEMA
+from movie_ratings.schema import (
+    DOCTOR_SCRATCH,
+    MODEL_PROMOTIONS,
+    MOVIE_GENRES,
+    MOVIES,
+    REJECTS_SCHEMA,
+)
 from movie_ratings.settings import Settings
 from movie_ratings.store.base import SnapshotInfo
 from movie_ratings.store.hopsworks import open_hopsworks_store
@@ -117,7 +123,7 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHopsworks:
     """Drive both adapters through everything they do, on the fake; return its recorder."""
     for name in ("HOPSWORKS_API_KEY", "HOPSWORKS_HOSTNAME_VERIFICATION"):
         monkeypatch.delenv(name, raising=False)
-    hopsworks_connection.forget_logins()
+    forget_logins()
     fake = FakeHopsworks(tmp_path)
     settings = Settings(backend="hopsworks", hopsworks_api_key=KEY, hopsworks_project="movies",
                         hopsworks_host="hw.example.org", hopsworks_cache_dir=tmp_path / "cache")
@@ -239,7 +245,7 @@ def test_the_real_login_never_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(getpass, "getpass", no_prompt)
     monkeypatch.setattr(builtins, "input", no_prompt)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    hopsworks_connection.forget_logins()
+    forget_logins()
     config = hopsworks_connection.hopsworks_config(Settings(
         backend="hopsworks", hopsworks_api_key=KEY, hopsworks_project="movies", hopsworks_host="hw.example.org"))
 
@@ -250,7 +256,7 @@ def test_the_real_login_never_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
     assert kwargs["api_key_value"] == KEY and kwargs["hostname_verification"] is True
     assert kwargs["host"] == "hw.example.org" and kwargs["engine"] == "python"
     # The same SDK without a key on its default host would prompt: the guard above is real.
-    hopsworks_connection.forget_logins()
+    forget_logins()
     with pytest.raises(AssertionError, match="prompted"):
         hopsworks.login()
 
@@ -291,7 +297,7 @@ def _written_tables() -> dict[str, pa.Table]:
         frames[current.name] = frames[name].cast(current.arrow_schema)
     frames["movie_ratings_doctor"] = pa.Table.from_pylist(
         [{"check_id": 7, "checked_at": datetime(2026, 3, 1, tzinfo=UTC), "note": "doctor"}],
-        schema=adapter.DOCTOR_SCRATCH.arrow_schema)
+        schema=DOCTOR_SCRATCH.arrow_schema)
     frames["snapshot_rejects"] = adapter._reject_rows(_rejects(d1), 3)
     frames["store_commits"] = adapter._commit_to_row(StoreCommit(
         number=3, created_at="2026-03-01T06:00:00.000001+00:00", snapshot_date=d1, source="demo",
@@ -303,8 +309,8 @@ def _written_tables() -> dict[str, pa.Table]:
     }).cast(adapter.hopsworks_group("movie_predictions").stored.arrow_schema)
     frames["model_promotions"] = pa.Table.from_pylist(
         [{"model_name": "m", "promoted_at": datetime(2026, 3, 1, tzinfo=UTC), "model_version": 1, "reason": None}],
-        schema=adapter.MODEL_PROMOTIONS.arrow_schema)
-    assert set(frames) == set(adapter.iter_sdk_groups())
+        schema=MODEL_PROMOTIONS.arrow_schema)
+    assert set(frames) == set(sdk_group_names())
     return frames
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from movie_ratings.runtime import configure_process
+
 #: The repository root: children run from here so ``bench``, ``tasks`` and ``flows`` import.
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,6 +83,7 @@ def child_env(home: Path, pycache: Path | None = None, *,
     env.pop("PREFECT_API_URL", None)
     if prefect_api_url:
         env["PREFECT_API_URL"] = prefect_api_url
+    configure_process(env)  # as the CLI and the deployment processes start
     return env
 
 
@@ -136,7 +139,6 @@ _FORK = False
 
 #: Modules a forked job would otherwise import itself (imported once, before any fork).
 PRELOAD = (
-    "movie_ratings",  # first: its process-wide settings precede XGBoost's import
     "pandas", "pyarrow.csv", "pyarrow.compute", "pyarrow.dataset", "deltalake", "sklearn.ensemble",
     "sklearn.svm", "xgboost", "matplotlib.figure", "prefect.server.api.server", "flows.backfill",
     "flows.training", "flows.inference", "tasks.clean", "tasks.features", "tasks.insert",

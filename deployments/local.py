@@ -19,7 +19,8 @@ end-to-end tests call the same functions with a temporary state folder and a fre
   repository reach the server without any export; ``stop`` removes it again (serverless).
 * Files are created with umask 077: state, logs and pidfiles are not world-readable.
 
-Only the standard library is imported here, so ``make stop`` works without the venv.
+Only the standard library (and :mod:`movie_ratings.runtime`, which needs nothing else) is
+imported here, so ``make stop`` works without the venv.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from movie_ratings.runtime import configure_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STATE = ROOT / "var"
@@ -142,6 +145,7 @@ class Local:
             PREFECT_UI_API_URL=self.api_url,
         )
         env.pop("PREFECT_API_KEY", None)  # it would take precedence over the auth string
+        configure_process(env)  # the worker's flow runs train and predict
         return env
 
     def activate_profile(self) -> None:

@@ -7,12 +7,13 @@ from typing import Any
 
 from prefect import flow
 
-from flows.ingest import ingest, run_name
+from flows.ingest import ingest
+from flows.naming import run_name
 from movie_ratings.sources import SourceName
 from tasks.insert import ensure_feature_view_task
 
 
-@flow(name="backfill", flow_run_name=lambda: run_name("backfill"), log_prints=False)
+@flow(name="backfill", flow_run_name=run_name("backfill", "as_of", "source"), log_prints=False)
 def backfill(
     source: SourceName = "demo",
     path: str | None = None,

@@ -7,11 +7,12 @@ from typing import Any
 
 from prefect import flow
 
-from flows.ingest import ingest, run_name
+from flows.ingest import ingest
+from flows.naming import run_name
 from movie_ratings.sources import SourceName
 
 
-@flow(name="daily-features", flow_run_name=lambda: run_name("daily-features"))
+@flow(name="daily-features", flow_run_name=run_name("daily-features", "as_of", "source"))
 def daily_features(
     source: SourceName = "demo",
     path: str | None = None,

@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 from prefect import flow
-from prefect.runtime import flow_run
 
+from flows.naming import run_name
 from tasks.drift import drift_task
 from tasks.predict import (
     RECENT_DAYS,
@@ -20,13 +20,7 @@ from tasks.predict import (
 from tasks.publish import build_site_task, inference_summary, publish_inference_report_task
 
 
-def _run_name() -> str:
-    params = flow_run.get_parameters() or {}
-    commit = params.get("store_commit")
-    return f"inference {params.get('as_of') or 'latest'} {'latest commit' if commit is None else f'commit {commit}'}"
-
-
-@flow(name="inference", flow_run_name=_run_name)
+@flow(name="inference", flow_run_name=run_name("inference", "as_of", "store_commit"))
 def inference(
     view_version: int = 1,
     store_commit: int | None = None,

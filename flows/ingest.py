@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from prefect import get_run_logger
-from prefect.runtime import flow_run
 
 from movie_ratings.schema import MOVIE_GENRES, MOVIES
 from movie_ratings.summary import ingest_line
@@ -14,13 +13,6 @@ from tasks.clean import clean_snapshot_task
 from tasks.download import fetch_snapshot_task
 from tasks.features import build_features_task
 from tasks.insert import upsert_features_task
-
-
-def run_name(flow_label: str) -> str:
-    """Flow-run name like ``daily-features 2026-11-25 demo`` from the run's parameters."""
-    params = flow_run.get_parameters() or {}
-    as_of = params.get("as_of") or datetime.now(UTC).date()
-    return f"{flow_label} {as_of} {params.get('source', 'demo')}"
 
 
 def ingest(

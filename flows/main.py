@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger
 from flows.backfill import backfill
 from flows.daily_features import daily_features
 from flows.inference import inference
-from flows.ingest import run_name
+from flows.naming import run_name
 from flows.training import training
 from movie_ratings.sources import SourceName
 from movie_ratings.summary import main_line
@@ -18,7 +18,7 @@ from tasks.plan import plan_ingest_task
 from tasks.register import has_production_model_task
 
 
-@flow(name="main", flow_run_name=lambda: run_name("main"))
+@flow(name="main", flow_run_name=run_name("main", "as_of", "source"))
 def main(
     source: SourceName = "demo",
     path: str | None = None,

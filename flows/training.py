@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 from prefect import flow
-from prefect.runtime import flow_run
 
+from flows.naming import run_name
 from movie_ratings.modeling.estimators import CANDIDATES
 from tasks.evaluate import evaluate_task
 from tasks.register import (
@@ -28,13 +28,7 @@ from tasks.train import (
 )
 
 
-def _run_name() -> str:
-    params = flow_run.get_parameters() or {}
-    commit = params.get("store_commit")
-    return f"training view v{params.get('view_version', 1)} {'latest' if commit is None else f'commit {commit}'} {params.get('split', 'temporal')}"
-
-
-@flow(name="training", flow_run_name=_run_name)
+@flow(name="training", flow_run_name=run_name("training", "view_version", "store_commit", "split"))
 def training(
     view_version: int = 1,
     store_commit: int | None = None,

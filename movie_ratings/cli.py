@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from movie_ratings.errors import MovieRatingsError
+from movie_ratings.runtime import configure_process
 from movie_ratings.settings import Settings, get_settings
 from movie_ratings.summary import run_line
 
@@ -356,6 +357,7 @@ def _print_result(command: str, result: dict[str, Any], settings: Settings) -> N
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``movie-ratings`` console script."""
+    configure_process()  # before any command imports XGBoost
     args = build_parser().parse_args(argv)
     settings = get_settings()
     if args.command not in ("status", "predict", "site"):

@@ -23,11 +23,14 @@ import pytest
 from hypothesis import HealthCheck, settings
 from kaggle_fake import fake_kaggle  # noqa: F401  (fixture shared by unit and reliability tests)
 
+from movie_ratings.runtime import configure_process
+
 _ROOT = Path(tempfile.mkdtemp(prefix="movie-ratings-tests-"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 (_ROOT / "prefect").mkdir()
 os.environ["PREFECT_HOME"] = str(_ROOT / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+configure_process()  # as the CLI does at its start, before XGBoost is imported
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
 os.environ["MOVIE_RATINGS_HOME"] = str(_ROOT / "home")
 # Tests use the embedded store even where HOPSWORKS_API_KEY is set (a key alone would select

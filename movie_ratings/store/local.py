@@ -500,7 +500,8 @@ class LocalFeatureStore:
                 self._rejects_path, latest.rejects_table_version
             ).count_rows()
         views_dir = self.root / "_views"
-        views = sorted(json.loads(p.read_text()) for p in views_dir.glob("*.json")) if views_dir.is_dir() else []
+        views = sorted((json.loads(p.read_text()) for p in views_dir.glob("*.json")),
+                       key=lambda v: (v["name"], v["version"])) if views_dir.is_dir() else []
         return store_status(self.backend, str(self.root), latest, commits=len(self._commit_numbers()),
                             rejects_total=rejects_total, views=views)
 

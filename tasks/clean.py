@@ -27,7 +27,7 @@ def clean_snapshot_task(
 
     One task for both steps on purpose: Prefect keeps every task result of a flow run in
     memory until the run ends, and the parsed text table is the largest object of an
-    ingest (over 1 GB for the full snapshot); it never needs to leave this task.
+    ingest (README, Performance); it never needs to leave this task.
     """
     logger = get_run_logger()
     if max_reject_fraction is None:

@@ -205,9 +205,8 @@ _FAST_TYPES: dict[str, pa.DataType] = {
 }
 
 
-#: Arrow's default 1 MB blocks: with 16 MB ones reading the 1.2M-film snapshot took 1-2
-#: CPU-seconds more (5.5-7.0 s against 4.3-4.5 s, on a loaded machine). A record must fit
-#: in one block.
+#: Arrow's default 1 MB blocks: larger ones read the full snapshot more slowly (README,
+#: Performance). A record must fit in one block.
 _BLOCK_SIZE = 1 << 20
 
 

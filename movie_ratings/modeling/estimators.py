@@ -36,9 +36,9 @@ CANDIDATES: tuple[str, ...] = (
     OURS, "xgboost", "random_forest", "linear_regression", "svr", "decision_tree",
 )
 #: Kernel SVR is quadratic in rows to fit and linear in support vectors to predict: it is
-#: fitted on a sample of this many training films. Predicting is its real cost: with 5,000
-#: (nearly all support vectors) 40k films took 14.7 CPU-seconds here, so the 240k-film
-#: hold-out of the full data took ~90; 2,500 halves that.
+#: fitted on a sample of this many training films. Predicting is its real cost, and nearly
+#: every sampled film becomes a support vector: half the sample halves it (README,
+#: Performance).
 SVR_MAX_ROWS = 2_500
 #: Depth bound of the decision tree (the notebook's default has none).
 DECISION_TREE_MAX_DEPTH = 20

@@ -57,8 +57,9 @@ def peak_rss() -> Iterator[dict[str, int]]:
 
 
 def _features(as_of: Any, size: int, tmp: Path) -> tuple[dict[str, Any], Any]:
+    from movie_ratings.cleaning.parse import read_snapshot_csv
+    from movie_ratings.cleaning.snapshot import clean_snapshot
     from movie_ratings.sources.demo import demo_snapshot, write_snapshot_csv
-    from tasks.clean import clean_snapshot, read_snapshot_csv
     from tasks.features import build_features
 
     path = write_snapshot_csv(demo_snapshot(as_of, size=size), tmp / f"{as_of}.csv")

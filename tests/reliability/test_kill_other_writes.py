@@ -40,7 +40,7 @@ if what == "register":
     local.LocalModelRegistry(root / "registry").register("m", root / "artifacts-2", {"metrics": {"rmse": 0.5}})
 elif what == "publish":
     import movie_ratings.site.publish as publish
-    publish._fsync_dir = stop_here  # the new build is written, the link not yet swapped
+    publish.sync_dir = stop_here  # the new build is written, the link not yet swapped
     sys.path.insert(0, sys.argv[4])
     from test_kill_other_writes import site_data
     publish.build_site(site_data("Second build"), root / "site")

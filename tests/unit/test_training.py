@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from movie_ratings.errors import DataError
-from movie_ratings.modeling.encoders import ListTargetEncoder, MovieFeatures
+from movie_ratings.modeling.encoders import MovieFeatures
 from tasks.evaluate import regression_metrics, segment_table
 from tasks.promote import decide_promotion
 from tasks.train import (
@@ -73,34 +73,7 @@ def test_labelled_rows_keeps_rated_films_only() -> None:
 
 # ---- target encoding -----------------------------------------------------------------------
 
-def test_target_encoding_uses_training_statistics_with_smoothing() -> None:
-    people = pa.chunked_array([pa.array([["A"], ["A"], ["B"], ["A", "B"]], LISTS)])
-    y = np.array([8.0, 8.0, 4.0, 6.0])
-    encoder = ListTargetEncoder(smoothing=2.0).fit(people, y)
-    prior = y.mean()  # 6.5
-    a = (22.0 + 2 * prior) / (3 + 2) - prior
-    b = (10.0 + 2 * prior) / (2 + 2) - prior
-    out = encoder.transform(pa.chunked_array([pa.array([["A"], ["B", "A"], ["C"], None], LISTS)]))
-    assert out[0, 0] == pytest.approx(a) and out[0, 2] == 1
-    assert out[1, 0] == pytest.approx((a + b) / 2) and out[1, 1] == pytest.approx(max(a, b))
-    assert np.isnan(out[2, 0]) and out[2, 2] == 0   # unseen member: unknown, not an error
-    assert np.isnan(out[3, 0]) and out[3, 2] == 0   # no list at all
-
-
-def test_cross_fitted_encoding_never_sees_the_films_own_label() -> None:
-    # Each person appears in exactly one film: out of fold, nobody is known.
-    people = pa.chunked_array([pa.array([[f"p{i}"] for i in range(40)], LISTS)])
-    y = np.linspace(1, 10, 40)
-    out = ListTargetEncoder(folds=5).fit_transform(people, y)
-    assert np.isnan(out[:, 0]).all() and (out[:, 2] == 0).all()
-    # ...while at inference (transform) they are known from the training rows.
-    assert not np.isnan(ListTargetEncoder().fit(people, y).transform(people)[:, 0]).any()
-
-
-def test_single_value_columns_are_encoded_as_one_item_lists() -> None:
-    languages = pa.chunked_array([pa.array(["en", "fr", None, "en"])])
-    out = ListTargetEncoder(smoothing=0.0).fit(languages, np.array([7.0, 5.0, 6.0, 9.0])).transform(languages)
-    assert out[0, 0] == pytest.approx(8.0 - 6.75) and out[2, 2] == 0
+# (the time-aware history encodings are tested in test_encoders.py)
 
 
 def test_movie_features_name_every_output_column() -> None:

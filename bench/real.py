@@ -173,14 +173,6 @@ def old_recipe_metrics(view: pa.Table, truth: dict[int, float], train_ids: np.nd
     return fit_old_notebook(rows, train, test, features, seed)
 
 
-def information_level(rows: pa.Table) -> np.ndarray:
-    """How many of director, cast, runtime and overview each film has (0-4)."""
-    known = [pc.greater(pc.fill_null(pc.list_value_length(rows["directors"]), 0), 0),
-             pc.greater(pc.fill_null(pc.list_value_length(rows["top_cast"]), 0), 0),
-             pc.is_valid(rows["runtime"]), pc.is_valid(rows["overview"])]
-    return sum(k.to_numpy(zero_copy_only=False).astype(int) for k in known)
-
-
 def run_real(workdir: Path, *, limit: int | None = None, seed: int = 42,
              candidates: tuple[str, ...] | None = None, db_path: Path | None = None) -> dict[str, Any]:
     """Write the snapshot, backfill it, train, predict the upcoming films and score them.
@@ -189,13 +181,15 @@ def run_real(workdir: Path, *, limit: int | None = None, seed: int = 42,
         A JSON-ready result: data sizes, each model's metrics on the upcoming films, the
         registered model's card summary and the time of each step.
     """
+    from sklearn.base import clone
+
     from bench.worker import Stages, run_chain, run_training
     from movie_ratings.modeling.artifacts import predict_ratings
     from movie_ratings.registry.local import LocalModelRegistry
     from movie_ratings.schema import MOVIE_RATINGS_VIEW
     from movie_ratings.sources.demo import write_snapshot_csv
     from movie_ratings.store.local import LocalFeatureStore
-    from tasks.evaluate import regression_metrics
+    from tasks.evaluate import information_level, regression_metrics
     from tasks.predict import films_to_predict, load_production_model
 
     db_path = db_path or database_path()
@@ -222,10 +216,17 @@ def run_real(workdir: Path, *, limit: int | None = None, seed: int = 42,
     actual = np.array([truth[int(i)] for i in test_ids], dtype=np.float64)
     labelled = view.filter(pc.is_valid(view[LABEL]))
     train_labels = labelled[LABEL].to_numpy()
+    # The registered recipe refitted here on every rated film: what production runs once
+    # training refits for production (until then the registered model has not seen the
+    # films of its hold-out, the newest 20% before 2010).
+    with stages.stage("refit the chosen recipe"):
+        pipeline = clone(model.pipeline).fit(labelled, train_labels)
+        refitted = regression_metrics(actual, predict_ratings(pipeline, upcoming))
     with stages.stage("old recipe"):
         old = old_recipe_metrics(view, truth, labelled["id"].to_numpy(), test_ids, seed)
     models = {
         "ours": regression_metrics(actual, predicted),
+        "ours_refitted": refitted,
         "mean": regression_metrics(actual, np.full(len(actual), train_labels.mean())),
         "old_recipe": old,
     }
@@ -274,12 +275,16 @@ def render_section(result: dict[str, Any], meta: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
         f"| ours (registered v{result['model']['model_version']}: `{result['model']['estimator']}`) "
         f"| **{m['ours']['rmse']:.4f}** | {m['ours']['mae']:.4f} | {m['ours']['r2']:.4f} |",
+        f"| ours, the registered recipe refitted on all {result['train_films']:,} rated films "
+        f"| {m['ours_refitted']['rmse']:.4f} | {m['ours_refitted']['mae']:.4f} "
+        f"| {m['ours_refitted']['r2']:.4f} |",
         f"| old notebook recipe (features without votes, label codes over all rows, default XGBoost) "
         f"| {m['old_recipe']['rmse']:.4f} | {m['old_recipe']['mae']:.4f} | {m['old_recipe']['r2']:.4f} |",
         f"| mean of the training ratings | {m['mean']['rmse']:.4f} | {m['mean']['mae']:.4f} "
         f"| {m['mean']['r2']:.4f} |",
         "",
-        f"Ours / old recipe RMSE: **{result['ratio_to_old']:.3f}x** (goal <= 0.90x).",
+        f"Ours / old recipe RMSE: **{result['ratio_to_old']:.3f}x** as registered, "
+        f"**{m['ours_refitted']['rmse'] / m['old_recipe']['rmse']:.3f}x** refitted (goal <= 0.90x).",
         "",
         "Training hold-out (the newest 20% of the pre-2010 films) of each candidate, which "
         "chose the registered one: " + ", ".join(

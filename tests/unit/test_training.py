@@ -194,3 +194,20 @@ def test_sampled_fit_predicts_the_same_on_threads() -> None:
     assert single.fitted_rows_ == threaded.fitted_rows_ == 300
     rows = rng.normal(size=(2 * PREDICT_CHUNK_ROWS + 7, 5))
     np.testing.assert_array_equal(threaded.predict(rows), single.predict(rows))
+
+
+def test_segments_by_information_level() -> None:
+    from movie_ratings.schema import GENRE_FEATURES
+
+    rows = pa.table({
+        "release_year": [2020] * 3, "imdb_votes": [10.0] * 3,
+        **{g: [0] * 3 for g in GENRE_FEATURES},
+        "directors": pa.array([["d"], [], None], LISTS), "top_cast": pa.array([["a"], ["b"], None], LISTS),
+        "runtime": [90.0, None, None], "overview": ["o", None, None],
+    })
+    table = segment_table(rows, np.array([5.0, 7.0, 8.0]), {"m": np.array([6.0, 7.0, 6.0])})
+    by = {(r["kind"], r["segment"]): r for r in table if r["kind"] == "information level"}
+    assert by[("information level", "4 of 4 known")]["m_rmse"] == 1.0
+    assert by[("information level", "1 of 4 known")]["films"] == 1  # an empty list is not known
+    assert by[("information level", "0 of 4 known")]["m_rmse"] == 2.0
+    assert ("information level", "2 of 4 known") not in by

@@ -342,7 +342,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md",
                         help="the report whose real-data section is replaced (default bench/RESULTS.md)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw result here")
+    parser.add_argument("--write-csv", type=Path, default=None, metavar="FILE",
+                        help="only write the films in the Kaggle schema to FILE (for "
+                             "`movie-ratings backfill --source csv --path FILE --as-of 2009-12-31`)")
     args = parser.parse_args(argv)
+    if args.write_csv:
+        from movie_ratings.sources.demo import write_snapshot_csv
+
+        films = sample_films(read_films(database_path()), args.limit, args.seed)
+        write_snapshot_csv(kaggle_snapshot(films), args.write_csv)
+        print(f"{films.num_rows:,} films written to {args.write_csv}; snapshot date "
+              f"{CUTOFF - timedelta(days=1)}")
+        return 0
     command = "python -m bench.real" + (" " + " ".join(argv if argv is not None else sys.argv[1:])
                                         if (argv if argv is not None else sys.argv[1:]) else "")
     meta = meta_now(command)

@@ -316,7 +316,7 @@ def run_training(store_root: Path, registry_root: Path, *, seed: int, stages: St
     with stages.stage("make_split"):
         split = make_split(data.rows, "temporal", test_size=0.2, test_start=None, seed=seed)
     with stages.stage("fit_candidates"):
-        fitted = fit_candidates(data.rows, split, names, seed=seed, drop_rates=data.drop_rates)
+        fitted = fit_candidates(data.rows, split, names, seed=seed)
     with stages.stage("seed_parity"):
         try:
             parity = seed_parity(data.rows, split, seed=seed)

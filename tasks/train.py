@@ -21,7 +21,7 @@ from sklearn.preprocessing import LabelEncoder
 from xgboost import XGBRegressor
 
 from movie_ratings.errors import DataError
-from movie_ratings.modeling.encoders import INPUT_COLUMNS, MovieFeatures, upcoming_drop_rates
+from movie_ratings.modeling.encoders import INPUT_COLUMNS, MovieFeatures
 from movie_ratings.modeling.estimators import CANDIDATES, make_candidate
 from movie_ratings.schema import GENRE_FEATURES, LABEL, MOVIE_RATINGS_VIEW, POST_RELEASE_COLUMNS
 from movie_ratings.settings import get_settings
@@ -43,8 +43,6 @@ class TrainingData:
         snapshot_date, source, is_demo: the snapshot behind that commit.
         unlabelled: films in the view without a rating (not used for training).
         training_dataset_version: the backend's training-dataset version (Hopsworks), if any.
-        drop_rates: per field, how much sparser upcoming films are than rated ones (the
-            training augmentation's rates, :func:`upcoming_drop_rates`).
     """
 
     rows: pa.Table
@@ -56,7 +54,6 @@ class TrainingData:
     is_demo: bool
     unlabelled: int
     training_dataset_version: int | None = None
-    drop_rates: dict[str, float] = field(default_factory=dict)
 
     @property
     def labels(self) -> np.ndarray:
@@ -169,7 +166,6 @@ class FittedCandidates:
 def fit_candidates(
     rows: pa.Table, split: Split, names: tuple[str, ...] = CANDIDATES, *, seed: int = 42,
     use_text: bool = True, measure_text: bool = True, on_fitted: Any = None,
-    drop_rates: dict[str, float] | None = None,
 ) -> FittedCandidates:
     """Fit the preprocessing once on the training rows, then every candidate on its output.
 
@@ -181,7 +177,6 @@ def fit_candidates(
         use_text: include the text score feature.
         measure_text: also refit our model without the text feature and report the difference.
         on_fitted: called with each :class:`CandidateResult` (progress logging).
-        drop_rates: fields training rows lose at these rates (as upcoming films miss them).
 
     Returns:
         Every candidate as a full pipeline (fitted preprocessing + estimator) with hold-out
@@ -194,7 +189,7 @@ def fit_candidates(
     y_train, y_test = y[split.train], y[split.test]
     inputs = rows.select(list(INPUT_COLUMNS))
     started = time.perf_counter()
-    features = MovieFeatures(use_text=use_text, seed=seed, drop_rates=drop_rates)
+    features = MovieFeatures(use_text=use_text, seed=seed)
     train_matrix = features.fit_transform(inputs.take(split.train), y_train)
     test_matrix = features.transform(inputs.take(split.test))
     preprocessing_seconds = time.perf_counter() - started
@@ -343,8 +338,7 @@ def load_training_data(store: Any, view_version: int, store_commit: int | None) 
                         f"v{view_version} at store commit {commit.number}: too few to train")
     return TrainingData(rows, MOVIE_RATINGS_VIEW.name, view_version, commit.number,
                         commit.snapshot_date, commit.source, commit.is_demo,
-                        view.num_rows - rows.num_rows, training_dataset_version,
-                        upcoming_drop_rates(view))
+                        view.num_rows - rows.num_rows, training_dataset_version)
 
 
 @task(name="load-training-data", cache_policy=NO_CACHE, timeout_seconds=1800, **IO_RETRIES)
@@ -374,8 +368,7 @@ def fit_candidates_task(data: TrainingData, split: Split, names: tuple[str, ...]
         logger.info("%s: rmse %.4f, mae %.4f, r2 %.4f (%.1f s)", result.name, result.metrics["rmse"],
                     result.metrics["mae"], result.metrics["r2"], result.fit_seconds)
 
-    logger.info("training rows lose fields as upcoming films miss them: %s", data.drop_rates or "none")
-    fitted = fit_candidates(data.rows, split, names, seed=seed, on_fitted=log, drop_rates=data.drop_rates)
+    fitted = fit_candidates(data.rows, split, names, seed=seed, on_fitted=log)
     logger.info("preprocessing fitted in %.1f s; best: %s", fitted.preprocessing_seconds, fitted.best.name)
     return fitted
 

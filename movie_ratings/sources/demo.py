@@ -759,7 +759,7 @@ def _make_films(
     )
     # A person's quality on a film is their quality around 2000 plus their drift per
     # decade since: careers rise and fade, so a person's old films mislead a little.
-    decades = np.nan_to_num((year - 2000) / 10)
+    decades = np.clip(np.nan_to_num((year - 2000) / 10), -2.5, 2.5)  # a career's span
 
     def quality(rows: np.ndarray, who: np.ndarray) -> np.ndarray:
         return pools.quality[who] + pools.drift[who] * decades[rows]

@@ -252,9 +252,9 @@ _IMDB_MULTIPLIER = 7_919_317
 _QUALITY_DRIFT = 0.35
 #: Standard deviation of the part of a film's rating that no input shows (its execution),
 #: on top of the noise of the rating itself.
-_UNSEEN_QUALITY = 0.45
+_UNSEEN_QUALITY = 0.35
 #: Standard deviation of a director's knack for a genre (director x first genre).
-_GENRE_KNACK = 0.4
+_GENRE_KNACK = 0.3
 #: Before release, the share of films whose field is not known yet (TMDB fills upcoming
 #: films in as they come closer: runtime, budget and crew are often missing).
 _HIDDEN_BEFORE_RELEASE: dict[str, float] = {

@@ -95,6 +95,8 @@ def release_days(table: pa.Table) -> np.ndarray:
 #: every member's films in date order (days from 1833 to 2106 fit).
 _OFFSET = 50_000
 _SPAN = 150_000
+#: Recency weighting of ``career_recent``: a film 10 years older counts e (2.7) times less.
+_RECENCY_DAYS = 3652.5
 
 
 def _group_max(values: np.ndarray, parents: np.ndarray, n: int) -> np.ndarray:
@@ -133,10 +135,15 @@ class _History:
 
     def __post_init__(self) -> None:
         self.cumulative = np.concatenate([[0.0], np.cumsum(self.labels, dtype=np.float64)])
+        # recency weights exp(day / _RECENCY_DAYS): a film's weight seen from day t is
+        # exp((day - t) / _RECENCY_DAYS), so one running sum serves every t
+        weight = np.exp(((self.keys % _SPAN) - _OFFSET) / _RECENCY_DAYS)
+        self.weights = np.concatenate([[0.0], np.cumsum(weight)])
+        self.weighted = np.concatenate([[0.0], np.cumsum(weight * self.labels)])
 
     def __getstate__(self) -> dict[str, Any]:
-        # the running sums are rebuilt on load: a third less to store with every model
-        return {k: v for k, v in self.__dict__.items() if k != "cumulative"}
+        # the running sums are rebuilt on load: less to store with every model
+        return {k: v for k, v in self.__dict__.items() if k not in ("cumulative", "weights", "weighted")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -163,7 +170,9 @@ class HistoryEncoder(BaseEstimator, TransformerMixin):
     * with ``career``: ``career_films`` log(1 + earlier films of the most experienced member),
       ``career_years`` years since that member's first film (the largest over members),
       ``career_mean`` mean rating of all the members' earlier films, ``career_last`` mean
-      over members of the rating of their latest earlier film (both minus the prior).
+      over members of the rating of their latest earlier film (both minus the prior),
+      ``career_recent`` like ``te_mean`` with each earlier film weighted by
+      exp(-age / 10 years) (people's quality drifts).
 
     Args:
         smoothing: pseudo-count pulling a member's mean towards the training mean.
@@ -253,13 +262,21 @@ class HistoryEncoder(BaseEstimator, TransformerMixin):
                                / np.bincount(parents, weights=count, minlength=n)) - film_prior
                 career_last = _group_sum(last, parents, n) / known
             most = _group_max(np.where(has, count, np.nan), parents, n)
+            # the same smoothed mean with older films counting less (careers drift)
+            now = np.where(np.isfinite(query), query, (h.keys[-1] % _SPAN) - _OFFSET if len(h.keys) else 0)
+            scale = np.exp(-now / _RECENCY_DAYS)
+            weight = (h.weights[end] - h.weights[first]) * scale
+            weighted = (h.weighted[end] - h.weighted[first]) * scale
+            with np.errstate(invalid="ignore", divide="ignore"):
+                recent = np.where(has, (weighted + s * prior) / (weight + s) - prior, np.nan)
+                career_recent = _group_sum(recent, parents, n) / known
             columns += [np.where(listed, np.log1p(np.nan_to_num(most)), np.nan),
-                        _group_max(years, parents, n), career_mean, career_last]
+                        _group_max(years, parents, n), career_mean, career_last, career_recent]
         return np.column_stack(columns)
 
     def output_suffixes(self) -> tuple[str, ...]:
         base = ("te_mean", "te_max", "known", "log_films")
-        career = ("career_films", "career_years", "career_mean", "career_last")
+        career = ("career_films", "career_years", "career_mean", "career_last", "career_recent")
         return base + career if self.career else base
 
 

@@ -36,7 +36,7 @@ def test_a_film_sees_only_films_released_before_it_minus_the_lag() -> None:
     when = days(0, 100, 300, 350, None)
     enc = HistoryEncoder(smoothing=0.0, lag_days=90, career=True).fit(members, y, when)
     out = enc.transform(members, when)
-    te_mean, te_max, known, log_films, films, years, mean, last = out.T
+    te_mean, te_max, known, log_films, films, years, mean, last, recent = out.T
     # film 0: nothing before it; known 0 (its list is there), no rating known
     assert known[0] == 0 and log_films[0] == 0 and np.isnan(te_mean[0]) and np.isnan(mean[0])
     # film 1 (day 100): film 0 is 100 days older than it: A has one film rated 8,
@@ -46,6 +46,8 @@ def test_a_film_sees_only_films_released_before_it_minus_the_lag() -> None:
     prior = 7.0
     assert known[3] == 1 and te_mean[3] == pytest.approx(7.0 - prior)
     assert last[3] == pytest.approx(6.0 - prior) and years[3] == pytest.approx(350 / 365.25)
+    newer = np.exp(100 / 3652.5)  # the film of day 100 weighs more than the one of day 0
+    assert recent[3] == pytest.approx((8.0 + 6.0 * newer) / (1 + newer) - prior)
     # film 2 (day 300, A and B): A known from films 0 and 1, B never seen before
     assert known[2] == 1 and log_films[2] == pytest.approx(np.log1p(2)) and te_max[2] == te_mean[2]
     # the undated film comes after all history: B's only dated film (rating 4) counts

@@ -204,7 +204,7 @@ class HistoryEncoder(BaseEstimator, TransformerMixin):
         film_days = days[parents]
         dated = np.isfinite(film_days)
         keys = codes[dated] * _SPAN + film_days[dated].astype(np.int64) + _OFFSET
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)  # films of one member on one day: in any (fixed) order
         keys = keys[order]
         size = len(encoded.dictionary)
         starts = np.searchsorted(keys, np.arange(size + 1, dtype=np.int64) * _SPAN)
@@ -431,6 +431,16 @@ def drop_metadata(table: pa.Table, rates: dict[str, float], seed: int) -> pa.Tab
     return out
 
 
+def _float32_columns(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts side by side as one float32 matrix, without a float64 copy of it all."""
+    out = np.empty((len(parts[0]), sum(p.shape[1] for p in parts)), dtype=np.float32)
+    start = 0
+    for part in parts:
+        out[:, start:start + part.shape[1]] = part
+        start += part.shape[1]
+    return out
+
+
 class MovieFeatures(BaseEstimator, TransformerMixin):
     """Feature-view rows → the model's numeric matrix (fitted on training rows only).
 
@@ -498,7 +508,7 @@ class MovieFeatures(BaseEstimator, TransformerMixin):
             self.text_ = TextScore(folds=self.folds, seed=self.seed)
             parts.append(self.text_.fit_transform(rows, y))
         self.n_features_out_ = sum(p.shape[1] for p in parts)
-        return np.hstack(parts).astype(np.float32)
+        return _float32_columns(parts)
 
     def transform(self, X: Any) -> np.ndarray:
         table = as_table(X)
@@ -507,7 +517,7 @@ class MovieFeatures(BaseEstimator, TransformerMixin):
         parts += [enc.transform(table[c], days) for c, enc in self.encoders_.items()]
         if self.use_text:
             parts.append(self.text_.transform(table))
-        return np.hstack(parts).astype(np.float32)
+        return _float32_columns(parts)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         names = [*NUMERIC_FEATURES, "log_budget", "release_date_unknown", "log_overview_chars", "has_tagline"]

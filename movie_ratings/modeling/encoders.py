@@ -175,7 +175,7 @@ class HistoryEncoder(BaseEstimator, TransformerMixin):
       exp(-age / 10 years) (people's quality drifts).
 
     Args:
-        smoothing: pseudo-count pulling a member's mean towards the training mean.
+        smoothing: pseudo-count pulling a member's mean towards the prior.
         lag_days: films released fewer days than this before a film are not in its history.
         career: add the career features.
     """
@@ -313,8 +313,8 @@ def film_text(table: pa.Table) -> list[str]:
 class TextScore(BaseEstimator, TransformerMixin):
     """One number per film: a ridge regression of the label on hashed text n-grams.
 
-    Cross-fitted in ``fit_transform`` (each row scored by a ridge fitted on the other folds); the ridge used at
-    inference is fitted on all training rows.
+    Cross-fitted in ``fit_transform`` (each row scored by a ridge fitted on the other
+    folds); the ridge used at inference is fitted on all training rows.
 
     Args:
         n_features: hashing space size (bounded memory whatever the vocabulary).
@@ -453,6 +453,7 @@ class MovieFeatures(BaseEstimator, TransformerMixin):
         drop_rates: per field, the share of training rows that lose it, so training rows
             are as sparse as the upcoming films the model scores (see
             :func:`upcoming_drop_rates`); the history keeps every film's full record.
+            None (no augmentation) in training: measured, it did not help (README).
     """
 
     def __init__(self, use_text: bool = True, smoothing: float = 10.0, folds: int = 5, seed: int = 0,

@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.measure import Measurement, Run, evaluate, store_bytes, tree_bytes
 from bench.proc import REPO, ChildFailed, child_env, run_child, use_fork_server, warm_memory
+from bench.real import update_results
 from bench.report import (
     code_version,
     cpu_times,
@@ -235,10 +236,12 @@ class Bench:
             "finished": now(), "fork": a.fork,
         }
         text = render(meta, measurements, series, prefect, goals, profiles)
-        if not a.skip_real:
-            text += "\n\n" + self.real()
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(text + "\n")
+        if not a.skip_real:  # after the rest is written: a failure here loses nothing else
+            section = self.real()
+            update_results(a.out, section)
+            text += "\n\n" + section
         self.log("")
         self.log(text)
         self.log(f"report written to {a.out}")

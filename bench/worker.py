@@ -186,7 +186,8 @@ def job_parse(args: dict[str, Any]) -> dict[str, Any]:
 #: Names that the current code does not have are skipped, so the benchmark survives
 #: refactors of the store (older and newer names are both listed).
 _STORE_STEPS = (
-    ("LocalFeatureStore", "_current_or_empty", "upsert.read_current"),
+    ("LocalFeatureStore", "_current_rows", "upsert.read_current"),
+    ("module", "plan_upsert", "upsert.diff"),
     ("LocalFeatureStore", "_log_index", "upsert.read_index"),
     ("module", "diff_group", "upsert.diff"),
     ("module", "diff_against_log", "upsert.diff"),

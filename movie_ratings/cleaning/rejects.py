@@ -77,10 +77,12 @@ def rejected_where(table: pa.Table, mask: pa.Array | pa.ChunkedArray, column: st
 
 
 def reasons_for(values: pa.Array | pa.ChunkedArray, template: str) -> list[str]:
+    """``template`` with each value, shortened, in its ``{value}`` field."""
     return [template.format(value=short(v)) for v in values.to_pylist()]
 
 
 def short(value: object) -> str:
+    """A value as a reason shows it: quoted, dates as written, at most 60 characters."""
     text = f"'{value.isoformat()}'" if isinstance(value, date) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

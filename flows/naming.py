@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from prefect.runtime import flow_run
 
 
-def run_name(flow_label: str, *parameters: str) -> Callable[[], str]:
+@dataclass(frozen=True)
+class RunName:
     """A ``flow_run_name`` callable: ``training view_version=1 store_commit=latest split=temporal``.
 
-    Args:
+    Attributes:
         flow_label: the first word of the name.
         parameters: the flow's parameters to show, in order; one left None (the default
             snapshot date, store commit or model) shows as ``latest``.
     """
 
-    def name() -> str:
-        params = flow_run.get_parameters() or {}
-        shown = (f"{p}={'latest' if params.get(p) is None else params[p]}" for p in parameters)
-        return " ".join([flow_label, *shown])
+    flow_label: str
+    parameters: tuple[str, ...]
 
-    return name
+    def __call__(self) -> str:
+        params = flow_run.get_parameters() or {}
+        shown = (f"{p}={'latest' if params.get(p) is None else params[p]}" for p in self.parameters)
+        return " ".join([self.flow_label, *shown])
+
+
+def run_name(flow_label: str, *parameters: str) -> RunName:
+    """The run name of a flow labelled ``flow_label`` showing ``parameters`` (see :class:`RunName`)."""
+    return RunName(flow_label, parameters)

@@ -1068,3 +1068,27 @@ def test_an_unclosed_quote_is_an_oversized_record_naming_where_it_starts(tmp_pat
     message = str(info.value)
     assert f"{path}: a record larger than 1 MB at line 3, byte offset {len(head):,}" in message
     assert "quote" in message
+
+
+# --------------------------------------------------------------------------------------
+# Rejects: what each step returns instead of filling a shared collector
+# --------------------------------------------------------------------------------------
+
+
+def test_rejects_add_up_in_step_order_and_an_empty_batch_is_no_batch() -> None:
+    first = Rejects.of(np.array([3, 1]), "budget", ["b3", "b1"])
+    none = Rejects.of(np.array([], np.int64), "title", [])
+    second = Rejects.of(np.array([1]), "status", ["s1"])
+    total = first + none + second
+    assert flat(total) == [(3, "budget", "b3"), (1, "budget", "b1"), (1, "status", "s1")]
+    assert total.records().tolist() == [1, 3]
+    assert flat(first) == [(3, "budget", "b3"), (1, "budget", "b1")]  # the parts are unchanged
+    assert Rejects.combine([]).records().tolist() == []
+
+
+def test_each_step_returns_the_same_rejects_when_run_again() -> None:
+    table = typed_table(row(id="1"), row(id="2"))
+    bad = zeros_to_null(table).set_column(table.schema.get_field_index("runtime"), "runtime",
+                                          pa.array([5000.0, 90.0]))
+    assert flat(check_values(bad)) == flat(check_values(bad)) == [
+        (1, "runtime", "runtime outside [1, 1000]: 5000.0")]

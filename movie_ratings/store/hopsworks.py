@@ -963,9 +963,10 @@ class HopsworksFeatureStore:
         """A history group saved before this code's schema gained a column (``rating_low``,
         ``rating_high``) gets it appended, null in its older rows, so the insert's columns
         match; a missing key or event time is a different group, refused."""
-        present = self._saved_feature_names(name, version)
-        if present is None:
+        handle = self._group(name, version, create=False)
+        if handle is None:
             return
+        present = {f.name for f in handle.columns}
         missing = [f for f in spec.features if f.name not in present]
         keys = {*spec.primary_key, spec.event_time}
         if any(f.name in keys for f in missing):
@@ -975,7 +976,7 @@ class HopsworksFeatureStore:
             return
         feature = self._feature()
         with translate_errors(f"adding {[f.name for f in missing]} to feature group {name} v{version}"):
-            self._group(name, version, create=False).append_features(
+            handle.append_features(
                 [feature(name=f.name, type=offline_type(f.dtype), description=f.description) for f in missing])
 
     def read_all_rows(self, name: str, version: int) -> pa.Table:

@@ -7,6 +7,7 @@ project relies on have been put in the environment, so ``--help`` and ``status``
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from movie_ratings.errors import MovieRatingsError
+from movie_ratings.prefect_api import choose_api
 from movie_ratings.settings import Settings, get_settings
 from movie_ratings.summary import run_line
 
@@ -358,10 +360,20 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``movie-ratings`` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    if args.command not in ("status", "predict", "site"):
-        _prepare_prefect(settings)
-        _route_logs(settings, debug=args.debug)
+    server = None
     try:
+        if args.command not in ("status", "predict", "site", "doctor"):
+            _prepare_prefect(settings)
+            server = choose_api(Path(os.environ["PREFECT_HOME"]))
+            if server is not None:
+                # At exit, after Prefect's log and event workers (registered later) have drained.
+                atexit.register(server.stop)
+            _route_logs(settings, debug=args.debug)
+            if server is not None:
+                server.wait_ready(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+        elif args.command == "doctor":
+            _prepare_prefect(settings)
+            _route_logs(settings, debug=args.debug)
         result = args.handler(args, settings)
     except MovieRatingsError as exc:
         # An expected problem (bad data, settings, no model): one paragraph, no traceback.

@@ -10,14 +10,14 @@ from movie_ratings.errors import ConfigurationError
 from movie_ratings.settings import get_settings
 
 
-class ConfiguredTaskRunner(ThreadPoolTaskRunner):  # type: ignore[type-arg]
+class ConfiguredTaskRunner(ThreadPoolTaskRunner[Any]):
     """A thread pool, or prefect-dask's ``DaskTaskRunner`` when ``MOVIE_RATINGS_DASK_ADDRESS`` is set.
 
     Prefect duplicates a flow's task runner when a run starts; the setting is read then,
     never at import, so the same flow object serves every configuration (CLI, deployments).
     """
 
-    def duplicate(self) -> TaskRunner[Any]:
+    def duplicate(self) -> TaskRunner[Any]:  # type: ignore[override]  # another runner, by design
         return task_runner_for(get_settings().dask_address, get_settings().dask_local_workers)
 
 

@@ -37,7 +37,7 @@ def _run_name() -> str:
 
 # The fits are submitted, so they run where the task runner says (threads here, or a Dask
 # cluster: MOVIE_RATINGS_DASK_ADDRESS); the flow waits for each, as a direct call would.
-@flow(name="training", flow_run_name=_run_name, task_runner=ConfiguredTaskRunner())
+@flow(name="training", flow_run_name=_run_name, task_runner=ConfiguredTaskRunner())  # type: ignore[arg-type]
 def training(
     view_version: int = 1,
     store_commit: int | None = None,

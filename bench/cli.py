@@ -233,7 +233,11 @@ class Bench:
         }
         text = render(meta, measurements, series, prefect, goals, profiles)
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(text + "\n")
+        from bench.fixed_cost import (
+            keep_section,  # `python -m bench.fixed_cost` writes its own section
+        )
+
+        a.out.write_text(keep_section(a.out.read_text() if a.out.exists() else "", text + "\n"))
         self.log("")
         self.log(text)
         self.log(f"report written to {a.out}")

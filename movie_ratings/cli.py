@@ -65,11 +65,18 @@ class _QuietFailures(logging.Filter):
         return not message.startswith("Finished in state Failed")
 
 
+class _NoLinksToATemporaryServer(logging.Filter):
+    """Drops Prefect's "View at <UI link>" lines: a temporary server has no UI and is gone at exit."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("View at ")
+
+
 def _log_file(settings: Settings) -> Path:
     return settings.home / "log" / "movie-ratings.log"
 
 
-def _route_logs(settings: Settings, *, debug: bool) -> None:
+def _route_logs(settings: Settings, *, debug: bool, temporary_server: bool = False) -> None:
     """Full log records, tracebacks included, to the log file; the terminal keeps progress
     lines and, without ``--debug``, none of Prefect's failure tracebacks."""
     import prefect.main  # noqa: F401  (configures logging: the handlers below go on top)
@@ -90,10 +97,13 @@ def _route_logs(settings: Settings, *, debug: bool) -> None:
     root.handlers.insert(0, handler)
     for console in root.handlers:
         if isinstance(console, PrefectConsoleHandler):
-            for old_filter in [f for f in console.filters if isinstance(f, _QuietFailures)]:
+            for old_filter in [f for f in console.filters
+                               if isinstance(f, _QuietFailures | _NoLinksToATemporaryServer)]:
                 console.removeFilter(old_filter)
             if not debug:
                 console.addFilter(_QuietFailures())
+            if temporary_server:
+                console.addFilter(_NoLinksToATemporaryServer())
 
 
 #: Commands that run a flow: name -> (the flow, by import path; the one-line summary). Their
@@ -349,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command in FLOW_COMMANDS or command == "doctor":
             _prepare_prefect(settings)
-            _route_logs(settings, debug=debug)
+            _route_logs(settings, debug=debug, temporary_server=server is not None)
         if command in FLOW_COMMANDS:
             _check_flow_arguments(command, arguments)
             if server is not None:

@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     if command in FLOW_COMMANDS and not asks_help:
         # Before Prefect is imported (parsing imports the flow): its settings, and its API.
         _prepare_prefect(settings)
-        server = choose_api(Path(os.environ["PREFECT_HOME"]))
+        server = choose_api(Path(os.environ["PREFECT_HOME"]), settings.home / "log" / "prefect-server.log")
         if server is not None:
             # At exit, after Prefect's log and event workers (registered later) have drained.
             atexit.register(server.stop)

@@ -62,9 +62,17 @@ class TemporaryServer:
 
     process: subprocess.Popen[bytes]
     api_url: str
+    log: Path | None = None
 
     @classmethod
-    def start(cls) -> TemporaryServer:
+    def start(cls, log: Path | None = None) -> TemporaryServer:
+        """Start it; its output goes to ``log`` (appended) rather than the terminal when given.
+
+        (Its services can log a cancelled flush when it is stopped as the command ends.)
+        """
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+        output = open(log, "ab") if log is not None else None  # noqa: SIM115  (the child keeps it)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.bind(("127.0.0.1", 0))
@@ -75,19 +83,23 @@ class TemporaryServer:
                 [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
                  "--fd", str(sock.fileno()), "--log-level", "error", "--lifespan", "on"],
                 env=env, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=output, stderr=subprocess.STDOUT if output else None,
             )
         finally:
             sock.close()  # the child holds its own copy
-        return cls(process, f"http://127.0.0.1:{port}/api")
+            if output is not None:
+                output.close()
+        return cls(process, f"http://127.0.0.1:{port}/api", log)
 
     def wait_ready(self, timeout: float) -> None:
         """Block until the server answers (connections queue on the socket meanwhile)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                where = f"its log {self.log}" if self.log else "its output above"
                 raise MovieRatingsError(
                     f"the temporary Prefect server exited with code {self.process.returncode} "
-                    "before it answered; run `make server`, or see its output above")
+                    f"before it answered (see {where}); `make server` starts a lasting one")
             if healthy(self.api_url, timeout=max(0.1, min(5.0, deadline - time.monotonic()))):
                 return
             time.sleep(0.05)
@@ -106,10 +118,11 @@ class TemporaryServer:
                 self.process.wait()
 
 
-def choose_api(prefect_home: Path) -> TemporaryServer | None:
+def choose_api(prefect_home: Path, log: Path | None = None) -> TemporaryServer | None:
     """Point this process at a Prefect API before Prefect is imported (see the module doc).
 
-    Returns the temporary server this process must stop at the end, or None.
+    Returns the temporary server this process must stop at the end (its output in ``log``),
+    or None.
     """
     if os.environ.get("PREFECT_API_URL"):
         return None
@@ -122,7 +135,7 @@ def choose_api(prefect_home: Path) -> TemporaryServer | None:
     if url:
         print(f"movie-ratings: the Prefect server of the active profile ({url}) does not answer; "
               "running on a temporary server (`make server` starts it again)", file=sys.stderr)
-    server = TemporaryServer.start()
+    server = TemporaryServer.start(log)
     # Above the profile's URL, if any; the server requires no credentials.
     os.environ["PREFECT_API_URL"] = server.api_url
     return server

@@ -56,15 +56,19 @@ def test_a_profile_whose_server_is_down_gets_a_temporary_server(
     assert "http://127.0.0.1:9/api) does not answer; running on a temporary server" in done.stderr
 
 
-def test_a_server_that_dies_at_start_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_server_that_dies_at_start_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(prefect_api, "_TEMPORARY_SERVER_ENV", {"PREFECT_API_DATABASE_CONNECTION_URL": "nope://"})
-    server = TemporaryServer.start()
+    server = TemporaryServer.start(tmp_path / "log" / "server.log")
     try:
-        with pytest.raises(prefect_api.MovieRatingsError, match="exited with code"):
+        with pytest.raises(prefect_api.MovieRatingsError, match=r"exited with code \d+ before it answered "
+                           rf"\(see its log {tmp_path / 'log' / 'server.log'}\)"):
             server.wait_ready(120)
     finally:
         server.stop()
     assert not healthy(server.api_url, timeout=0.5)
+    assert "nope" in (tmp_path / "log" / "server.log").read_text()  # its output, not the terminal
 
 
 def test_the_fixed_cost_section_survives_a_bench_rewrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from movie_ratings.modeling.intervals import INFORMATION, information_level
 from movie_ratings.schema import GENRE_FEATURES
 
 #: Release-year buckets of the segment table: (label, first year, last year).
@@ -23,6 +24,9 @@ YEAR_BUCKETS: tuple[tuple[str, int, int], ...] = (
 )
 #: Films with fewer IMDb votes than this count as "few votes" (their ratings are noisier).
 FEW_VOTES = 100
+#: What an upcoming film often lacks: its information level is how many of these it has.
+# one definition of what a film has, shared with the interval calibration
+INFORMATION_FIELDS: tuple[str, ...] = tuple(column for _, column in INFORMATION)
 
 
 def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -39,7 +43,8 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
 
 
 def segment_masks(test_rows: pa.Table) -> list[tuple[str, str, np.ndarray]]:
-    """(kind, segment, mask) for release-year buckets, few vs many votes, and each genre."""
+    """(kind, segment, mask) for release-year buckets, few vs many votes, each genre, and
+    information level (how many of director, cast, runtime and overview are known)."""
     masks = []
     years = pc.cast(test_rows["release_year"], pa.float64()).to_numpy(zero_copy_only=False)
     for label, first, last in YEAR_BUCKETS:
@@ -49,6 +54,10 @@ def segment_masks(test_rows: pa.Table) -> list[tuple[str, str, np.ndarray]]:
     masks.append(("imdb votes", f"{FEW_VOTES} or more", votes >= FEW_VOTES))
     for genre in GENRE_FEATURES:
         masks.append(("genre", genre, pc.fill_null(test_rows[genre], 0).to_numpy(zero_copy_only=False) == 1))
+    if all(name in test_rows.column_names for name in INFORMATION_FIELDS):
+        level = information_level(test_rows)
+        for k in range(len(INFORMATION_FIELDS) + 1):
+            masks.append(("information level", f"{k} of {len(INFORMATION_FIELDS)} known", level == k))
     return masks
 
 

@@ -69,16 +69,19 @@ import pyarrow.compute as pc
 from movie_ratings.errors import DataError
 from movie_ratings.hopsworks_connection import translate_errors
 from movie_ratings.schema import (
+    DESCRIPTION_GROUPS,
     FEATURE_GROUPS,
     HISTORY_GROUPS,
     MOVIE_GENRES,
     MOVIE_RATINGS_VIEW,
+    MOVIE_SIGNALS,
     MOVIES,
     PRIMARY_KEY,
     REJECTS_SCHEMA,
     Feature,
     FeatureGroupSpec,
 )
+from movie_ratings.schema import group_versions as every_group_version
 from movie_ratings.settings import Settings
 from movie_ratings.store.base import (
     GroupState,
@@ -87,7 +90,7 @@ from movie_ratings.store.base import (
     UpsertResult,
     group_key,
 )
-from movie_ratings.store.changes import GroupChanges
+from movie_ratings.store.changes import GroupChanges, join_on_key
 from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
 
 #: Bookkeeping column: number of the store commit that wrote the row.
@@ -175,8 +178,15 @@ STATISTICS: dict[str, dict[str, Any] | bool] = {
         "columns": [
             "release_year", "release_month", "runtime", "budget", "n_cast", "n_directors",
             "n_writers", "n_producers", "n_companies", "n_countries", "n_spoken_languages",
-            "vote_average", "vote_count", "popularity", "revenue", "imdb_votes", "imdb_rating",
+            "revenue",
         ],
+    },
+    MOVIE_SIGNALS.name: {
+        "enabled": True,
+        "histograms": True,
+        "correlations": False,
+        "exact_uniqueness": False,
+        "columns": list(MOVIE_SIGNALS.value_columns),
     },
     MOVIE_GENRES.name: {
         "enabled": True,
@@ -444,9 +454,11 @@ def tombstone_rows(ids: np.ndarray, stored: FeatureGroupSpec, snapshot_date: Any
 
 
 def lockstep_ids(changes: dict[str, GroupChanges]) -> tuple[np.ndarray, np.ndarray]:
-    """Films to write in every group (changed or new in any), and films deleted in any."""
+    """Films to write in every description group (changed or new in any of them), and
+    films deleted in any group. The signals group is written on its own changes only."""
     written = np.unique(np.concatenate(
-        [c.changed_or_new_ids(PRIMARY_KEY) for c in changes.values()] or [np.array([], np.int64)]
+        [c.changed_or_new_ids(PRIMARY_KEY) for n, c in changes.items() if n in DESCRIPTION_GROUPS]
+        or [np.array([], np.int64)]
     ).astype(np.int64))
     deleted = np.unique(np.concatenate(
         [c.deleted_ids for c in changes.values()] or [np.array([], np.int64)]
@@ -470,6 +482,8 @@ def view_schema() -> pa.Schema:
     fields = list(MOVIES.arrow_schema)
     names = {f.name for f in fields}
     fields += [f for f in MOVIE_GENRES.arrow_schema if f.name not in names]
+    names = {f.name for f in fields}
+    fields += [f for f in MOVIE_SIGNALS.arrow_schema if f.name not in names]
     return pa.schema(fields)
 
 
@@ -754,6 +768,7 @@ class HopsworksFeatureStore:
             BrokenSourceError: it would delete or rewrite too many films (nothing written).
             TransientError: Hopsworks could not be reached or was busy.
         """
+        versions = every_group_version(versions)
         latest = self.latest_commit()
         latest_number = latest.number if latest else 0
         current: dict[str, CurrentRows] = {}
@@ -781,7 +796,8 @@ class HopsworksFeatureStore:
         for name, table in groups.items():
             stored = hopsworks_group(name).stored
             key = group_key(name, versions[name])
-            picked = table.filter(pc.is_in(table[PRIMARY_KEY], pa.array(written)))
+            mine = written if name in DESCRIPTION_GROUPS else plan.changes[name].changed_or_new_ids(PRIMARY_KEY)
+            picked = table.filter(pc.is_in(table[PRIMARY_KEY], pa.array(mine, pa.int64())))
             rows = pa.concat_tables([
                 log_rows(picked, stored, number),
                 tombstone_rows(deleted, stored, info.snapshot_date, number),
@@ -817,16 +833,21 @@ class HopsworksFeatureStore:
     def _view_query(self, group_versions: dict[str, int]) -> Any:
         movies = self._created(MOVIES.name, group_versions[MOVIES.name])
         genres = self._created(MOVIE_GENRES.name, group_versions[MOVIE_GENRES.name])
+        signals = self._created(MOVIE_SIGNALS.name, group_versions[MOVIE_SIGNALS.name])
         genre_values = [n for n in MOVIE_GENRES.column_names
                         if n not in (PRIMARY_KEY, *MOVIE_RATINGS_VIEW.exclude)]
         with translate_errors("building the movie_ratings query"):
+            # The signals (and the label) joined here are those of each movies row's date;
+            # reads replace them with the signals as of the commit read (_with_signals).
             return movies.select_all().join(
                 genres.select(genre_values), on=[PRIMARY_KEY, STORE_COMMIT], join_type="left"
-            )
+            ).join(signals.select(list(MOVIE_SIGNALS.value_columns)), on=[PRIMARY_KEY],
+                   join_type="left")
 
     def ensure_feature_view(self, name: str, version: int, group_versions: dict[str, int]) -> None:
         if name != MOVIE_RATINGS_VIEW.name:
             raise DataError(f"unknown feature view {name!r}")
+        group_versions = every_group_version(group_versions)
         wanted = {g: group_versions[g] for g in MOVIE_RATINGS_VIEW.groups}
         with translate_errors(f"looking up feature view {name} v{version}"):
             existing = self._fs.get_feature_view(name=name, version=version)
@@ -864,19 +885,35 @@ class HopsworksFeatureStore:
             raise DataError(f"feature view {name} version {version} does not exist: run a backfill")
         return view
 
-    def _current_view_rows(self, frame: pd.DataFrame, upto_commit: int, what: str) -> pa.Table:
+    def _current_view_rows(self, frame: pd.DataFrame, upto_commit: int, what: str,
+                           signals_version: int) -> pa.Table:
         schema = view_schema()
         full = pa.schema([*schema, *(f for f in _HELPER_FEATURES_SCHEMA)])
         table = frame_to_table(frame, full, what)
         current = latest_rows(table, PRIMARY_KEY, MOVIES.event_time, upto_commit=upto_commit)
-        return current.select(schema.names)
+        return self._with_signals(current.select(schema.names), signals_version, upto_commit)
+
+    def _with_signals(self, rows: pa.Table, version: int, upto_commit: int) -> pa.Table:
+        """The view's rows with each film's signals as of the commit read.
+
+        The query's point-in-time join pairs a movies row with the signals of its own
+        date, but the signals (the label among them) move daily without a movies row: the
+        signals group is read as of the commit and its values replace the joined ones.
+        """
+        log = self.read_rows(MOVIE_SIGNALS.name, version)
+        signals = latest_rows(log, PRIMARY_KEY, MOVIE_SIGNALS.event_time, upto_commit=upto_commit)
+        values = list(MOVIE_SIGNALS.value_columns)
+        joined = join_on_key(rows.drop_columns(values), signals.select([PRIMARY_KEY, *values]),
+                             PRIMARY_KEY)
+        return joined.select(rows.column_names)
 
     def read_feature_view(self, name: str, version: int, *, commit: int | None = None) -> pa.Table:
         view = self.feature_view_handle(name, version)
         resolved = self._resolve(commit)
         with translate_errors(f"reading feature view {name} v{version}"):
             frame = view.query.read(dataframe_type="pandas")
-        return self._current_view_rows(frame, resolved.number, f"view {name} v{version}")
+        return self._current_view_rows(frame, resolved.number, f"view {name} v{version}",
+                                       _view_group_version(view, MOVIE_SIGNALS.name))
 
     def create_training_data(
         self, name: str, version: int, *, commit: int | None = None, description: str = ""
@@ -921,7 +958,8 @@ class HopsworksFeatureStore:
             )
             td_version = view.get_last_accessed_training_dataset()
         frame = pd.concat([features.reset_index(drop=True), labels.reset_index(drop=True)], axis=1)
-        rows = self._current_view_rows(frame, resolved.number, f"training data of {name} v{version}")
+        rows = self._current_view_rows(frame, resolved.number, f"training data of {name} v{version}",
+                                       _view_group_version(view, MOVIE_SIGNALS.name))
         return rows, int(td_version)
 
     def read_rejects(self, *, commit: int | None = None) -> pa.Table:
@@ -994,10 +1032,15 @@ _HELPER_FEATURES_SCHEMA = pa.schema([pa.field(f.name, f.dtype) for f in _HELPER_
 
 
 def _view_movies_version(view: Any) -> int:
+    return _view_group_version(view, MOVIES.name)
+
+
+def _view_group_version(view: Any, group: str) -> int:
     for fg in view.query.featuregroups:
-        if fg.name == MOVIES.name:
+        if fg.name == group:
             return int(fg.version)
-    raise DataError(f"feature view {view.name} does not read the movies group")
+    raise DataError(f"feature view {view.name} does not read the {group} group (created "
+                    "before the signals group existed: create a new view version)")
 
 
 def _reject_rows(rejects: pa.Table, commit: int) -> pa.Table:

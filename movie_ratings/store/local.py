@@ -60,6 +60,7 @@ from movie_ratings.schema import (
     REJECTS_SCHEMA,
     FeatureGroupSpec,
 )
+from movie_ratings.schema import group_versions as every_group_version
 from movie_ratings.store.base import (
     GroupState,
     SnapshotInfo,
@@ -235,6 +236,7 @@ class LocalFeatureStore:
                 written; see :func:`movie_ratings.store.upsert.plan_upsert`).
             StoreLockedError: another writer holds the store too long.
         """
+        versions = every_group_version(versions)
         with self.writer_lock():
             latest = self.latest_commit()
             self._roll_back_uncommitted(latest)
@@ -373,7 +375,7 @@ class LocalFeatureStore:
         definition = {
             "name": name,
             "version": version,
-            "groups": {g: group_versions[g] for g in MOVIE_RATINGS_VIEW.groups},
+            "groups": {g: every_group_version(group_versions)[g] for g in MOVIE_RATINGS_VIEW.groups},
             "label": MOVIE_RATINGS_VIEW.label,
             "join_key": MOVIE_RATINGS_VIEW.join_key,
         }

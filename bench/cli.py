@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.measure import Measurement, Run, evaluate, store_bytes, tree_bytes
 from bench.proc import REPO, ChildFailed, child_env, run_child, use_fork_server, warm_memory
+from bench.real import update_results
 from bench.report import (
     code_version,
     cpu_times,
@@ -34,7 +35,7 @@ from bench.snapshots import (
 #: ``--quick``: a smoke run of every stage (the CI test runs it).
 QUICK = {"rows": 4_000, "repeats": 1, "train_repeats": 1, "days": 2, "warm_gb": 0.0,
          "batch_rows": 1_000, "prefect_rows": 2_000, "fork": True,
-         "prefect_candidates": "linear_regression"}
+         "prefect_candidates": "linear_regression", "skip_real": True}
 #: Films in the batch-predict file (the goal: 100k rows in under 30 s).
 BATCH_ROWS = 100_000
 PREFECT_ROWS = 20_000
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also run one backfill and one daily under cProfile and report the top")
     parser.add_argument("--skip-prefect", action="store_true",
                         help="skip the Prefect overhead measurement")
+    parser.add_argument("--skip-real", action="store_true",
+                        help="skip the real-data stage (python -m bench.real; --quick skips it, "
+                             "the test suite runs its short version apart)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md",
                         help="report file (default bench/RESULTS.md)")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR,
@@ -234,6 +238,10 @@ class Bench:
         text = render(meta, measurements, series, prefect, goals, profiles)
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(text + "\n")
+        if not a.skip_real:  # after the rest is written: a failure here loses nothing else
+            section = self.real()
+            update_results(a.out, section)
+            text += "\n\n" + section
         self.log("")
         self.log(text)
         self.log(f"report written to {a.out}")
@@ -346,6 +354,21 @@ class Bench:
             f"{name}: chain {f['chain_s']:.2f} s, flow {f['flow_s']:.2f} s"
             for name, f in r["flows"].items()))
         return {**r, "rows": rows, "maxrss_bytes": run.maxrss_bytes}
+
+    def real(self) -> str:
+        """The real-data stage (:mod:`bench.real`) in a fresh process: its report section."""
+        from bench.real import meta_now, render_section
+
+        self.log("real data: bokeh-sampledata films, trained before 2010, 2010-2014 predicted as upcoming")
+        meta = meta_now("python -m bench (its real-data stage, = python -m bench.real)")
+        workdir = self.tmp / "real"
+        workdir.mkdir(parents=True, exist_ok=True)
+        run = run_child("real", {"workdir": str(workdir), "seed": self.args.seed}, self.env)
+        meta["load_end"] = os.getloadavg()[0]
+        result = run.result
+        self.log(f"  ours rmse {result['metrics']['ours']['rmse']:.4f}, old recipe "
+                 f"{result['metrics']['old_recipe']['rmse']:.4f} ({result['ratio_to_old']:.3f}x)")
+        return render_section(result, meta)
 
     def profile(self, paths: list[Path], dates: list[date], base_store: Path) -> dict[str, str]:
         import io

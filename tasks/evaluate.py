@@ -23,6 +23,8 @@ YEAR_BUCKETS: tuple[tuple[str, int, int], ...] = (
 )
 #: Films with fewer IMDb votes than this count as "few votes" (their ratings are noisier).
 FEW_VOTES = 100
+#: What an upcoming film often lacks: its information level is how many of these it has.
+INFORMATION_FIELDS: tuple[str, ...] = ("directors", "top_cast", "runtime", "overview")
 
 
 def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -38,8 +40,22 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
     return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(error))), "r2": r2}
 
 
+def information_level(rows: pa.Table) -> np.ndarray:
+    """How many of :data:`INFORMATION_FIELDS` each film has (an empty list counts as missing)."""
+    level = np.zeros(rows.num_rows, dtype=np.int64)
+    for name in INFORMATION_FIELDS:
+        values = rows[name]
+        if pa.types.is_list(values.type):
+            known = pc.greater(pc.fill_null(pc.list_value_length(values), 0), 0)
+        else:
+            known = pc.is_valid(values)
+        level += known.to_numpy(zero_copy_only=False).astype(np.int64)
+    return level
+
+
 def segment_masks(test_rows: pa.Table) -> list[tuple[str, str, np.ndarray]]:
-    """(kind, segment, mask) for release-year buckets, few vs many votes, and each genre."""
+    """(kind, segment, mask) for release-year buckets, few vs many votes, each genre, and
+    information level (how many of director, cast, runtime and overview are known)."""
     masks = []
     years = pc.cast(test_rows["release_year"], pa.float64()).to_numpy(zero_copy_only=False)
     for label, first, last in YEAR_BUCKETS:
@@ -49,6 +65,10 @@ def segment_masks(test_rows: pa.Table) -> list[tuple[str, str, np.ndarray]]:
     masks.append(("imdb votes", f"{FEW_VOTES} or more", votes >= FEW_VOTES))
     for genre in GENRE_FEATURES:
         masks.append(("genre", genre, pc.fill_null(test_rows[genre], 0).to_numpy(zero_copy_only=False) == 1))
+    if all(name in test_rows.column_names for name in INFORMATION_FIELDS):
+        level = information_level(test_rows)
+        for k in range(len(INFORMATION_FIELDS) + 1):
+            masks.append(("information level", f"{k} of {len(INFORMATION_FIELDS)} known", level == k))
     return masks
 
 

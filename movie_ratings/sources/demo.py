@@ -248,6 +248,20 @@ _ABSURD_RUNTIME_EVERY = 4_000
 _NEVER = 10**9  # a day that never comes (for deletions and undated releases)
 _IMDB_MODULUS = 40_000_000  # coprime with the multiplier below, so imdb ids are unique
 _IMDB_MULTIPLIER = 7_919_317
+#: Standard deviation of a person's change of quality per decade (around 2000).
+_QUALITY_DRIFT = 0.35
+#: Standard deviation of the part of a film's rating that no input shows (its execution),
+#: on top of the noise of the rating itself.
+_UNSEEN_QUALITY = 0.35
+#: Standard deviation of a director's knack for a genre (director x first genre).
+_GENRE_KNACK = 0.3
+#: Before release, the share of films whose field is not known yet (TMDB fills upcoming
+#: films in as they come closer: runtime, budget and crew are often missing).
+_HIDDEN_BEFORE_RELEASE: dict[str, float] = {
+    "runtime": 0.55, "budget": 0.6, "overview": 0.25, "tagline": 0.5, "cast": 0.3,
+    "director": 0.08, "writers": 0.35, "producers": 0.4, "music_composer": 0.6,
+    "director_of_photography": 0.55,
+}
 
 
 def _status_code(name: str) -> int:
@@ -331,6 +345,7 @@ class _Pools:
 
     people: pa.Array
     quality: np.ndarray
+    drift: np.ndarray  # change of quality per decade: careers rise and fade
     role_start: dict[str, int]
     role_cdf: dict[str, np.ndarray]
     companies: pa.Array
@@ -376,15 +391,18 @@ def _pools(seed: int, size: int) -> _Pools:
         pa.array(_COMPANY_KINDS).take(pa.array(combos % n_kinds)),
         " ",
     )
+    company_quality = rng.standard_normal(n_companies)
+    imdb_offset = int(rng.integers(0, _IMDB_MODULUS))
     return _Pools(
         people=people,
         quality=quality,
+        drift=_QUALITY_DRIFT * rng.standard_normal(total),
         role_start=role_start,
         role_cdf=role_cdf,
         companies=companies,
-        company_quality=rng.standard_normal(n_companies),
+        company_quality=company_quality,
         company_cdf=_zipf_cdf(n_companies, 1.0, offset=5.0),
-        imdb_offset=int(rng.integers(0, _IMDB_MODULUS)),
+        imdb_offset=imdb_offset,
     )
 
 
@@ -439,6 +457,17 @@ def _positions(rows: np.ndarray, n: int) -> np.ndarray:
     return np.arange(len(rows)) - starts[rows]
 
 
+def _hash_normal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random standard-normal-like value per pair (a, b) (sum of 4 uniforms
+    from a multiplicative hash): no table of all pairs is ever built."""
+    key = (a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ (
+        (b.astype(np.int64) + 1).astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F))
+    total = np.zeros(len(key))
+    for shift in (0, 16, 32, 48):
+        total += ((key >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.float64) / 65535.0
+    return (total - 2.0) / np.sqrt(4 / 12)
+
+
 def _mean_by_film(
     rows: np.ndarray, values: np.ndarray, n: int, weights: np.ndarray | None = None
 ) -> np.ndarray:
@@ -483,7 +512,11 @@ class _Films:
     revenue: np.ndarray
     runtime: np.ndarray
     budget: np.ndarray
-    # Columns that never change, already in raw-file form.
+    # Before release: the same fields as far as they are known then (sparser).
+    runtime_before: np.ndarray
+    budget_before: np.ndarray
+    before: dict
+    # Columns that never change once the film is out, already in raw-file form.
     title: pa.Array
     original_title: pa.Array
     release_date: pa.Array
@@ -507,12 +540,15 @@ class _Films:
 def _concat_films(parts: list[_Films]) -> _Films:
     if len(parts) == 1:
         return parts[0]
-    merged = {}
+    merged: dict = {}
     for f in fields(_Films):
         values = [getattr(p, f.name) for p in parts]
-        merged[f.name] = (
-            pa.concat_arrays(values) if isinstance(values[0], pa.Array) else np.concatenate(values)
-        )
+        if isinstance(values[0], dict):
+            merged[f.name] = {k: pa.concat_arrays([v[k] for v in values]) for k in values[0]}
+        elif isinstance(values[0], pa.Array):
+            merged[f.name] = pa.concat_arrays(values)
+        else:
+            merged[f.name] = np.concatenate(values)
     return _Films(**merged)
 
 
@@ -721,21 +757,36 @@ def _make_films(
         + 1970,
         np.nan,
     )
+    # A person's quality on a film is their quality around 2000 plus their drift per
+    # decade since: careers rise and fade, so a person's old films mislead a little.
+    decades = np.clip(np.nan_to_num((year - 2000) / 10), -2.5, 2.5)  # a career's span
+
+    def quality(rows: np.ndarray, who: np.ndarray) -> np.ndarray:
+        return pools.quality[who] + pools.drift[who] * decades[rows]
+
+    # A director's knack for the film's first genre: seen by no feature directly.
+    first_genre = np.full(n, -1)
+    listed_first_genre = _positions(g_rows, n) == 0
+    first_genre[g_rows[listed_first_genre]] = g_items[listed_first_genre]
+    knack = _GENRE_KNACK * _hash_normal(d_people, first_genre[d_rows])
+    knack = np.where(first_genre[d_rows] >= 0, knack, 0.0)
     rating = _hidden_rating(
         genre_idx=g_items,
         genre_rows=g_rows,
         language_idx=lang_idx,
-        director_q=_mean_by_film(d_rows, pools.quality[d_people], n),
+        director_q=_mean_by_film(d_rows, quality(d_rows, d_people), n)
+        + _mean_by_film(d_rows, knack, n) / 0.6,
         cast_q=_mean_by_film(
-            cast_rows, pools.quality[cast_people], n, weights=1.0 / (1.0 + _positions(cast_rows, n))
+            cast_rows, quality(cast_rows, cast_people), n,
+            weights=1.0 / (1.0 + _positions(cast_rows, n)),
         ),
-        writer_q=_mean_by_film(w_rows, pools.quality[w_people], n),
+        writer_q=_mean_by_film(w_rows, quality(w_rows, w_people), n),
         company_q=_mean_by_film(co_rows, pools.company_quality[co_items], n),
         runtime=runtime,
         budget=budget,
         year=year,
         overview_parts=overview_parts,
-        noise=0.6 * s.normal(),
+        noise=0.6 * s.normal() + _UNSEEN_QUALITY * s.normal(),
     )
 
     # Post-release numbers: final values, reached over the first month after release.
@@ -769,6 +820,24 @@ def _make_films(
     rating_drift = 0.4 + 0.5 * s.normal()
     vote_drift = 0.3 + 0.5 * s.normal()
 
+    # What is known before release: each field is missing for some films until they come
+    # out; the cast is partly listed (the top of the billing first) or not at all.
+    hidden = {name: s.uniform() < rate for name, rate in _HIDDEN_BEFORE_RELEASE.items()}
+    cast_counts = np.bincount(cast_rows, minlength=n)
+    listed = np.where(hidden["cast"], 0, np.ceil(cast_counts * (0.3 + 0.7 * s.uniform())))
+    early = _positions(cast_rows, n) < listed[cast_rows]
+    before = {
+        "overview": _null_where(overview, hidden["overview"]),
+        "tagline": _null_where(tagline, hidden["tagline"]),
+        "cast": _joined_lists(people, cast_rows[early], cast_people[early], n, sep),
+        "director": _null_where(director, hidden["director"]),
+        "writers": _null_where(writers, hidden["writers"]),
+        "producers": _null_where(producers, hidden["producers"]),
+        "music_composer": _null_where(music_composer, hidden["music_composer"]),
+        "director_of_photography": _null_where(director_of_photography,
+                                                hidden["director_of_photography"]),
+    }
+
     epoch_days = (DEMO_EPOCH - date(1970, 1, 1)).days
     release_date = (
         pa.array(np.where(has_date, release_day + epoch_days, 0).astype(np.int32), mask=~has_date)
@@ -794,6 +863,9 @@ def _make_films(
         revenue=revenue,
         runtime=runtime,
         budget=budget,
+        runtime_before=np.where(hidden["runtime"], 0.0, runtime),
+        budget_before=np.where(hidden["budget"], 0.0, budget),
+        before=before,
         title=title,
         original_title=original_title,
         release_date=release_date,
@@ -1214,6 +1286,10 @@ def _rows_on(films: _Films, day: int, *, seed: int = 0, churn: float = 0.0) -> p
     moves = _churn_moves(films.id, day, seed, churn)
     popularity, vote_count, vote_average, imdb_votes = _churned(
         films.id, moves, seed, popularity, vote_count, vote_average, imdb_votes, shown)
+    out = pa.array(released)  # a film out shows its full record; before, what is known then
+
+    def known(after: pa.Array, field: str) -> pa.Array:
+        return pc.if_else(out, after, films.before[field])
 
     columns: dict[str, pa.Array] = {
         "id": pa.array(films.id, pa.int64()),
@@ -1223,24 +1299,25 @@ def _rows_on(films: _Films, day: int, *, seed: int = 0, churn: float = 0.0) -> p
         "status": pa.array(schema.STATUSES).take(pa.array(status)),
         "release_date": films.release_date,
         "revenue": pa.array(revenue, pa.float64()),
-        "runtime": pa.array(_with_absurd_runtimes(films.id, films.runtime), pa.float64()),
-        "budget": pa.array(films.budget, pa.float64()),
+        "runtime": pa.array(_with_absurd_runtimes(
+            films.id, np.where(released, films.runtime, films.runtime_before)), pa.float64()),
+        "budget": pa.array(np.where(released, films.budget, films.budget_before), pa.float64()),
         "imdb_id": films.imdb_id,
         "original_language": films.original_language,
         "original_title": films.original_title,
-        "overview": films.overview,
+        "overview": known(films.overview, "overview"),
         "popularity": pa.array(popularity, pa.float64()),
-        "tagline": films.tagline,
+        "tagline": known(films.tagline, "tagline"),
         "genres": films.genres,
         "production_companies": films.production_companies,
         "production_countries": films.production_countries,
         "spoken_languages": films.spoken_languages,
-        "cast": films.cast,
-        "director": films.director,
-        "director_of_photography": films.director_of_photography,
-        "writers": films.writers,
-        "producers": films.producers,
-        "music_composer": films.music_composer,
+        "cast": known(films.cast, "cast"),
+        "director": known(films.director, "director"),
+        "director_of_photography": known(films.director_of_photography, "director_of_photography"),
+        "writers": known(films.writers, "writers"),
+        "producers": known(films.producers, "producers"),
+        "music_composer": known(films.music_composer, "music_composer"),
         "imdb_rating": pa.array(imdb_rating, pa.float64(), mask=~shown),
         "imdb_votes": pa.array(imdb_votes, pa.float64(), mask=~shown),
         "poster_path": films.poster_path,

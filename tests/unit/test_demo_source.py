@@ -20,7 +20,8 @@ from movie_ratings.sources import demo
 from movie_ratings.sources.base import Snapshot
 from movie_ratings.sources.demo import DEMO_EPOCH, DemoSource, demo_snapshot, write_snapshot_csv
 
-#: Columns that never change once a film exists.
+#: Columns that never change while a film's release status stays the same (before release
+#: some are not known yet; the full record shows from the release day on).
 STATIC_COLUMNS = (
     "title",
     "original_title",
@@ -269,7 +270,10 @@ def test_earlier_films_are_unchanged_by_asking_for_a_later_date() -> None:
     # Films created on days 1-5 are the same films whatever date is asked for.
     assert (common > base_max).sum() > 0
     static = list(STATIC_COLUMNS)
-    pd.testing.assert_frame_equal(early_frame.loc[common, static], late_frame.loc[common, static])
+    same_side = common[(early_frame.loc[common, "status"] == "Released")
+                       == (late_frame.loc[common, "status"] == "Released")]
+    assert len(same_side) >= 1400
+    pd.testing.assert_frame_equal(early_frame.loc[same_side, static], late_frame.loc[same_side, static])
     # Films released long ago do not change at all.
     old = early_frame.loc[common]
     old = old[
@@ -498,3 +502,55 @@ def test_the_demo_cache_keeps_only_the_newest_files(tmp_path: Path) -> None:
     # An older date asked for again is regenerated, and the newest files stay.
     assert source.fetch(days[0]).path.exists()
     assert source.path_for(days[-1]).exists()
+
+
+# --------------------------------------------------------------------------------------
+# A demo that cannot be gamed: sparse upcoming films, drifting people, unseen signal
+# --------------------------------------------------------------------------------------
+
+
+def _items(text: str | None) -> list[str]:
+    return text.split(", ") if text else []
+
+
+def test_upcoming_films_are_sparser_and_fill_in_at_release() -> None:
+    before, after = demo_snapshot(day(0), size=6000), demo_snapshot(day(400), size=6000)
+    b, a = before.to_pandas().set_index("id"), after.to_pandas().set_index("id")
+    upcoming = b["status"].isin(["Planned", "In Production", "Post Production"])
+    released = b["status"] == "Released"
+    out_later = b.index[upcoming & b.index.isin(a.index)]
+    out_later = out_later[(a.loc[out_later, "status"] == "Released").to_numpy()]
+    assert len(out_later) > 100
+    # before release runtime, overview and cast are missing far more often than after
+    for column, missing in (("runtime", lambda f: f == 0), ("overview", pd.isna), ("cast", pd.isna)):
+        before_rate = missing(b.loc[out_later, column]).mean()
+        after_rate = missing(a.loc[out_later, column]).mean()
+        assert before_rate > after_rate + 0.15, (column, before_rate, after_rate)
+        assert before_rate > missing(b.loc[released, column]).mean() + 0.15, column
+    # what was known before release is still true after it: the listed cast is the top of
+    # the billing, a known runtime or overview does not change
+    for film in out_later:
+        cast_before, cast_after = _items(b.at[film, "cast"]), _items(a.at[film, "cast"])
+        assert cast_before == cast_after[: len(cast_before)]
+        if b.at[film, "runtime"] > 0:
+            assert b.at[film, "runtime"] == a.at[film, "runtime"]
+        if isinstance(b.at[film, "overview"], str):
+            assert b.at[film, "overview"] == a.at[film, "overview"]
+    n_before = b.loc[out_later, "cast"].map(lambda t: len(_items(t))).mean()
+    n_after = a.loc[out_later, "cast"].map(lambda t: len(_items(t))).mean()
+    assert n_before < 0.7 * n_after
+
+
+def test_people_drift_and_part_of_the_rating_is_seen_by_no_feature() -> None:
+    from movie_ratings.sources.demo import _pools
+
+    pools = _pools(42, 20_000)
+    assert 0.25 < np.std(pools.drift) < 0.45  # quality changes by decade, person by person
+    assert abs(np.corrcoef(pools.drift, pools.quality)[0, 1]) < 0.05
+    # films that share everything a model sees still differ: the same director, cast,
+    # genres and year give ratings that spread like independent draws would
+    table = demo_snapshot(DEMO_EPOCH, size=20_000).to_pandas()
+    rated = table.dropna(subset=["imdb_rating"])
+    groups = rated.groupby(["director", "genres", "original_language"])["imdb_rating"]
+    spread = groups.std().dropna()
+    assert len(spread) > 30 and spread.median() > 0.7  # 0.59 when noise was all it had

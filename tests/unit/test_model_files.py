@@ -20,6 +20,7 @@ from movie_ratings.modeling.artifacts import (
     save_pipeline,
     untrusted_types,
 )
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.modeling.estimators import CANDIDATES
 from movie_ratings.registry.base import MODEL_FILE
 from movie_ratings.registry.hopsworks import HopsworksModelRegistry
@@ -101,7 +102,7 @@ def test_saving_a_model_with_an_untrusted_type_fails_naming_it(tmp_path: Path) -
 
 def test_only_classes_of_the_package_and_the_listed_types_are_trusted() -> None:
     assert untrusted_types([
-        "movie_ratings.modeling.estimators.SampledFit", "movie_ratings.modeling.encoders._MemberStats",
+        "movie_ratings.modeling.estimators.SampledFit", "movie_ratings.modeling.encoders._History",
         *TRUSTED_TYPES,
     ]) == []
     refused = ["builtins.eval", "os.system", "movie_ratings.modeling.artifacts.save_pipeline",
@@ -141,7 +142,7 @@ def test_pickles_are_refused_with_a_retrain_message(tmp_path: Path) -> None:
 @pytest.fixture
 def local_version(fitted, tmp_path: Path):
     registry = LocalModelRegistry(tmp_path / "registry")
-    version = registry.register("m", artifacts_of(fitted.best.model, tmp_path / "artifacts"), {"metrics": {}})
+    version = registry.register("m", artifacts_of(fitted.best.model, tmp_path / "artifacts"), ModelCard())
     return registry, version
 
 
@@ -193,7 +194,7 @@ def hopsworks(fitted, tmp_path: Path):
     fake = FakeHopsworks(tmp_path / "hw")
     store = HopsworksFeatureStore(fake.feature_store, feature_cls=fake.Feature, address="fake")
     registry = HopsworksModelRegistry(fake.registry, store, tmp_path / "cache", schema_classes=fake.schema_classes)
-    registry.register("m", artifacts_of(fitted.best.model, tmp_path / "artifacts"), {"metrics": {"rmse": 1.0}})
+    registry.register("m", artifacts_of(fitted.best.model, tmp_path / "artifacts"), ModelCard.model_validate({"metrics": {"rmse": 1.0}}))
     yield fake, registry
     fake.close()
 
@@ -205,7 +206,7 @@ def test_hopsworks_records_the_card_hash_in_the_description(hopsworks) -> None:
     from movie_ratings.modeling.artifacts import sha256_file
 
     assert f"[card.json sha256 {sha256_file(version.path / 'card.json')}]" in stored
-    assert set(version.card["artifacts"]) == {MODEL_FILE, "plot.png"}
+    assert set(version.card.artifacts) == {MODEL_FILE, "plot.png"}
 
 
 def test_hopsworks_a_swapped_pickle_in_the_cache_is_refused_and_never_runs(hopsworks, tmp_path: Path) -> None:
@@ -253,5 +254,5 @@ def test_training_is_not_blocked_by_a_production_model_that_fails_its_check() ->
         def production(self, name):
             raise DataError("file model.skops does not match the SHA-256 recorded at registration")
 
-    production, metrics, problem = score_production(Registry(), data=None, split=None)
-    assert production is None and metrics is None and "does not match" in problem
+    production = score_production(Registry(), data=None, split=None, fitted=None)  # type: ignore[arg-type]
+    assert production is not None and not production.comparable and "does not match" in (production.reason or "")

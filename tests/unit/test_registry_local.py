@@ -117,6 +117,6 @@ def test_missing_or_corrupt_model_files_are_clear_errors(tmp_path: Path) -> None
 
 def test_every_file_is_hashed_in_the_card(tmp_path: Path) -> None:
     version = LocalModelRegistry(tmp_path / "r").register("m", artifacts(tmp_path), card(0.9))
-    hashes = version.card["artifacts"]
+    hashes = version.card.artifacts
     assert set(hashes) == {MODEL_FILE, "plot.png"}
     assert hashes[MODEL_FILE] == hashlib.sha256(b"model bytes a").hexdigest()

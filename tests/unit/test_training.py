@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from movie_ratings.errors import DataError
-from movie_ratings.modeling.encoders import ListTargetEncoder, MovieFeatures
+from movie_ratings.modeling.encoders import MovieFeatures
 from tasks.evaluate import regression_metrics, segment_table
 from tasks.promote import decide_promotion
 from tasks.train import (
@@ -73,34 +73,7 @@ def test_labelled_rows_keeps_rated_films_only() -> None:
 
 # ---- target encoding -----------------------------------------------------------------------
 
-def test_target_encoding_uses_training_statistics_with_smoothing() -> None:
-    people = pa.chunked_array([pa.array([["A"], ["A"], ["B"], ["A", "B"]], LISTS)])
-    y = np.array([8.0, 8.0, 4.0, 6.0])
-    encoder = ListTargetEncoder(smoothing=2.0).fit(people, y)
-    prior = y.mean()  # 6.5
-    a = (22.0 + 2 * prior) / (3 + 2) - prior
-    b = (10.0 + 2 * prior) / (2 + 2) - prior
-    out = encoder.transform(pa.chunked_array([pa.array([["A"], ["B", "A"], ["C"], None], LISTS)]))
-    assert out[0, 0] == pytest.approx(a) and out[0, 2] == 1
-    assert out[1, 0] == pytest.approx((a + b) / 2) and out[1, 1] == pytest.approx(max(a, b))
-    assert np.isnan(out[2, 0]) and out[2, 2] == 0   # unseen member: unknown, not an error
-    assert np.isnan(out[3, 0]) and out[3, 2] == 0   # no list at all
-
-
-def test_cross_fitted_encoding_never_sees_the_films_own_label() -> None:
-    # Each person appears in exactly one film: out of fold, nobody is known.
-    people = pa.chunked_array([pa.array([[f"p{i}"] for i in range(40)], LISTS)])
-    y = np.linspace(1, 10, 40)
-    out = ListTargetEncoder(folds=5).fit_transform(people, y)
-    assert np.isnan(out[:, 0]).all() and (out[:, 2] == 0).all()
-    # ...while at inference (transform) they are known from the training rows.
-    assert not np.isnan(ListTargetEncoder().fit(people, y).transform(people)[:, 0]).any()
-
-
-def test_single_value_columns_are_encoded_as_one_item_lists() -> None:
-    languages = pa.chunked_array([pa.array(["en", "fr", None, "en"])])
-    out = ListTargetEncoder(smoothing=0.0).fit(languages, np.array([7.0, 5.0, 6.0, 9.0])).transform(languages)
-    assert out[0, 0] == pytest.approx(8.0 - 6.75) and out[2, 2] == 0
+# (the time-aware history encodings are tested in test_encoders.py)
 
 
 def test_movie_features_name_every_output_column() -> None:
@@ -419,3 +392,20 @@ def test_the_search_skips_configurations_once_its_time_is_spent() -> None:
     assert first.rmse is not None and tuning.chosen == {} and tuning.rounds == first.rounds
     assert [t.error for t in rest] == ["skipped: the search's 0 s were spent"] * 2
     assert "validation RMSE " in tuning.describe() and tuning.describe().count("skipped") == 2
+
+
+def test_segments_by_information_level() -> None:
+    from movie_ratings.schema import GENRE_FEATURES
+
+    rows = pa.table({
+        "release_year": [2020] * 3, "imdb_votes": [10.0] * 3,
+        **{g: [0] * 3 for g in GENRE_FEATURES},
+        "directors": pa.array([["d"], [], None], LISTS), "top_cast": pa.array([["a"], ["b"], None], LISTS),
+        "runtime": [90.0, None, None], "overview": ["o", None, None],
+    })
+    table = segment_table(rows, np.array([5.0, 7.0, 8.0]), {"m": np.array([6.0, 7.0, 6.0])})
+    by = {(r["kind"], r["segment"]): r for r in table if r["kind"] == "information level"}
+    assert by[("information level", "4 of 4 known")]["m_rmse"] == 1.0
+    assert by[("information level", "1 of 4 known")]["films"] == 1  # an empty list is not known
+    assert by[("information level", "0 of 4 known")]["m_rmse"] == 2.0
+    assert ("information level", "2 of 4 known") not in by

@@ -732,6 +732,18 @@ class HopsworksFeatureStore:
         live = rows.filter(pc.invert(pc.fill_null(rows[TOMBSTONE], False)))
         return live.select(needed[:-2]), repair
 
+    def _lazy_current(self, name: str, version: int, rows: pa.Table) -> CurrentRows:
+        """Current rows whose other columns are read only when asked for (a group compared
+        by its content hash reads the descriptive columns only for the broken-feed guard)."""
+
+        def read_column(column: str) -> pa.ChunkedArray:
+            if column in rows.column_names:
+                return rows[column]
+            extra = self.read_rows(current_group_name(name), version, [PRIMARY_KEY, column])
+            return join_on_key(rows.select([PRIMARY_KEY]), extra, PRIMARY_KEY)[column]
+
+        return CurrentRows(CurrentRows.of_table(rows).index, read_column)
+
     def _rebuild_current(
         self, name: str, version: int, cached: pa.Table, latest: int
     ) -> tuple[pa.Table, pa.Table]:
@@ -776,7 +788,7 @@ class HopsworksFeatureStore:
         for name in groups:
             if name in FEATURE_GROUPS:
                 rows, repairs[name] = self._current_rows(name, versions[name], latest)
-                current[name] = CurrentRows.of_table(rows)
+                current[name] = self._lazy_current(name, versions[name], rows)
         plan = plan_upsert(
             groups, current, rejects, info, latest,
             max_delete_fraction=max_delete_fraction,

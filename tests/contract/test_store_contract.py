@@ -11,9 +11,9 @@ from contract_backends import Backend, film
 from movie_ratings.errors import BrokenSourceError, DataError
 from movie_ratings.schema import (
     MOVIE_GENRES,
-    MOVIE_SIGNALS,
     MOVIE_PREDICTIONS,
     MOVIE_RATINGS_VIEW,
+    MOVIE_SIGNALS,
     MOVIES,
     REJECTS_SCHEMA,
 )

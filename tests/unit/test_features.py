@@ -21,11 +21,11 @@ from movie_ratings.schema import (
 )
 from tasks.clean import clean_snapshot, read_snapshot_csv
 from tasks.features import (
-    build_movie_signals,
-    content_hash,
     build_features,
     build_movie_genres,
+    build_movie_signals,
     build_movies,
+    content_hash,
     first_item,
     list_count,
     one_hot,

@@ -191,6 +191,8 @@ _STORE_STEPS = (
     ("LocalFeatureStore", "_log_index", "upsert.read_index"),
     ("module", "diff_group", "upsert.diff"),
     ("module", "diff_against_log", "upsert.diff"),
+    ("LocalFeatureStore", "_current_rows", "upsert.read_index"),
+    ("module", "plan_upsert", "upsert.plan"),
     ("LocalFeatureStore", "_write_group", "upsert.write_groups"),
     ("LocalFeatureStore", "_write_rejects", "upsert.write_rejects"),
     ("module", "_counts", "upsert.counts"),

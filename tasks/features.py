@@ -164,12 +164,12 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
 
 
 def content_hash(columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Array:
-    """A 64-bit hash per row of the given columns, stable across processes and days.
+    """A 53-bit hash per row of the given columns, stable across processes and days.
 
     Texts and lists are joined into one byte string per row (a null is a marker of its
     own, a list's items are kept apart, in order, with their count) and hashed with pandas'
     SipHash; numbers and dates are mixed in by their bits. Equal rows give equal hashes; a
-    change in any column changes the hash except with probability about 2**-64. Rows are
+    change in any column changes the hash except with probability about 2**-53. Rows are
     hashed :data:`HASH_CHUNK` at a time, so the joined text never exists for all rows at once.
 
     Args:
@@ -191,6 +191,7 @@ def content_hash(columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Array:
 #: films, hashing every row at once held ~1.3 GB more at the peak).
 HASH_CHUNK = 65_536
 HASH_THREADS = 2
+HASH_MASK = np.uint64((1 << 53) - 1)
 
 
 def _content_hash(columns: dict[str, pa.Array | pa.ChunkedArray]) -> np.ndarray:
@@ -222,7 +223,9 @@ def _content_hash(columns: dict[str, pa.Array | pa.ChunkedArray]) -> np.ndarray:
     for bits in numbers:
         with np.errstate(over="ignore"):
             out = _splitmix(out * _MIX ^ bits)
-    return out.view(np.int64)
+    # 53 bits: exact through a float64, as the Hopsworks client returns a bigint column
+    # with nulls (tombstone rows have no hash) as float64.
+    return (out & HASH_MASK).view(np.int64)
 
 
 def build_movie_genres(clean: pa.Table, as_of: date) -> pa.Table:

@@ -301,3 +301,12 @@ def test_the_view_at_an_older_commit_has_that_days_signals(backend: Backend) -> 
     assert latest[2]["title"] == "Renamed" and view(2)[2]["title"] == "A film"
     # the description of film 1 is still the one of the first day
     assert view(2)[1]["snapshot_date"] == D1
+
+
+def test_a_rerun_after_a_deletion_changes_nothing(backend: Backend) -> None:
+    """The content hash survives every backend's round trip, tombstones (no hash) included."""
+    backend.write([film(1), film(2), film(3)], D1)
+    backend.write([film(1), film(2, rating="8.0")], D2)
+    again = backend.write([film(1), film(2, rating="8.0")], D2)
+    assert again.created_commit is False
+    assert (again.new, again.changed, again.unchanged, again.deleted) == (0, 0, 2, 0)

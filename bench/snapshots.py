@@ -18,9 +18,22 @@ def snapshot_dates(days: int) -> list[date]:
     return [DEMO_EPOCH + timedelta(days=d) for d in range(days + 1)]
 
 
+def demo_code_version() -> str:
+    """A short hash of the demo simulator's source: a cached snapshot of older demo code
+    must not be mixed with new ones (a day's diff would then change every film)."""
+    import hashlib
+
+    sources = sorted((REPO / "movie_ratings" / "sources").glob("demo*"))
+    digest = hashlib.sha256()
+    for path in sources:
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def snapshot_path(seed: int, size: int, as_of: date, cache_dir: Path = CACHE_DIR) -> Path:
-    """Cache file of one snapshot."""
-    return cache_dir / f"demo-s{seed}-n{size}-{as_of:%Y-%m-%d}.csv"
+    """Cache file of one snapshot (keyed by the demo code too)."""
+    return cache_dir / f"demo-{demo_code_version()}-s{seed}-n{size}-{as_of:%Y-%m-%d}.csv"
 
 
 def ensure_snapshots(dates: list[date], *, seed: int, size: int, env: dict[str, str],
@@ -53,7 +66,7 @@ def ensure_snapshots(dates: list[date], *, seed: int, size: int, env: dict[str, 
 
 def sample_path(seed: int, size: int, as_of: date, sample: int, cache_dir: Path = CACHE_DIR) -> Path:
     """Cache file of a sample of one snapshot's rows."""
-    return cache_dir / f"demo-s{seed}-n{size}-{as_of:%Y-%m-%d}-sample{sample}.csv"
+    return cache_dir / f"demo-{demo_code_version()}-s{seed}-n{size}-{as_of:%Y-%m-%d}-sample{sample}.csv"
 
 
 def ensure_sample(as_of: date, *, seed: int, size: int, sample: int, env: dict[str, str],

@@ -50,7 +50,7 @@ def inference(
     predictions = predict_task(model, view, prediction_date, recent_days)
     history = save_predictions_task(predictions)
     result = monitoring_task(history, view)
-    drift = drift_task(view, predictions, model, result, prediction_date)
+    drift = drift_task(view, predictions, model, result, prediction_date, view_version, recent_days)
     site = build_site_task(view, predictions, result, model, history, drift)
     summary = inference_summary(model, view, predictions, result, site, prediction_date, drift)
     publish_inference_report_task(summary, predictions)

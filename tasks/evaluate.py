@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from movie_ratings.modeling.intervals import INFORMATION, information_level
 from movie_ratings.schema import GENRE_FEATURES
 
 #: Release-year buckets of the segment table: (label, first year, last year).
@@ -24,7 +25,8 @@ YEAR_BUCKETS: tuple[tuple[str, int, int], ...] = (
 #: Films with fewer IMDb votes than this count as "few votes" (their ratings are noisier).
 FEW_VOTES = 100
 #: What an upcoming film often lacks: its information level is how many of these it has.
-INFORMATION_FIELDS: tuple[str, ...] = ("directors", "top_cast", "runtime", "overview")
+# one definition of what a film has, shared with the interval calibration
+INFORMATION_FIELDS: tuple[str, ...] = tuple(column for _, column in INFORMATION)
 
 
 def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -38,19 +40,6 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
     spread = float(np.sum((actual - actual.mean()) ** 2))
     r2 = 1.0 - float(np.sum(error**2)) / spread if spread > 0 else float("nan")
     return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(error))), "r2": r2}
-
-
-def information_level(rows: pa.Table) -> np.ndarray:
-    """How many of :data:`INFORMATION_FIELDS` each film has (an empty list counts as missing)."""
-    level = np.zeros(rows.num_rows, dtype=np.int64)
-    for name in INFORMATION_FIELDS:
-        values = rows[name]
-        if pa.types.is_list(values.type):
-            known = pc.greater(pc.fill_null(pc.list_value_length(values), 0), 0)
-        else:
-            known = pc.is_valid(values)
-        level += known.to_numpy(zero_copy_only=False).astype(np.int64)
-    return level
 
 
 def segment_masks(test_rows: pa.Table) -> list[tuple[str, str, np.ndarray]]:

@@ -225,6 +225,29 @@ class FeatureGroup:
         _recorder().attributes.add("FeatureGroup.version")
         return self._version
 
+    @property
+    def columns(self) -> list[Feature]:
+        """``hsfs.feature_group.FeatureGroupBase.columns``: the group's feature definitions."""
+        _recorder().attributes.add("FeatureGroup.columns")
+        return list(self.features)
+
+    def append_features(self, features: Feature | list[Feature]) -> FeatureGroup:
+        """``hsfs.feature_group.FeatureGroupBase.append_features``: new features join the
+        schema (FeatureGroupEngine._append_features updates the metadata, then writes an
+        empty frame to evolve the table's schema); stored rows read null there."""
+        _recorder().record("FeatureGroup.append_features", features)
+        new = [features] if isinstance(features, Feature) else list(features)
+        clash = [f.name for f in new if f.name in self.schema.names]
+        if clash:
+            raise RestAPIError(400, f"{self._name}: features {clash} already exist")
+        self.features = [*self.features, *new]
+        self.schema = pa.schema([pa.field(f.name, arrow_type(f.type)) for f in self.features])
+        self.types = {f.name: f.type for f in self.features}
+        self.table = pa.Table.from_arrays(
+            [self.table[n] if n in self.table.column_names else pa.nulls(self.table.num_rows, self.schema.field(n).type)
+             for n in self.schema.names], schema=self.schema)
+        return self
+
     def _keys(self) -> list[str]:
         return [*self.primary_key, *([self.event_time] if self.event_time else [])]
 

@@ -1,11 +1,19 @@
-"""Drift: do the films being predicted still look like the films the model learned from?
+"""Drift: has the world moved since the model was trained?
 
-Each feature is binned on the reference rows (the model's training films) and the share of
-rows per bin compared with the current rows (the films being predicted) by the population
-stability index, ``PSI = Σ (current − reference) · ln(current / reference)`` over the bins.
-Rows where the feature is unknown get a bin of their own, so a rise in missing values (no
-cast listed yet, no runtime) shows up as drift rather than vanishing. The usual reading:
-below 0.1 stable, 0.1 to 0.25 a moderate shift, 0.25 and above a major one.
+Each feature is binned on a reference population and the share of rows per bin compared
+with the current rows (the films being predicted) by the population stability index,
+``PSI = Σ (current − reference) · ln(current / reference)`` over the bins. Rows where the
+feature is unknown get a bin of their own, so a rise in missing values (no cast listed yet,
+no runtime) shows up as drift rather than vanishing. The usual reading: below 0.1 stable,
+0.1 to 0.25 a moderate shift (watch), 0.25 and above a major one (alert).
+
+Two references. The model's **training films** are released films with full metadata, while
+the films to predict are upcoming ones with sparse metadata by nature, so that comparison
+is large on every run: it is shown, as information. The **baseline** is the films the model
+was asked to predict when it was trained (the films to predict in the view at the model
+card's store commit): the same kind of population, so a PSI against it means the films to
+predict changed since training. The alert reads the baseline comparison and the label row
+(real ratings of films rated since they were predicted against the training labels).
 
 Pure functions on Arrow tables; the inference flow decides what to log and publish.
 """
@@ -23,6 +31,10 @@ import pyarrow.compute as pc
 
 MODERATE = 0.1
 MAJOR = 0.25
+#: A PSI from here on the baseline comparison (or the label row) alerts; from MODERATE it is
+#: to watch.
+ALERT = MAJOR
+WATCH = MODERATE
 #: A share of zero would make the PSI infinite; empty bins count as this share instead.
 MIN_SHARE = 1e-4
 #: Below this many current rows a PSI is mostly sampling noise: reported, never alerted.
@@ -33,6 +45,8 @@ MISSING = "missing"
 OTHER = "other"
 
 NUMERIC = "numeric"
+#: Name of the label row of a report.
+LABEL_FEATURE = "imdb_rating"
 COUNT = "list length"
 CATEGORICAL = "categorical"
 
@@ -94,41 +108,83 @@ class FeatureDrift:
 
     @property
     def level(self) -> str:
-        """``stable``, ``moderate``, ``major``, or ``too few films`` to judge."""
-        if self.current_rows < MIN_ROWS:
+        """``stable``, ``moderate``, ``major``, or ``too few films`` (on either side) to judge."""
+        if min(self.current_rows, self.reference_rows) < MIN_ROWS:
             return FEW_LEVEL
         return psi_level(self.psi)
 
     @property
     def alert(self) -> bool:
-        return self.level in (MODERATE_LEVEL, MAJOR_LEVEL)
+        """A major shift (PSI from 0.25) on enough films."""
+        return self.level == MAJOR_LEVEL
+
+    @property
+    def watch(self) -> bool:
+        """A moderate shift (PSI 0.1 to 0.25) on enough films."""
+        return self.level == MODERATE_LEVEL
 
 
 @dataclass(frozen=True)
 class DriftReport:
-    """Drift of the films of one inference run from the training rows, feature by feature.
+    """Drift of the films of one inference run, feature by feature.
 
     Attributes:
-        features: per feature; the label (new real ratings against training labels) last.
-        reference: what the reference rows are, in words.
+        features: against the training rows (information: upcoming films are sparser than
+            released ones by nature); the label row (new real ratings against the training
+            labels) last.
+        reference: what the training rows are, in words.
         current: what the current rows are, in words.
+        baseline: the same features against the films predicted at training time (what
+            the alert reads); empty when the baseline could not be computed.
+        baseline_reference: what the baseline rows are, in words.
+        baseline_problem: why there is no baseline (``baseline`` is then empty).
     """
 
     features: tuple[FeatureDrift, ...]
     reference: str
     current: str
+    baseline: tuple[FeatureDrift, ...] = ()
+    baseline_reference: str | None = None
+    baseline_problem: str | None = None
+
+    @property
+    def label(self) -> FeatureDrift | None:
+        """The label row: new real ratings against the training labels, if any."""
+        return next((f for f in self.features if f.feature == LABEL_FEATURE), None)
+
+    def baseline_of(self, feature: str) -> FeatureDrift | None:
+        return next((f for f in self.baseline if f.feature == feature), None)
+
+    @property
+    def judged(self) -> tuple[FeatureDrift, ...]:
+        """The comparisons the alert reads: each feature against the baseline, then the label row."""
+        label = self.label
+        return (*self.baseline, *((label,) if label is not None else ()))
 
     @property
     def alerts(self) -> tuple[FeatureDrift, ...]:
-        """Features whose PSI crossed the moderate threshold on enough rows."""
-        return tuple(f for f in self.features if f.alert)
+        """Judged comparisons with a major shift (PSI from 0.25) on enough films."""
+        return tuple(f for f in self.judged if f.alert)
+
+    @property
+    def watches(self) -> tuple[FeatureDrift, ...]:
+        """Judged comparisons with a moderate shift (PSI 0.1 to 0.25) on enough films."""
+        return tuple(f for f in self.judged if f.watch)
 
     def rows(self) -> list[dict[str, object]]:
         """One plain record per feature (for a table artifact or a log)."""
-        return [{"feature": f.feature, "kind": f.kind, "psi": round(f.psi, 4), "level": f.level,
-                 "reference_rows": f.reference_rows, "current_rows": f.current_rows,
-                 "reference_missing": round(f.reference_missing, 4),
-                 "current_missing": round(f.current_missing, 4)} for f in self.features]
+        out: list[dict[str, object]] = []
+        for f in self.features:
+            base = self.baseline_of(f.feature)
+            out.append({"feature": f.feature, "kind": f.kind, "psi": round(f.psi, 4), "level": f.level,
+                        "reference_rows": f.reference_rows, "current_rows": f.current_rows,
+                        "reference_missing": round(f.reference_missing, 4),
+                        "current_missing": round(f.current_missing, 4),
+                        "psi_vs_baseline": None if base is None else round(base.psi, 4),
+                        "level_vs_baseline": None if base is None else base.level,
+                        "baseline_rows": None if base is None else base.reference_rows,
+                        "baseline_missing": None if base is None else round(base.reference_missing, 4)})
+        return out
 
 
 def psi_level(psi: float) -> str:
@@ -276,13 +332,29 @@ def feature_drift(feature: str, kind: str, reference: pa.ChunkedArray | pa.Array
                         current_missing=float(cur_missing), bins=bins)
 
 
-def drift_report(reference: pa.Table, current: pa.Table, *, label: str = "imdb_rating",
+def features_drift(reference: pa.Table, current: pa.Table,
+                   features: Sequence[tuple[str, str]] = FEATURES) -> tuple[FeatureDrift, ...]:
+    """Drift of ``current`` from ``reference`` per feature; a feature missing from either
+    table is skipped."""
+    out = []
+    for feature, kind in features:
+        try:
+            ref, cur = feature_values(reference, feature), feature_values(current, feature)
+        except KeyError:
+            continue
+        out.append(feature_drift(feature, kind, ref, cur))
+    return tuple(out)
+
+
+def drift_report(reference: pa.Table, current: pa.Table, *, label: str = LABEL_FEATURE,
                  new_labels: pa.ChunkedArray | pa.Array | None = None,
                  features: Sequence[tuple[str, str]] = FEATURES,
                  reference_name: str = "training films", current_name: str = "films predicted",
-                 ) -> DriftReport:
-    """Drift of ``current`` from ``reference`` per feature, and of ``new_labels`` from the
-    reference's labels.
+                 baseline: pa.Table | None = None,
+                 baseline_name: str = "films predicted at training time",
+                 baseline_problem: str | None = None) -> DriftReport:
+    """Drift of ``current`` from ``reference`` and from ``baseline`` per feature, and of
+    ``new_labels`` from the reference's labels.
 
     Args:
         reference: the model's training rows (view columns, labelled).
@@ -294,6 +366,10 @@ def drift_report(reference: pa.Table, current: pa.Table, *, label: str = "imdb_r
             skipped.
         reference_name: what the reference rows are, in words.
         current_name: what the current rows are, in words.
+        baseline: the films predicted at training time; None when not computable (say why
+            in ``baseline_problem``).
+        baseline_name: what the baseline rows are, in words.
+        baseline_problem: why there is no baseline.
 
     Raises:
         ValueError: ``reference`` or ``current`` has no rows.
@@ -301,16 +377,19 @@ def drift_report(reference: pa.Table, current: pa.Table, *, label: str = "imdb_r
     if reference.num_rows == 0 or current.num_rows == 0:
         raise ValueError(f"drift needs rows on both sides: {reference.num_rows:,} reference, "
                          f"{current.num_rows:,} current")
-    out = []
-    for feature, kind in features:
-        try:
-            ref, cur = feature_values(reference, feature), feature_values(current, feature)
-        except KeyError:
-            continue
-        out.append(feature_drift(feature, kind, ref, cur))
+    out = list(features_drift(reference, current, features))
     if new_labels is not None and len(new_labels) and label in reference.column_names:
         labels = reference[label].drop_null()
         if len(labels):
             out.append(feature_drift(label, NUMERIC, labels, new_labels))
+    against_baseline: tuple[FeatureDrift, ...] = ()
+    if baseline is not None and baseline.num_rows == 0:
+        baseline, baseline_problem = None, f"no {baseline_name}"
+    if baseline is not None:
+        against_baseline, baseline_problem = features_drift(baseline, current, features), None
+    elif baseline_problem is None:
+        baseline_problem = "no baseline given"
     return DriftReport(tuple(out), reference=f"{reference.num_rows:,} {reference_name}",
-                       current=f"{current.num_rows:,} {current_name}")
+                       current=f"{current.num_rows:,} {current_name}", baseline=against_baseline,
+                       baseline_reference=None if baseline is None else f"{baseline.num_rows:,} {baseline_name}",
+                       baseline_problem=baseline_problem)

@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from movie_ratings.monitoring.drift import MAJOR, MODERATE, DriftReport
+from movie_ratings.monitoring.drift import ALERT, MAJOR, MODERATE, WATCH, DriftReport, FeatureDrift
 from movie_ratings.site.data import (
     CoveragePoint,
     FilmCard,
@@ -403,10 +403,13 @@ class DriftBar:
 
 
 def drift_chart(report: DriftReport) -> dict[str, Any]:
-    """One horizontal bar per feature: its PSI, with the 0.1 and 0.25 thresholds marked."""
+    """One horizontal bar per comparison the alert reads (each feature against the films
+    predicted at training time, the label row against the training ratings), or, without a
+    baseline, per feature against the training films; thresholds 0.1 and 0.25 marked."""
     left, right, row, top = 150, 70, 20, 10
     width = 640
-    x_max = max(0.5, nice_ceiling(max((f.psi for f in report.features), default=0.0) * 1.05))
+    shown = report.judged if report.baseline else report.features
+    x_max = max(0.5, nice_ceiling(max((f.psi for f in shown), default=0.0) * 1.05))
     plot = width - left - right
 
     def sx(v: float) -> float:
@@ -414,13 +417,48 @@ def drift_chart(report: DriftReport) -> dict[str, Any]:
 
     bars = [DriftBar(f.feature, top + i * row, round(sx(f.psi) - left, 1),
                      f.level.replace(" ", "-"), f.psi)
-            for i, f in enumerate(report.features)]
+            for i, f in enumerate(shown)]
     height = top + len(bars) * row + 36
     return {
         "width": width, "height": height, "left": left, "bar_height": row - 6, "bars": bars,
         "moderate_x": sx(MODERATE), "major_x": sx(MAJOR), "axis_y": top + len(bars) * row,
         "ticks": [Tick(sx(x_max * i / 4), top + len(bars) * row + 14, f"{x_max * i / 4:.2f}") for i in range(5)],
+        "against": ("the films predicted at training time (features) and the training ratings (imdb_rating)"
+                    if report.baseline else "the training films (no baseline: information only)"),
     }
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """A feature's row of the drift table: against the training films (information) and
+    against the films predicted at training time; ``judged`` is what the alert reads."""
+
+    feature: str
+    kind: str
+    training: FeatureDrift
+    baseline: FeatureDrift | None
+    judged: FeatureDrift | None
+
+    @property
+    def level(self) -> str:
+        return self.judged.level if self.judged is not None else INFORMATION
+
+
+INFORMATION = "information"
+
+
+def drift_rows(report: DriftReport) -> list[DriftRow]:
+    label = report.label
+    return [DriftRow(f.feature, f.kind, f, report.baseline_of(f.feature),
+                     f if f is label else report.baseline_of(f.feature))
+            for f in report.features]
+
+
+def drift_alert_text(report: DriftReport, judged: Sequence[FeatureDrift]) -> list[str]:
+    """``runtime vs films predicted at training time (0.31)``, one per comparison."""
+    label = report.label
+    return [f"{f.feature} vs {'training ratings' if f is label else 'films predicted at training time'} "
+            f"({f.psi:.2f})" for f in judged]
 
 
 # --- monitoring page ----------------------------------------------------------------------
@@ -530,6 +568,10 @@ def render_monitoring(data: SiteData, plots: Sequence[PlotFile]) -> str:
         coverage=coverage, coverage_share=covered / total if total else None,
         coverage_chart=coverage_chart(coverage) if coverage else None,
         drift=drift, drift_chart=drift_chart(drift) if drift is not None else None,
+        drift_rows=drift_rows(drift) if drift is not None else [],
+        drift_alerts=drift_alert_text(drift, drift.alerts) if drift is not None else [],
+        drift_watches=drift_alert_text(drift, drift.watches) if drift is not None else [],
+        ALERT=ALERT, WATCH=WATCH,
         card=model_card_view(data.model_card), plots=plots, error=error_text,
     )
 

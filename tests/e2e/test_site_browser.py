@@ -80,11 +80,17 @@ def fixture_site() -> SiteData:
                   for f in monitoring}
     coverage = tuple(CoveragePoint(date(2026, 11, 10) + timedelta(days=d), v, 10, 6 + d + v)
                      for d in range(3) for v in (1, 2))
-    drift = DriftReport(tuple(
-        FeatureDrift(feature=name, kind="numeric", psi=value, reference_rows=5000, current_rows=400,
-                     reference_missing=0.05, current_missing=0.2, bins=())
-        for name, value in (("runtime", 0.03), ("n_cast", 0.18), ("overview_words", 0.4))),
-        reference="5,000 training films", current="400 films predicted")
+    def psis(pairs: tuple[tuple[str, float], ...], reference_rows: int) -> tuple[FeatureDrift, ...]:
+        return tuple(FeatureDrift(feature=name, kind="numeric", psi=value, reference_rows=reference_rows,
+                                  current_rows=400, reference_missing=0.05, current_missing=0.2, bins=())
+                     for name, value in pairs)
+
+    # far from the training films on every feature (upcoming films are sparse); against the
+    # films predicted at training time only overview_words moved
+    drift = DriftReport(psis((("runtime", 1.2), ("n_cast", 0.9), ("overview_words", 0.8)), 5000),
+                        reference="5,000 training films", current="400 films predicted",
+                        baseline=psis((("runtime", 0.03), ("n_cast", 0.18), ("overview_words", 0.4)), 380),
+                        baseline_reference="380 films predicted at training time")
     card = {"name": "movie_ratings_model", "version": 2, "metrics": {"rmse": 0.9, "mae": 0.7},
             "baseline": {"rmse": 1.2, "mae": 0.95},
             "parity": {"old_notebook_random_split": {"rmse": 0.8, "mae": 0.6}}}
@@ -259,7 +265,10 @@ def test_the_site_in_a_real_browser(site_server, page, screenshot_dir):
     expect(page.locator("#coverage-trend polyline")).to_have_count(2)
     expect(page.locator("#drift-table tbody tr")).to_have_count(3)
     expect(page.locator("#drift-chart rect.bar")).to_have_count(3)
-    expect(page.locator("#drift-alert")).to_contain_text("overview_words")
+    expect(page.locator("#drift-alert")).to_have_text(
+        "Drift above threshold: overview_words vs films predicted at training time (0.40).")
+    expect(page.locator("#drift-watch")).to_contain_text("n_cast")
+    expect(page.locator("#drift-table thead")).to_contain_text("PSI vs films predicted at training time")
     assert page.locator("#drift-chart").bounding_box()["width"] > 300
     page.screenshot(path=str(screenshot_dir / "site-monitoring.png"), full_page=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -218,6 +219,17 @@ def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated
                for u in links)
     monitoring_page = (home / "site" / "monitoring.html").read_text()
     assert "DEMO DATA" in monitoring_page
+    # Drift: the demo's upcoming films are sparse but the same kind as at training time, so
+    # no run alerts; the comparison with the training films is on the page, as information.
+    assert [r["drift_alerts"] for r in inference_runs] == [[] for _ in inference_runs]
+    assert 'id="drift-alert"' not in monitoring_page and 'id="drift-no-baseline"' not in monitoring_page
+    assert "PSI vs films predicted at training time" in monitoring_page
+    drift_table = re.search(r'<table id="drift-table">.*?</table>', monitoring_page, re.S).group(0)
+    assert drift_table.count("<tr") == 1 + 12 + ("imdb_rating" in drift_table)
+    psis = [(float(a), b) for a, b in re.findall(
+        r'<td class="num">([0-9.]+)</td><td class="num">([0-9.]+|—)</td>', drift_table)]
+    assert max(a for a, _ in psis) >= 0.25  # far from the training films, by nature
+    assert all(b != "—" and float(b) < 0.1 for _, b in psis[:12])  # unchanged since training
     titles = dict(zip(latest["id"].to_pylist(), latest["title"].to_pylist(), strict=True))
     for film in scored_live:
         assert str(escape(titles[film])) in monitoring_page  # as the templates escape
@@ -232,3 +244,6 @@ def test_main_job_predicts_every_day_and_scores_predictions_once_films_are_rated
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts()
     assert artifacts and not [a.key for a in artifacts if SECRET in json.dumps(a.data, default=str)]
+    assert "drift computed in" in caplog.text  # the runs' logs are captured here...
+    # ...and none warned (nor made an artifact), neither of drift nor of a missing baseline
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "drift" in r.getMessage()]

@@ -24,6 +24,7 @@ for i in range(int(sys.argv[3])):
         "predicted_rating": [7.5, 6.0], "status": ["Planned", "Planned"], "release_date": [None, None],
         "rated_when_predicted": [False, False], "store_commit": [1, 1],
         "predicted_at": [datetime(2026, 3, 1, tzinfo=UTC)] * 2,
+        "rating_low": [None, None], "rating_high": [None, None],
     }))
 """
 

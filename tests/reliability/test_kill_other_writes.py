@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from movie_ratings.modeling.artifacts import load_version, save_pipeline
+from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.local import LocalModelRegistry
 from movie_ratings.store.local import LocalFeatureStore
 
@@ -36,8 +37,9 @@ def stop_here(*args, **kwargs):
 
 if what == "register":
     import movie_ratings.registry.local as local
+    from movie_ratings.modeling.card import ModelCard
     local.sync_tree = stop_here  # after the version's files are copied into staging
-    local.LocalModelRegistry(root / "registry").register("m", root / "artifacts-2", {"metrics": {"rmse": 0.5}})
+    local.LocalModelRegistry(root / "registry").register("m", root / "artifacts-2", ModelCard.model_validate({"metrics": {"rmse": 0.5}}))
 elif what == "publish":
     import movie_ratings.site.publish as publish
     publish._fsync_dir = stop_here  # the new build is written, the link not yet swapped
@@ -84,6 +86,7 @@ def prediction_rows(day: int):
         "predicted_rating": [7.0 + day / 10] * n, "status": ["Planned"] * n, "release_date": [None] * n,
         "rated_when_predicted": [False] * n, "store_commit": [day] * n,
         "predicted_at": [datetime(2026, 3, day, tzinfo=UTC)] * n,
+        "rating_low": [6.0 + day / 10] * n, "rating_high": [8.0 + day / 10] * n,
     })
 
 
@@ -115,7 +118,7 @@ def _artifacts(root: Path, tag: str) -> Path:
 
 def test_a_registry_save_killed_half_way_leaves_no_version(tmp_path: Path) -> None:
     registry = LocalModelRegistry(tmp_path / "registry")
-    registry.register("m", _artifacts(tmp_path, "1"), {"metrics": {"rmse": 1.0}})
+    registry.register("m", _artifacts(tmp_path, "1"), ModelCard.model_validate({"metrics": {"rmse": 1.0}}))
     registry.promote("m", 1, "first")
     _artifacts(tmp_path, "2")
 
@@ -125,7 +128,7 @@ def test_a_registry_save_killed_half_way_leaves_no_version(tmp_path: Path) -> No
     assert [v.version for v in registry.versions("m")] == [1]
     assert registry.production("m").version == 1
     assert load_version(registry.production("m")).predict([[0]])[0] == 1.0
-    again = registry.register("m", tmp_path / "artifacts-2", {"metrics": {"rmse": 0.5}})
+    again = registry.register("m", tmp_path / "artifacts-2", ModelCard.model_validate({"metrics": {"rmse": 0.5}}))
     assert again.version == 2 and load_version(again).predict([[0]])[0] == 2.0
     assert not list((tmp_path / "registry" / "m").glob(".staging-*"))
 

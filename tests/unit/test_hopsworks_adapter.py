@@ -40,6 +40,7 @@ from movie_ratings.store.hopsworks import (
     numeric_metrics,
     offline_type,
     open_hopsworks_store,
+    table_to_frame,
 )
 
 KEY = "hw-secret-key-0123456789"
@@ -587,3 +588,61 @@ def test_current_rows_a_dead_run_overwrote_are_restored_from_the_log(fake: FakeH
     before = logs.rows_read
     assert _upsert(store, [1, 2], date(2026, 3, 3), rating=9.0).changed == 2
     assert logs.rows_read == before
+
+
+def test_a_history_group_from_before_the_interval_columns_gains_them(fake: FakeHopsworks) -> None:
+    from datetime import UTC, datetime
+
+    from movie_ratings.schema import MOVIE_PREDICTIONS
+
+    # the group as the code before intervals created it: no rating_low, rating_high
+    old_columns = [f for f in MOVIE_PREDICTIONS.features if f.name not in ("rating_low", "rating_high")]
+    old = fake.feature_store.get_or_create_feature_group(
+        name="movie_predictions", version=1, description="old", primary_key=["id", "model_version"],
+        event_time="prediction_date", features=[fake.Feature(f.name, offline_type(f.dtype)) for f in old_columns],
+        statistics_config=False, online_enabled=False, time_travel_format="DELTA")
+    d1, d2 = date(2026, 3, 1), date(2026, 3, 2)
+
+    def rows(day: date, low: float | None) -> pa.Table:
+        return pa.table({"id": [1], "model_version": [1], "prediction_date": [day], "predicted_rating": [7.5],
+                         "status": ["Planned"], "release_date": [None], "rated_when_predicted": [False],
+                         "store_commit": [1], "predicted_at": [datetime(2026, 3, 1, tzinfo=UTC)],
+                         "rating_low": [low], "rating_high": [None if low is None else low + 1.0]},
+                        schema=MOVIE_PREDICTIONS.arrow_schema)
+
+    old.insert(table_to_frame(rows(d1, None).drop_columns(["rating_low", "rating_high"])))
+    store = _store(fake)
+    # read before any insert by this code: the columns the group lacks read as null
+    before = store.read_all_rows("movie_predictions", 1)
+    assert before.schema == MOVIE_PREDICTIONS.arrow_schema and before["rating_low"].to_pylist() == [None]
+
+    store.merge_rows("movie_predictions", 1, rows(d2, 6.5))
+    appended = fake.recorder.named("FeatureGroup.append_features")
+    assert len(appended) == 1 and [f.name for f in appended[0].args[0]] == ["rating_low", "rating_high"]
+    assert [f.type for f in appended[0].args[0]] == ["double", "double"]
+    history = _store(fake).read_all_rows("movie_predictions", 1).sort_by("prediction_date")
+    assert history["rating_low"].to_pylist() == [None, 6.5]
+    assert history["rating_high"].to_pylist() == [None, 7.5]
+    # the next merge finds them there: nothing appended again
+    store.merge_rows("movie_predictions", 1, rows(date(2026, 3, 3), 6.0))
+    assert len(fake.recorder.named("FeatureGroup.append_features")) == 1
+
+
+def test_a_history_group_without_its_keys_is_refused(fake: FakeHopsworks) -> None:
+    from datetime import UTC, datetime
+
+    from movie_ratings.schema import MOVIE_PREDICTIONS
+
+    kept = [f for f in MOVIE_PREDICTIONS.features if f.name not in ("model_version", "rating_low", "rating_high")]
+    other = fake.feature_store.get_or_create_feature_group(
+        name="movie_predictions", version=1, description="other", primary_key=["id"],
+        event_time="prediction_date", features=[fake.Feature(f.name, offline_type(f.dtype)) for f in kept],
+        statistics_config=False, online_enabled=False, time_travel_format="DELTA")
+    row = {"id": 1, "model_version": 1, "prediction_date": date(2026, 3, 1), "predicted_rating": 7.5,
+           "status": "Planned", "release_date": None, "rated_when_predicted": False, "store_commit": 1,
+           "predicted_at": datetime(2026, 3, 1, tzinfo=UTC), "rating_low": None, "rating_high": None}
+    rows = pa.Table.from_pylist([row], schema=MOVIE_PREDICTIONS.arrow_schema)
+    other.insert(table_to_frame(rows.select([f.name for f in kept])))
+    with pytest.raises(DataError, match=r"lacks key columns \['model_version'\]"):
+        _store(fake).merge_rows("movie_predictions", 1, rows)
+    assert not fake.recorder.named("FeatureGroup.append_features")

@@ -30,10 +30,10 @@ from movie_ratings import hopsworks_connection
 from movie_ratings.errors import TransientError
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.hopsworks import open_hopsworks_registry
-from movie_ratings.schema import MOVIE_GENRES, MOVIES, REJECTS_SCHEMA
+from movie_ratings.schema import MOVIE_GENRES, MOVIE_PREDICTIONS, MOVIES, REJECTS_SCHEMA
 from movie_ratings.settings import Settings
 from movie_ratings.store.base import SnapshotInfo
-from movie_ratings.store.hopsworks import open_hopsworks_store
+from movie_ratings.store.hopsworks import offline_type, open_hopsworks_store, table_to_frame
 
 hopsworks = pytest.importorskip(
     "hopsworks", reason="the hopsworks extra is not installed here; `make test-hopsworks` runs these"
@@ -65,11 +65,11 @@ EXPECTED = {
     "FeatureGroup.select", "FeatureGroup.get_feature", "Query.join", "Query.read",
     "FeatureView.training_data", "FeatureView.get_last_accessed_training_dataset",
     "Feature.__init__", "Feature.__le__", "Feature.__gt__", "FeatureGroup.filter",
-    "FeatureGroup.delete", "python.create_model", "Model.save", "Model.download",
+    "FeatureGroup.delete", "FeatureGroup.append_features", "python.create_model", "Model.save", "Model.download",
     "ModelRegistry.get_model", "ModelRegistry.get_models", "ModelRegistry.get_best_model",
     "ModelSchema.__init__", "Schema.__init__",
 }
-EXPECTED_ATTRIBUTES = {"FeatureView.query", "Query.featuregroups", "FeatureGroup.name",
+EXPECTED_ATTRIBUTES = {"FeatureView.query", "Query.featuregroups", "FeatureGroup.name", "FeatureGroup.columns",
                        "FeatureGroup.version", "ModelRegistry.python", "Model.version",
                        "Model.description"}
 
@@ -135,10 +135,21 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeHopsworks:
     store.create_training_data("movie_ratings", 1, commit=2)
     store.read_rejects()
     store.status()
+    # a predictions group created before the interval columns: the store appends them
+    before_intervals = [f for f in MOVIE_PREDICTIONS.features if f.name not in ("rating_low", "rating_high")]
+    fake.feature_store.get_or_create_feature_group(
+        name="movie_predictions", version=1, description="before intervals", primary_key=["id", "model_version"],
+        event_time="prediction_date", features=[fake.Feature(f.name, offline_type(f.dtype)) for f in before_intervals],
+        statistics_config=False, online_enabled=False, time_travel_format="DELTA",
+    ).insert(table_to_frame(pa.table({
+        "id": [2], "model_version": [1], "prediction_date": [d1], "predicted_rating": [6.5],
+        "status": ["Planned"], "release_date": [None], "rated_when_predicted": [False], "store_commit": [1],
+        "predicted_at": [datetime(2026, 3, 1, tzinfo=UTC)],
+    }, schema=pa.schema([MOVIE_PREDICTIONS.arrow_schema.field(f.name) for f in before_intervals]))))
     store.merge_rows("movie_predictions", 1, pa.table({
         "id": [1], "model_version": [1], "prediction_date": [d2], "predicted_rating": [7.5],
         "status": ["Planned"], "release_date": [None], "rated_when_predicted": [False], "store_commit": [2],
-        "predicted_at": [datetime(2026, 3, 2, tzinfo=UTC)],
+        "predicted_at": [datetime(2026, 3, 2, tzinfo=UTC)], "rating_low": [6.9], "rating_high": [8.1],
     }))
     store.read_all_rows("movie_predictions", 1)
     store.doctor_write(7)
@@ -299,7 +310,7 @@ def _written_tables() -> dict[str, pa.Table]:
     frames["movie_predictions"] = pa.table({
         "id": [1], "model_version": [1], "prediction_date": [d1], "predicted_rating": [7.5],
         "status": [None], "release_date": [None], "rated_when_predicted": [False], "store_commit": [3],
-        "predicted_at": [datetime(2026, 3, 1, tzinfo=UTC)],
+        "predicted_at": [datetime(2026, 3, 1, tzinfo=UTC)], "rating_low": [6.9], "rating_high": [None],
     }).cast(adapter.hopsworks_group("movie_predictions").stored.arrow_schema)
     frames["model_promotions"] = pa.Table.from_pylist(
         [{"model_name": "m", "promoted_at": datetime(2026, 3, 1, tzinfo=UTC), "model_version": 1, "reason": None}],

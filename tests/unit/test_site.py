@@ -586,30 +586,71 @@ def test_the_monitoring_page_tables_and_charts_interval_coverage():
     assert render.NO_COVERAGE in empty and 'id="live-coverage">—<' in empty
 
 
-def drift_report_of(psis: dict[str, float], rows: int = 100) -> DriftReport:
-    return DriftReport(tuple(
-        FeatureDrift(feature=name, kind="numeric", psi=value, reference_rows=1000, current_rows=rows,
-                     reference_missing=0.1, current_missing=0.3, bins=())
-        for name, value in psis.items()), reference="1,000 training films", current=f"{rows} films predicted")
+def drift_of(psis: dict[str, float], rows: int = 100, reference_rows: int = 1000,
+             missing: float = 0.1) -> tuple[FeatureDrift, ...]:
+    return tuple(FeatureDrift(feature=name, kind="numeric", psi=value, reference_rows=reference_rows,
+                              current_rows=rows, reference_missing=missing, current_missing=0.3, bins=())
+                 for name, value in psis.items())
 
 
-def test_the_monitoring_page_shows_the_drift_table_chart_and_alert():
-    report = drift_report_of({"runtime": 0.02, "n_cast": 0.15, HOSTILE: 0.6})
+def drift_report_of(psis: dict[str, float], rows: int = 100, baseline: dict[str, float] | None = None,
+                    problem: str | None = None) -> DriftReport:
+    """Against the training films (large PSIs, as upcoming films are sparse) and, unless
+    ``baseline`` is None, against the films predicted at training time."""
+    return DriftReport(drift_of(psis, rows), reference="1,000 training films", current=f"{rows} films predicted",
+                       baseline=() if baseline is None else drift_of(baseline, rows, 200, 0.25),
+                       baseline_reference=None if baseline is None else "200 films predicted at training time",
+                       baseline_problem=problem if baseline is None else None)
+
+
+def test_the_monitoring_page_shows_both_drift_columns_and_alerts_on_the_baseline():
+    report = drift_report_of({"runtime": 1.5, "n_cast": 0.9, HOSTILE: 0.6, "imdb_rating": 0.02},
+                             baseline={"runtime": 0.02, "n_cast": 0.15, HOSTILE: 0.6})
     page = render.render_monitoring(site(drift=report), [])
     assert_safe(page)
     table = re.search(r'<table id="drift-table">.*?</table>', page).group(0)
-    assert table.count("<tr") == 1 + 3
-    assert '<tr class="stable"><td>runtime</td>' in table and '<tr class="moderate"><td>n_cast</td>' in table
-    assert '<td class="num">10%</td><td class="num">30%</td>' in table
+    assert table.count("<tr") == 1 + 4
+    assert "PSI vs training films" in table and "PSI vs films predicted at training time" in table
+    # the level and colour are the baseline's (the training column is information)
+    assert ('<tr class="stable"><td>runtime</td><td>numeric</td><td class="num">1.500</td>'
+            '<td class="num">0.020</td><td>stable</td>') in table
+    assert '<tr class="moderate"><td>n_cast</td>' in table
+    # the label row has no baseline column: it is judged against the training ratings
+    assert ('<tr class="stable"><td>imdb_rating</td><td>numeric</td><td class="num">0.020</td>'
+            '<td class="num">—</td>') in table
+    assert '<td class="num">10%</td><td class="num">25%</td><td class="num">30%</td>' in table
     svg = re.search(r'<svg class="chart" id="drift-chart".*?</svg>', page).group(0)
-    assert svg.count('<rect class="bar') == 3 and svg.count('class="threshold') == 2
-    assert 'class="bar major"' in svg
+    assert svg.count('<rect class="bar') == 4 and svg.count('class="threshold') == 2
+    assert svg.count('class="bar major"') == 1  # the hostile feature vs the baseline only
+    assert "films predicted at training time (features)" in page
     alert = re.search(r'<p class="alert" id="drift-alert">(.*?)</p>', page).group(1)
-    assert "n_cast (0.15)" in alert and render.esc(HOSTILE) in alert and "runtime" not in alert
+    assert render.esc(HOSTILE) in alert and "films predicted at training time (0.60)" in alert
+    assert "runtime" not in alert and "n_cast" not in alert
+    watch = re.search(r'<p class="note" id="drift-watch">(.*?)</p>', page).group(1)
+    assert watch == "To watch: n_cast vs films predicted at training time (0.15)."
+    assert 'id="drift-no-baseline"' not in page and "200 films predicted at training time" in page
+
+
+def test_sparse_films_far_from_the_training_films_alone_do_not_alert():
+    report = drift_report_of({"runtime": 1.5, "n_cast": 0.9}, baseline={"runtime": 0.01, "n_cast": 0.03})
+    page = render.render_monitoring(site(drift=report), [])
+    assert 'id="drift-alert"' not in page and 'id="drift-watch"' not in page
+
+
+def test_without_a_baseline_the_page_says_why_and_alerts_on_the_ratings_only():
+    report = drift_report_of({"runtime": 1.5, "imdb_rating": 0.4}, problem="the model card records no store commit")
+    page = render.render_monitoring(site(drift=report), [])
+    assert ("Baseline not computable: the model card records no store commit." in
+            re.search(r'<p class="alert" id="drift-no-baseline">(.*?)</p>', page).group(1))
+    alert = re.search(r'<p class="alert" id="drift-alert">(.*?)</p>', page).group(1)
+    assert alert == "Drift above threshold: imdb_rating vs training ratings (0.40)."
+    table = re.search(r'<table id="drift-table">.*?</table>', page).group(0)
+    assert '<tr class="information"><td>runtime</td>' in table and '<td class="num">—</td>' in table
+    assert "the training films (no baseline: information only)" in page
 
 
 def test_drift_on_too_few_films_is_shown_but_not_alerted():
-    page = render.render_monitoring(site(drift=drift_report_of({"runtime": 0.9}, rows=5)), [])
+    page = render.render_monitoring(site(drift=drift_report_of({"runtime": 0.9}, rows=5, baseline={"runtime": 0.9})), [])
     assert 'id="drift-alert"' not in page and "too few films" in page
     assert render.NO_DRIFT in render.render_monitoring(site(), [])
 

@@ -1,7 +1,10 @@
 """The daily path under the feed's churn (issue 18): a 1.2M-film backfill, then dailies in
 which a given share of films' signals move, each a fresh worker process.
 
-Run: ``python -m bench.churn [--size N] [--out FILE]``; prints one JSON line per run.
+Run: ``python -m bench.churn [--size N] [--days N] [--churn F] [--fast] [--out FILE]``;
+prints one JSON line per run and keeps them in ``--out``. ``python -m bench.churn --report
+FILE... [--note TEXT]`` writes those runs into their own section of RESULTS.md (between
+the markers below), leaving the rest of the file as ``python -m bench`` wrote it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 DAY0 = date(2026, 1, 1)
+SECTION_START = "<!-- daily churn: start (python -m bench.churn --report) -->"
+SECTION_END = "<!-- daily churn: end -->"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def _job(job: str, args: dict, work: Path) -> dict:
@@ -94,7 +100,84 @@ def fast_series(csv0: Path, store_root: Path, days: int, churn: float, record) -
                store_mb=size, ratio_to_backfill=size / backfill_mb)
 
 
+def report(paths: list[Path], note: str) -> str:
+    """The RESULTS.md section of the runs kept in ``paths`` (JSON lines of :func:`main`)."""
+    import statistics
+
+    runs = [json.loads(line) for p in paths for line in p.read_text().splitlines() if line]
+    parses = [r for r in runs if r["kind"] == "parse"]
+    parse = statistics.median(r["work_s"] for r in parses)
+    parse_cpu = statistics.median(r["work_cpu_s"] for r in parses if r.get("work_cpu_s"))
+    backfill = [r for r in runs if r["kind"] == "backfill"]
+    parse_runs = ", ".join(f"{r['work_s']:.1f}" for r in parses)
+    lines = [
+        SECTION_START,
+        "## Daily path under churn (issue 18)",
+        "",
+        "`python -m bench.churn` at 1,200,000 demo films (seed 42): each run a fresh worker "
+        "process (`bench/worker.py`, the ingest chain of the flows), except the 30-day series "
+        "(`--fast`), which applies the demo feed's churn of each day to the cleaned day-0 "
+        "snapshot in one process (no new or deleted films, no CSV written and parsed) because "
+        "generating 30 CSVs of 1.2M films did not fit the time on the shared machine; it "
+        "measures what the store keeps. Ratios: wall seconds / the parse limit's wall seconds "
+        "in the same session, and CPU seconds / the parse limit's CPU seconds.",
+        "",
+        note,
+        "",
+        f"Parse limit: {parse:.1f} s wall median of {len(parses)} ({parse_runs}), "
+        f"{parse_cpu:.1f} CPU s. Backfill: "
+        + "; ".join(f"{r['work_s']:.1f} s ({r.get('work_cpu_s', 0):.1f} CPU s), peak {r['hwm_gb']:.2f} GB, "
+                    f"store {r['store_mb']:.0f} MB" for r in backfill) + ".",
+        "",
+        "| run | films changed | `movies` rows changed | wall s | x parse | CPU s | x parse CPU "
+        "| peak GB | store MB | x backfill store |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    base_mb = backfill[0]["store_mb"] if backfill else float("nan")
+    for r in runs:
+        if r["kind"] not in ("daily", "series", "fast_series"):
+            continue
+        if r["kind"] == "fast_series" and r["day"] not in (1, 5, 10, 15, 20, 25, 30):
+            continue  # the store grows linearly: a few days show it
+        name = {"daily": f"one daily at {r['churn']:.1%} churn (copy of the backfilled store)",
+                "series": f"series at {r['churn']:.0%} churn, day {r.get('day')}",
+                "fast_series": f"30-day series at {r['churn']:.0%} churn, day {r.get('day')}"}[r["kind"]]
+        wall = r.get("work_s") or (r.get("features_s", 0) + r.get("upsert_s", 0))
+        cpu = r.get("work_cpu_s") or r.get("cpu_s")
+        whole = r["kind"] != "fast_series"  # the fast series times features + upsert only
+        lines.append(
+            f"| {name} | {r['changed']:,} | {r.get('movies_changed', '')} | {wall:.1f} | "
+            f"{wall / parse:.2f}x{'' if whole else ' (features + upsert)'} | {cpu:.1f} | {cpu / parse_cpu:.2f}x | "
+            f"{r['hwm_gb']:.2f} | {r['store_mb']:.0f} | {r['store_mb'] / base_mb:.3f}x |"
+            if "hwm_gb" in r else
+            f"| {name} | {r['changed']:,} | {r.get('movies_changed', '')} | {wall:.1f} | "
+            f"{wall / parse:.2f}x (features + upsert) | {cpu:.1f} | {cpu / parse_cpu:.2f}x | n/a | "
+            f"{r['store_mb']:.0f} | {r['ratio_to_backfill']:.3f}x |")
+    lines.append(SECTION_END)
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str, path: Path = RESULTS) -> None:
+    """Replace (or append) this section of RESULTS.md."""
+    current = path.read_text() if path.exists() else ""
+    if SECTION_START in current and SECTION_END in current:
+        before, rest = current.split(SECTION_START, 1)
+        after = rest.split(SECTION_END, 1)[1]
+        path.write_text(before + text.rstrip("\n") + after)
+    else:
+        path.write_text(current.rstrip("\n") + "\n\n" + text)
+
+
 def main() -> None:
+    if "--report" in sys.argv:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--report", type=Path, nargs="+", required=True)
+        parser.add_argument("--note", default="")
+        args = parser.parse_args()
+        text = report(args.report, args.note)
+        write_section(text)
+        print(text)
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=1_200_000)
     parser.add_argument("--days", type=int, default=3)

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.fixed_cost import keep_section
 from bench.measure import Measurement, Run, evaluate, store_bytes, tree_bytes
 from bench.proc import REPO, ChildFailed, child_env, run_child, use_fork_server, warm_memory
 from bench.real import update_results
@@ -237,7 +238,8 @@ class Bench:
         }
         text = render(meta, measurements, series, prefect, goals, profiles)
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(text + "\n")
+        # `python -m bench.fixed_cost` writes its own section: kept
+        a.out.write_text(keep_section(a.out.read_text() if a.out.exists() else "", text + "\n"))
         if not a.skip_real:  # after the rest is written: a failure here loses nothing else
             section = self.real()
             update_results(a.out, section)

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
+from flows.task_runner import ConfiguredTaskRunner
 from movie_ratings.modeling.estimators import CANDIDATES
 from tasks.evaluate import evaluate_task
 from tasks.register import (
@@ -34,7 +35,9 @@ def _run_name() -> str:
     return f"training view v{params.get('view_version', 1)} {'latest' if commit is None else f'commit {commit}'} {params.get('split', 'temporal')}"
 
 
-@flow(name="training", flow_run_name=_run_name)
+# The fits are submitted, so they run where the task runner says (threads here, or a Dask
+# cluster: MOVIE_RATINGS_DASK_ADDRESS); the flow waits for each, as a direct call would.
+@flow(name="training", flow_run_name=_run_name, task_runner=ConfiguredTaskRunner())  # type: ignore[arg-type]
 def training(
     view_version: int = 1,
     store_commit: int | None = None,
@@ -66,12 +69,12 @@ def training(
     names = tuple(candidates) if candidates else CANDIDATES
     data = load_training_data_task(view_version, store_commit)
     held_out = split_task(data, split, test_size, test_start, seed)
-    fitted = fit_candidates_task(data, held_out, names, seed, candidate_budget_seconds)
-    parity = seed_parity_task(data, held_out, seed)
+    fitted = fit_candidates_task.submit(data, held_out, names, seed, candidate_budget_seconds).result()
+    parity = seed_parity_task.submit(data, held_out, seed).result()
     segments, plots = evaluate_task(data, held_out, fitted, parity)
     production = score_production_task(data, held_out, fitted)
     decision = decide_promotion_task(fitted.best.metrics, production, force)
-    refitted = refit_task(data, fitted)
+    refitted = refit_task.submit(data, fitted).result()
     version = register_model_task(data, held_out, fitted, refitted, parity, decision, production, plots,
                                   segments, seed, names)
     publish_training_report_task(version)

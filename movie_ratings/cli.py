@@ -1,12 +1,15 @@
-"""The ``movie-ratings`` command: each subcommand runs the matching Prefect flow.
+"""The ``movie-ratings`` command: each flow command runs the matching Prefect flow.
 
-Prefect and the flows are imported inside the commands, after the Prefect settings this
-project relies on have been put in the environment, so ``--help`` and ``status`` stay fast.
+The options of a flow command are the flow's own parameters (cyclopts reads its signature,
+defaults and docstring), so a default lives in the flow only. The flow is imported when its
+command runs, after the Prefect settings this project relies on are in the environment and
+the Prefect API is chosen (:mod:`movie_ratings.prefect_api`), so ``--help`` and ``status``
+stay fast.
 """
 
 from __future__ import annotations
 
-import argparse
+import atexit
 import json
 import logging
 import os
@@ -14,13 +17,15 @@ import sys
 import traceback
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from cyclopts import App, CycloptsError, Parameter
 
 from movie_ratings.errors import MovieRatingsError
+from movie_ratings.prefect_api import choose_api
 from movie_ratings.settings import Settings, get_settings
+from movie_ratings.sources import SourceName
 from movie_ratings.summary import run_line
-
-SOURCES = ("demo", "csv", "kaggle")
 
 
 def _prepare_prefect(settings: Settings) -> None:
@@ -64,11 +69,18 @@ class _QuietFailures(logging.Filter):
         return not message.startswith("Finished in state Failed")
 
 
+class _NoLinksToATemporaryServer(logging.Filter):
+    """Drops Prefect's "View at <UI link>" lines: a temporary server has no UI and is gone at exit."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("View at ")
+
+
 def _log_file(settings: Settings) -> Path:
     return settings.home / "log" / "movie-ratings.log"
 
 
-def _route_logs(settings: Settings, *, debug: bool) -> None:
+def _route_logs(settings: Settings, *, debug: bool, temporary_server: bool = False) -> None:
     """Full log records, tracebacks included, to the log file; the terminal keeps progress
     lines and, without ``--debug``, none of Prefect's failure tracebacks."""
     import prefect.main  # noqa: F401  (configures logging: the handlers below go on top)
@@ -89,155 +101,145 @@ def _route_logs(settings: Settings, *, debug: bool) -> None:
     root.handlers.insert(0, handler)
     for console in root.handlers:
         if isinstance(console, PrefectConsoleHandler):
-            for old_filter in [f for f in console.filters if isinstance(f, _QuietFailures)]:
+            for old_filter in [f for f in console.filters
+                               if isinstance(f, _QuietFailures | _NoLinksToATemporaryServer)]:
                 console.removeFilter(old_filter)
             if not debug:
                 console.addFilter(_QuietFailures())
+            if temporary_server:
+                console.addFilter(_NoLinksToATemporaryServer())
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+#: Commands that run a flow: name -> (the flow, by import path; the one-line summary). Their
+#: options, defaults and help come from the flow's signature and docstring (imported when
+#: the command runs or its help is asked for).
+FLOW_COMMANDS: dict[str, tuple[str, str]] = {
+    "backfill": ("flows.backfill:backfill", "load a full snapshot into the feature store"),
+    "daily": ("flows.daily_features:daily_features", "upsert what a new snapshot changed"),
+    "run": ("flows.main:main", "the main job: backfill if empty, then daily updates"),
+    "train": ("flows.training:training", "train the candidates, register the best, promote it if better"),
+    "infer": ("flows.inference:inference", "predict upcoming films with the production model; build the site"),
+}
+#: Commands that start no Prefect server.
+_SERVERLESS = ("status", "predict", "site")
 
 
-def _add_source_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", choices=SOURCES, default="demo",
-                        help="where the snapshot comes from (default: demo, the built-in simulator)")
-    parser.add_argument("--path", help="CSV file in the Kaggle schema (for --source csv)")
-    parser.add_argument("--as-of", type=_date, dest="as_of",
-                        help="snapshot date YYYY-MM-DD (default: today, UTC)")
+def load_flow(command: str) -> Any:
+    """The flow object a command runs."""
+    import importlib
+
+    module, _, name = FLOW_COMMANDS[command][0].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="movie-ratings",
-        description="Predict IMDb ratings of upcoming films from the daily TMDB snapshot.",
-    )
-    parser.add_argument("--debug", action="store_true",
-                        help="show tracebacks on the terminal (they always go to the log file)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _flow_help(command: str) -> str:
+    """The summary, then the flow docstring's description (its Args go to the options)."""
+    import inspect
 
-    backfill = commands.add_parser("backfill", help="load a full snapshot into the feature store")
-    _add_source_args(backfill)
-    backfill.set_defaults(handler=_cmd_backfill)
-
-    daily = commands.add_parser("daily", help="upsert what a new snapshot changed")
-    _add_source_args(daily)
-    daily.set_defaults(handler=_cmd_daily)
-
-    run = commands.add_parser("run", help="the main job: backfill if empty, then daily updates")
-    _add_source_args(run)
-    run.add_argument("--days", type=int, default=7,
-                     help="daily snapshots the demo feed simulates on an empty store (default 7)")
-    run.set_defaults(handler=_cmd_run)
-
-    train = commands.add_parser("train", help="train the candidates, register the best, promote it if better")
-    train.add_argument("--view-version", type=int, default=1, help="feature view version (default 1)")
-    train.add_argument("--store-commit", type=int, help="store commit to train on (default: latest)")
-    train.add_argument("--split", choices=("temporal", "random"), default="temporal",
-                       help="hold-out: most recent releases (default) or random (comparison only)")
-    train.add_argument("--test-size", type=float, default=0.2, help="share of films held out (default 0.2)")
-    train.add_argument("--test-start", type=_date, help="temporal cut-off date YYYY-MM-DD (overrides --test-size)")
-    train.add_argument("--candidates", help="comma-separated candidates (default: all)")
-    train.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    train.add_argument("--force", action="store_true", help="promote even if production is better")
-    train.set_defaults(handler=_cmd_train)
-
-    infer = commands.add_parser("infer", help="predict upcoming films with the production model; build the site")
-    infer.add_argument("--view-version", type=int, default=1, help="feature view version (default 1)")
-    infer.add_argument("--store-commit", type=int, help="store commit to read (default: latest)")
-    infer.add_argument("--as-of", type=_date, dest="as_of", help="prediction date (default: the commit's snapshot date)")
-    infer.add_argument("--recent-days", type=int, default=28,
-                       help="films released this many days back are still predicted (default 28)")
-    infer.set_defaults(handler=_cmd_infer)
-
-    predict = commands.add_parser("predict", help="score a CSV in the Kaggle schema with the production model")
-    predict.add_argument("--input", required=True, help="CSV file in the 28-column Kaggle schema")
-    predict.add_argument("--output", required=True,
-                         help="CSV to write: id, title, predicted_rating, rating_low, rating_high, model_version")
-    predict.add_argument("--explain", action="store_true",
-                         help="add a column `explanation`: the largest contributions to each prediction in words")
-    predict.add_argument("--as-of", type=_date, dest="as_of", help="date the rows describe (default: today, UTC)")
-    predict.set_defaults(handler=_cmd_predict)
-
-    status = commands.add_parser("status", help="feature groups, versions, row counts, rejects, production model")
-    status.add_argument("--json", action="store_true", help="print JSON")
-    status.set_defaults(handler=_cmd_status)
-
-    doctor = commands.add_parser(
-        "doctor", help="check that the configured backend is ready (each check: ok, or the fix)")
-    doctor.add_argument("--source", choices=SOURCES, default="demo",
-                        help="also check this source's credentials (kaggle)")
-    doctor.set_defaults(handler=_cmd_doctor)
-
-    site = commands.add_parser("site", help="serve the built site on 127.0.0.1")
-    site.add_argument("--port", type=int, default=8000,
-                      help="port to listen on (default 8000; 0 picks a free one)")
-    site.set_defaults(handler=_cmd_site)
-    for command in commands.choices.values():  # also after the command: `backfill --debug`
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                             help="show tracebacks on the terminal")
-    return parser
+    doc = inspect.getdoc(load_flow(command)) or ""
+    description = doc.split("\n\nArgs:", 1)[0].strip()
+    return f"{FLOW_COMMANDS[command][1]}.\n\n{description}"
 
 
-def _check_source(args: argparse.Namespace) -> None:
-    if args.source == "csv" and not args.path:
-        raise SystemExit("movie-ratings: error: --source csv needs --path FILE")
+def predict(
+    *,
+    input: Path,  # the option's name
+    output: Path,
+    explain: bool = False,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """score a CSV in the Kaggle schema with the production model
 
+    Batch scoring runs without Prefect: no server start for a one-off file.
 
-def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    _check_source(args)
-    from flows.backfill import backfill
-
-    return backfill(source=args.source, path=args.path, as_of=args.as_of)
-
-
-def _cmd_daily(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    _check_source(args)
-    from flows.daily_features import daily_features
-
-    return daily_features(source=args.source, path=args.path, as_of=args.as_of)
-
-
-def _cmd_run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    _check_source(args)
-    from flows.main import main as main_flow
-
-    result = main_flow(source=args.source, path=args.path, as_of=args.as_of, days=args.days)
-    return result
-
-
-def _cmd_train(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    from flows.training import training
-
-    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()] if args.candidates else None
-    return training(view_version=args.view_version, store_commit=args.store_commit, split=args.split,
-                    test_size=args.test_size, test_start=args.test_start, candidates=candidates,
-                    seed=args.seed, force=args.force)
-
-
-def _cmd_infer(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    from flows.inference import inference
-
-    return inference(view_version=args.view_version, store_commit=args.store_commit, as_of=args.as_of,
-                     recent_days=args.recent_days)
-
-
-def _cmd_predict(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    """Batch scoring runs without Prefect: no server start for a one-off file."""
+    Args:
+        input: CSV file in the 28-column Kaggle schema.
+        output: CSV to write: id, title, predicted_rating, rating_low, rating_high, model_version.
+        explain: add a column ``explanation``: the largest contributions to each prediction in words.
+        as_of: date the rows describe (default: today, UTC).
+    """
     from datetime import UTC, datetime
-    from pathlib import Path
 
     from movie_ratings.registry import get_model_registry
     from tasks.predict import batch_predict
 
-    result = batch_predict(Path(args.input), Path(args.output), get_model_registry(settings),
-                           args.as_of or datetime.now(UTC).date(), explain=args.explain)
+    result = batch_predict(input, output, get_model_registry(get_settings()),
+                           as_of or datetime.now(UTC).date(), explain=explain)
     return {"flow": "predict", "scored": result.scored, "rejected": result.rejected,
             "output": str(result.output), "rejects": str(result.rejects) if result.rejects else None,
             "model_version": result.model_version}
+
+
+def status(*, as_json: Annotated[bool, Parameter(name="--json", negative=())] = False) -> dict[str, Any]:
+    """feature groups, versions, row counts, rejects, production model
+
+    Args:
+        as_json: print JSON.
+    """
+    from movie_ratings.store import get_feature_store
+
+    settings = get_settings()
+    result = get_feature_store(settings).status() | {"model": model_status(settings)}
+    print(json.dumps(result, indent=2, default=str) if as_json else format_status(result))
+    return result
+
+
+def doctor(*, source: SourceName = "demo") -> dict[str, Any]:
+    """check that the configured backend is ready (each check: ok, or the fix)
+
+    Args:
+        source: also check this source's credentials (kaggle).
+    """
+    from movie_ratings.doctor import checks_for, run_checks
+
+    results = run_checks(checks_for(get_settings(), source))
+    for result in results:
+        print(result.line())
+    failed = [r.name for r in results if r.failed]
+    print(f"{len(failed)} of {len(results)} checks failed" if failed else "all checks passed")
+    return {"failed": failed}
+
+
+def site(*, port: int = 8000) -> None:
+    """serve the built site on 127.0.0.1
+
+    Args:
+        port: port to listen on (0 picks a free one).
+    """
+    from movie_ratings.site.server import serve
+
+    serve(get_settings().site_dir, port=port)
+
+
+def build_app(help_for: str | None = None) -> App:
+    """The command tree; ``help_for`` names a flow command whose flow is imported now, for its help."""
+    app = App(name="movie-ratings", version_flags=(),
+              help="Predict IMDb ratings of upcoming films from the daily TMDB snapshot.\n\n"
+                   "--debug after any command shows tracebacks on the terminal "
+                   "(they always go to the log file).")
+    for command, (target, summary) in FLOW_COMMANDS.items():
+        if command == help_for:
+            app.command(load_flow(command), name=command, help=_flow_help(command))
+        else:
+            app.command(target, name=command, help=summary)
+    for function in (predict, status, doctor, site):
+        app.command(function)
+    return app
+
+
+def _split_debug(tokens: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` anywhere (before or after the command) is the CLI's own flag."""
+    rest = [t for t in tokens if t != "--debug"]
+    return rest, len(rest) != len(tokens)
+
+
+def _check_flow_arguments(command: str, arguments: dict[str, Any]) -> None:
+    if arguments.get("source") == "csv" and not arguments.get("path"):
+        raise SystemExit("movie-ratings: error: --source csv needs --path FILE")
+    if command == "train" and arguments.get("candidates"):
+        # `--candidates a,b` as well as `--candidates a --candidates b`
+        arguments["candidates"] = [c.strip() for item in arguments["candidates"]
+                                   for c in item.split(",") if c.strip()]
 
 
 def model_status(settings: Settings) -> dict[str, Any] | None:
@@ -268,29 +270,6 @@ def model_status(settings: Settings) -> dict[str, Any] | None:
             "path": str(production.path),
         },
     }
-
-
-def _cmd_status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    from movie_ratings.store import get_feature_store
-
-    return get_feature_store(settings).status() | {"model": model_status(settings)}
-
-
-def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    from movie_ratings.doctor import checks_for, run_checks
-
-    results = run_checks(checks_for(settings, args.source))
-    for result in results:
-        print(result.line())
-    failed = [r.name for r in results if r.failed]
-    print(f"{len(failed)} of {len(results)} checks failed" if failed else "all checks passed")
-    return {"failed": failed}
-
-
-def _cmd_site(args: argparse.Namespace, settings: Settings) -> None:
-    from movie_ratings.site.server import serve
-
-    serve(settings.site_dir, port=args.port)
 
 
 def format_status(status: dict[str, Any]) -> str:
@@ -345,7 +324,7 @@ def _format_model(model: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def _print_result(command: str, result: dict[str, Any], settings: Settings) -> None:
+def _print_result(result: dict[str, Any], settings: Settings) -> None:
     runs = result.get("runs", [result])
     for run in runs:
         if run["flow"] == "predict":
@@ -360,30 +339,49 @@ def _print_result(command: str, result: dict[str, Any], settings: Settings) -> N
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``movie-ratings`` console script."""
-    args = build_parser().parse_args(argv)
+    tokens, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
+    command = next((t for t in tokens if not t.startswith("-")), None)
+    asks_help = bool({"--help", "-h"} & set(tokens))
     settings = get_settings()
-    if args.command not in ("status", "predict", "site"):
+    server = None
+    if command in FLOW_COMMANDS and not asks_help:
+        # Before Prefect is imported (parsing imports the flow): its settings, and its API.
         _prepare_prefect(settings)
-        _route_logs(settings, debug=args.debug)
+        server = choose_api(Path(os.environ["PREFECT_HOME"]), settings.home / "log" / "prefect-server.log")
+        if server is not None:
+            # At exit, after Prefect's log and event workers (registered later) have drained.
+            atexit.register(server.stop)
+    app = build_app(help_for=command if command in FLOW_COMMANDS and asks_help else None)
+    if asks_help or command is None:
+        app.help_print([t for t in tokens if t not in ("--help", "-h")])
+        return 0 if asks_help else 2
     try:
-        result = args.handler(args, settings)
+        function, bound, _ = app.parse_args(tokens, exit_on_error=False, print_error=True)
+    except CycloptsError:
+        return 2
+    arguments = dict(bound.arguments)
+    try:
+        if command in FLOW_COMMANDS or command == "doctor":
+            _prepare_prefect(settings)
+            _route_logs(settings, debug=debug, temporary_server=server is not None)
+        if command in FLOW_COMMANDS:
+            _check_flow_arguments(command, arguments)
+            if server is not None:
+                server.wait_ready(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+        result = function(**arguments)
     except MovieRatingsError as exc:
         # An expected problem (bad data, settings, no model): one paragraph, no traceback.
-        logging.getLogger("movie_ratings.cli").debug("%s failed", args.command, exc_info=True)
-        if args.debug:
+        logging.getLogger("movie_ratings.cli").debug("%s failed", command, exc_info=True)
+        if debug:
             traceback.print_exc()
-        hint = ("" if args.debug or args.command in ("status", "predict", "site")
+        hint = ("" if debug or command in _SERVERLESS
                 else f"\n(details in {_log_file(settings)}; --debug shows the traceback)")
-        print(f"movie-ratings {args.command}: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+        print(f"movie-ratings {command}: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
-    if args.command == "site":
-        return 0
-    if args.command == "doctor":
+    if command == "doctor":
         return 1 if result["failed"] else 0
-    if args.command == "status":
-        print(json.dumps(result, indent=2, default=str) if args.json else format_status(result))
-    else:
-        _print_result(args.command, result, settings)
+    if command in FLOW_COMMANDS or command == "predict":
+        _print_result(result, settings)
     return 0
 
 

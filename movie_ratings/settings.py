@@ -51,6 +51,10 @@ class Settings(BaseSettings):
             (``HOPSWORKS_HOSTNAME_VERIFICATION``, the SDK's own variable); on unless turned off.
         hopsworks_trust_store_path: CA bundle for a self-signed Hopsworks certificate.
         hopsworks_cache_dir: where downloaded model versions are kept (default under home).
+        dask_address: run training's submitted tasks on a Dask cluster (the ``dask`` extra):
+            a scheduler address such as ``tcp://10.0.0.5:8786``, or ``local`` for a local
+            cluster of ``dask_local_workers`` worker processes; unset, they run in threads here.
+        dask_local_workers: workers of the ``local`` cluster.
 
     The backend is Hopsworks when ``MOVIE_RATINGS_BACKEND=hopsworks``, or when it is not set
     and a Hopsworks API key (or its Secret block) is configured.
@@ -103,6 +107,8 @@ class Settings(BaseSettings):
         ),
     )
     hopsworks_cache_dir: Path | None = None
+    dask_address: str | None = None
+    dask_local_workers: int = Field(default=2, ge=1)
 
     @model_validator(mode="after")
     def _backend_from_credentials(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 import urllib.error
 import urllib.request
@@ -107,9 +108,10 @@ def test_the_site_command_without_a_site_exits_1_with_one_line(tmp_path, monkeyp
 
 
 def test_the_site_command_parses_its_port():
-    args = cli.build_parser().parse_args(["site", "--port", "0"])
-    assert args.port == 0 and args.handler is cli._cmd_site
-    assert cli.build_parser().parse_args(["site"]).port == 8000
+    function, bound, _ = cli.build_app().parse_args(["site", "--port", "0"])
+    assert function is cli.site and bound.arguments == {"port": 0}
+    function, bound, _ = cli.build_app().parse_args(["site"])
+    assert bound.arguments == {} and inspect.signature(cli.site).parameters["port"].default == 8000
 
 
 

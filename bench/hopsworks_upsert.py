@@ -62,7 +62,7 @@ def _features(as_of: Any, size: int, tmp: Path) -> tuple[dict[str, Any], Any]:
     from movie_ratings.sources.demo import demo_snapshot, write_snapshot_csv
     from tasks.features import build_features
 
-    path = write_snapshot_csv(demo_snapshot(as_of, size=size), tmp / f"{as_of}.csv")
+    path = write_snapshot_csv(demo_snapshot(as_of, size=size, churn=0.0), tmp / f"{as_of}.csv")
     clean = clean_snapshot(read_snapshot_csv(path), as_of=as_of, source="demo",
                            max_reject_fraction=0.1)
     path.unlink()

@@ -3,7 +3,8 @@
 Three layers are described here:
 
 * the **raw snapshot**: the 28 columns of Kaggle's ``TMDB_all_movies.csv``, in file order;
-* the **feature groups** ``movies`` and ``movie_genres`` written to the feature store;
+* the **feature groups** ``movies``, ``movie_genres`` (what a film is) and ``movie_signals``
+  (what moves daily) written to the feature store;
 * the **feature view** ``movie_ratings`` that joins them and names the label;
 * the **bookkeeping groups** a backend keeps beside them (store commits, rejects, the
   registry's production pointer), and the history group of predictions.
@@ -204,6 +205,9 @@ class FeatureGroupSpec:
     features: tuple[Feature, ...]
     primary_key: tuple[str, ...] = (PRIMARY_KEY,)
     event_time: str = EVENT_TIME
+    #: A column holding a hash of every other compared column (see
+    #: ``tasks.features.content_hash``): when set, a change is found by this one column.
+    content_hash: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -218,8 +222,15 @@ class FeatureGroupSpec:
     @property
     def compared_columns(self) -> tuple[str, ...]:
         """Value columns a change can show up in: derived features follow their source."""
+        if self.content_hash is not None:
+            return (self.content_hash,)
+        return self.hashed_columns
+
+    @property
+    def hashed_columns(self) -> tuple[str, ...]:
+        """The source value columns (derived ones follow their source), without the hash."""
         derived = {f.name for f in self.features if f.derived_from is not None}
-        return tuple(n for n in self.value_columns if n not in derived)
+        return tuple(n for n in self.value_columns if n not in derived and n != self.content_hash)
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -264,10 +275,23 @@ MOVIES = FeatureGroupSpec(
         Feature("tagline", pa.string(), "Tagline text."),
         Feature("imdb_id", pa.string(), "IMDb title id (tt1234567); null when missing or malformed."),
         Feature("poster_path", pa.string(), "TMDB poster path (/abc.jpg); null when missing or malformed."),
+        Feature("revenue", pa.float64(), "Revenue in USD (post-release signal); null when unknown."),
+        Feature("content_hash", pa.int64(), "Hash of every other column but id and snapshot_date: equal iff they are equal (how a daily update finds unchanged films)."),
+    ),
+    content_hash="content_hash",
+)
+
+#: What the feed recomputes every day for a large share of films: kept apart from the
+#: films' descriptions, so such a day writes narrow rows here and leaves ``movies`` alone.
+MOVIE_SIGNALS = FeatureGroupSpec(
+    name="movie_signals",
+    description="Daily signals of each film (votes, popularity, IMDb rating): one row per film and snapshot date on which they moved.",
+    features=(
+        Feature("id", pa.int64(), "TMDB movie id (primary key)."),
+        Feature("snapshot_date", pa.date32(), "Date of the snapshot that first showed these values (event time)."),
         Feature("vote_average", pa.float64(), "TMDB vote average (post-release signal)."),
         Feature("vote_count", pa.float64(), "TMDB vote count (post-release signal)."),
         Feature("popularity", pa.float64(), "TMDB popularity (post-release signal)."),
-        Feature("revenue", pa.float64(), "Revenue in USD (post-release signal); null when unknown."),
         Feature("imdb_votes", pa.float64(), "IMDb vote count (post-release signal; the old notebook's leak)."),
         Feature("imdb_rating", pa.float64(), "IMDb rating, the label; null until the film is rated."),
     ),
@@ -286,7 +310,17 @@ MOVIE_GENRES = FeatureGroupSpec(
     ),
 )
 
-FEATURE_GROUPS: dict[str, FeatureGroupSpec] = {g.name: g for g in (MOVIES, MOVIE_GENRES)}
+FEATURE_GROUPS: dict[str, FeatureGroupSpec] = {
+    g.name: g for g in (MOVIES, MOVIE_GENRES, MOVIE_SIGNALS)
+}
+#: Groups describing a film (written in lock step on Hopsworks), as opposed to its signals.
+DESCRIPTION_GROUPS: tuple[str, ...] = (MOVIES.name, MOVIE_GENRES.name)
+
+
+def group_versions(versions: dict[str, int]) -> dict[str, int]:
+    """Every feature group's version: the signals, split off ``movies``, follow its version
+    unless given (callers name the versions of ``movies`` and ``movie_genres``)."""
+    return {MOVIE_SIGNALS.name: versions[MOVIES.name]} | dict(versions)
 
 MOVIE_PREDICTIONS = FeatureGroupSpec(
     name="movie_predictions",
@@ -332,8 +366,8 @@ class FeatureViewSpec:
 
 MOVIE_RATINGS_VIEW = FeatureViewSpec(
     name="movie_ratings",
-    description="Movies joined with their genres; label imdb_rating.",
-    groups=(MOVIES.name, MOVIE_GENRES.name),
+    description="Movies joined with their genres and their signals as of the read; label imdb_rating.",
+    groups=(MOVIES.name, MOVIE_GENRES.name, MOVIE_SIGNALS.name),
     label=LABEL,
 )
 

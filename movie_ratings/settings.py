@@ -33,6 +33,7 @@ class Settings(BaseSettings):
         backend: ``local`` (embedded Delta Lake store) or ``hopsworks``.
         demo_seed: seed of the demo feed.
         demo_size: films in the demo feed on its first day.
+        demo_churn: share of demo films whose popularity and votes move each day (0-1).
         max_reject_fraction: above this share of quarantined rows a snapshot is refused.
         max_delete_fraction: a snapshot that would delete more than this share of the
             stored films is refused as truncated or broken.
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     backend: Literal["local", "hopsworks"] = "local"
     demo_seed: int = 42
     demo_size: int = Field(default=20_000, ge=10)
+    demo_churn: float = Field(default=0.30, ge=0, le=1)  # sources.demo.DEFAULT_CHURN
     max_reject_fraction: float = Field(default=DEFAULT_MAX_REJECT_FRACTION, gt=0, le=1)
     max_delete_fraction: float = Field(default=DEFAULT_MAX_DELETE_FRACTION, gt=0, le=1)
     max_descriptive_change_fraction: float = Field(

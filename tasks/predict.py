@@ -24,10 +24,8 @@ from movie_ratings.modeling.intervals import IntervalCalibration, calibration_of
 from movie_ratings.registry import MODEL_NAME, ModelRegistry, ModelVersion, get_model_registry
 from movie_ratings.schema import (
     LABEL,
-    MOVIE_GENRES,
     MOVIE_PREDICTIONS,
     MOVIE_RATINGS_VIEW,
-    MOVIES,
     UPCOMING_STATUSES,
 )
 from movie_ratings.settings import get_settings
@@ -41,9 +39,12 @@ PREDICTIONS_VERSION = 1
 
 
 def view_rows(groups: dict[str, pa.Table]) -> pa.Table:
-    """Feature-group rows joined like the ``movie_ratings`` view (movies ⋈ genres on id)."""
-    return join_on_key(groups[MOVIES.name], groups[MOVIE_GENRES.name], MOVIE_RATINGS_VIEW.join_key,
-                       drop=MOVIE_RATINGS_VIEW.exclude)
+    """Feature-group rows joined like the ``movie_ratings`` view (movies ⋈ genres ⋈ signals on id)."""
+    rows = groups[MOVIE_RATINGS_VIEW.groups[0]]
+    for name in MOVIE_RATINGS_VIEW.groups[1:]:
+        rows = join_on_key(rows, groups[name], MOVIE_RATINGS_VIEW.join_key,
+                           drop=MOVIE_RATINGS_VIEW.exclude)
+    return rows
 
 
 @dataclass(frozen=True)

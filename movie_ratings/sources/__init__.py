@@ -25,7 +25,8 @@ __all__ = [
 def _demo(settings: Settings, path: Path | None) -> Source:
     from movie_ratings.sources.demo import DemoSource
 
-    return DemoSource(settings.downloads_dir / "demo", seed=settings.demo_seed, size=settings.demo_size)
+    return DemoSource(settings.downloads_dir / "demo", seed=settings.demo_seed, size=settings.demo_size,
+                      churn=settings.demo_churn)
 
 
 def _csv(settings: Settings, path: Path | None) -> Source:

@@ -1195,8 +1195,56 @@ def _feed(seed: int, size: int, day: int) -> _Films:
     return _concat_films(parts)
 
 
-def _rows_on(films: _Films, day: int) -> pa.Table:
-    """The raw rows of ``films`` on ``day`` (days since the epoch)."""
+#: Share of films whose popularity and votes move on a given day, by default: TMDB
+#: recomputes popularity daily and votes move for every film people are rating.
+DEFAULT_CHURN = 0.30
+
+
+def _unit_hash(ids: np.ndarray, salt: np.ndarray | int, seed: int) -> np.ndarray:
+    """A uniform number in [0, 1) per (id, salt, seed), from an integer hash (splitmix64)."""
+    with np.errstate(over="ignore"):
+        x = (ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+             + np.asarray(salt).astype(np.uint64) * np.uint64(0xD1B54A32D192ED03)
+             + np.uint64(seed + 1) * np.uint64(0x8CB92BA72F3D8DD7))
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def _churn_moves(ids: np.ndarray, day: int, seed: int, churn: float) -> np.ndarray:
+    """How many times each film's signals have moved by ``day``.
+
+    A film moves whenever ``day * churn + phase`` crosses an integer, its phase fixed per
+    film: each film moves on a ``churn`` share of days, and on any day a ``churn`` share of
+    the films moves (all of them at 1.0), computed from the day alone (no history).
+    """
+    if churn <= 0:
+        return np.zeros(len(ids), np.int64)
+    return np.floor(day * min(churn, 1.0) + _unit_hash(ids, 0, seed)).astype(np.int64)
+
+
+def _churned(
+    ids: np.ndarray, moves: np.ndarray, seed: int, popularity: np.ndarray,
+    vote_count: np.ndarray, vote_average: np.ndarray, imdb_votes: np.ndarray, rated: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The signals after ``moves`` moves: popularity up or down by up to 20%, TMDB votes
+    (of films with votes) and IMDb votes (of rated films) up, the vote average nudged."""
+    wobble = _unit_hash(ids, moves + 1, seed) - 0.5
+    moved = moves > 0
+    popularity = np.where(moved, np.round(popularity * (1.0 + 0.4 * wobble), 3), popularity)
+    has_votes = moved & (vote_count > 0)
+    step = 1 + ids % 7
+    vote_count = np.where(has_votes, vote_count + moves * step, vote_count)
+    vote_average = np.where(
+        has_votes, np.round(np.clip(vote_average + 0.02 * wobble, 0.5, 10.0), 3), vote_average)
+    imdb_votes = np.where(moved & rated, imdb_votes + moves * 3 * step, imdb_votes)
+    return popularity, vote_count, vote_average, imdb_votes
+
+
+def _rows_on(films: _Films, day: int, *, seed: int = 0, churn: float = 0.0) -> pa.Table:
+    """The raw rows of ``films`` on ``day`` (days since the epoch), the signals of a
+    ``churn`` share of them moved that day (see :func:`_churn_moves`)."""
     since = np.where(films.has_date, day - films.release_day, 0)
     status = films.fixed_status.astype(np.int64)
     by_date = status < 0
@@ -1235,6 +1283,9 @@ def _rows_on(films: _Films, day: int) -> pa.Table:
         np.where(visible, films.popularity * (1.0 + 2.0 * behind), films.popularity_before), 3
     )
     revenue = np.where(released & (progress >= 1.0), films.revenue, 0.0)
+    moves = _churn_moves(films.id, day, seed, churn)
+    popularity, vote_count, vote_average, imdb_votes = _churned(
+        films.id, moves, seed, popularity, vote_count, vote_average, imdb_votes, shown)
     out = pa.array(released)  # a film out shows its full record; before, what is known then
 
     def known(after: pa.Array, field: str) -> pa.Array:
@@ -1283,7 +1334,9 @@ def _with_absurd_runtimes(ids: np.ndarray, runtime: np.ndarray) -> np.ndarray:
     return np.where(absurd, 1_001.0 + (ids % 9_000), runtime)
 
 
-def demo_snapshot(as_of: date, *, seed: int = 42, size: int = 20_000) -> pa.Table:
+def demo_snapshot(
+    as_of: date, *, seed: int = 42, size: int = 20_000, churn: float = DEFAULT_CHURN
+) -> pa.Table:
     """Simulate the ``TMDB_all_movies.csv`` snapshot of ``as_of``.
 
     The result depends only on ``(as_of, seed, size)``: the same arguments always give
@@ -1295,6 +1348,8 @@ def demo_snapshot(as_of: date, *, seed: int = 42, size: int = 20_000) -> pa.Tabl
             exactly ``size`` films and every later day adds a few upcoming ones.
         seed: non-negative seed of the simulated world.
         size: number of films on :data:`DEMO_EPOCH`.
+        churn: share of films (0-1) whose popularity and votes move each day, on top of
+            the recent releases' ramp-up.
 
     Returns:
         A table with the 28 raw columns in file order, sorted by id: ``id`` int64, the
@@ -1317,7 +1372,9 @@ def demo_snapshot(as_of: date, *, seed: int = 42, size: int = 20_000) -> pa.Tabl
         raise ValueError(f"seed must be non-negative, got {seed}")
     if size < 1:
         raise ValueError(f"size must be at least 1, got {size}")
-    return _rows_on(_feed(seed, size, day), day)
+    if not 0.0 <= churn <= 1.0:
+        raise ValueError(f"churn must be between 0 and 1, got {churn}")
+    return _rows_on(_feed(seed, size, day), day, seed=seed, churn=churn)
 
 
 def _csv_ready(table: pa.Table) -> pa.Table:
@@ -1377,14 +1434,17 @@ class DemoSource:
         cache_dir: folder of the cached snapshot files.
         seed: seed of the simulated world.
         size: number of films on :data:`DEMO_EPOCH`.
+        churn: share of films whose popularity and votes move each day.
     """
 
     name = "demo"
 
-    def __init__(self, cache_dir: Path, *, seed: int = 42, size: int = 20_000) -> None:
+    def __init__(self, cache_dir: Path, *, seed: int = 42, size: int = 20_000,
+                 churn: float = DEFAULT_CHURN) -> None:
         self.cache_dir = Path(cache_dir)
         self.seed = seed
         self.size = size
+        self.churn = churn
 
     #: Cached files kept besides the newest one: they can be regenerated at will.
     keep_files = 2
@@ -1397,7 +1457,7 @@ class DemoSource:
 
     def path_for(self, as_of: date) -> Path:
         """The cache file of the snapshot of ``as_of``."""
-        return self.cache_dir / f"demo-s{self.seed}-n{self.size}-{as_of:%Y-%m-%d}.csv"
+        return self.cache_dir / f"demo-s{self.seed}-n{self.size}-c{self.churn:g}-{as_of:%Y-%m-%d}.csv"
 
     def fetch(self, as_of: date | None = None) -> Snapshot:
         """Return the snapshot of ``as_of`` (today in UTC when None), writing it if needed.
@@ -1414,12 +1474,13 @@ class DemoSource:
         day = datetime.now(UTC).date() if as_of is None else as_of
         path = self.path_for(day)
         if not path.exists():
-            write_snapshot_csv(demo_snapshot(day, seed=self.seed, size=self.size), path)
+            write_snapshot_csv(
+                demo_snapshot(day, seed=self.seed, size=self.size, churn=self.churn), path)
             self._prune(keep=path)
         return Snapshot(
             path=path,
             as_of=day,
             source=self.name,
-            version=f"seed={self.seed},size={self.size}",
+            version=f"seed={self.seed},size={self.size},churn={self.churn:g}",
             is_demo=True,
         )

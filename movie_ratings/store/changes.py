@@ -37,6 +37,7 @@ class GroupChanges:
         unchanged: count of keys with identical values.
         descriptive_ids: keys already stored whose descriptive columns (see
             :func:`diff_against_log`) changed; empty when none were named.
+        changed_ids: keys already stored whose values changed.
     """
 
     upserts: pa.Table
@@ -45,6 +46,7 @@ class GroupChanges:
     changed: int
     unchanged: int
     descriptive_ids: np.ndarray = field(default_factory=lambda: np.array([], np.int64))
+    changed_ids: np.ndarray = field(default_factory=lambda: np.array([], np.int64))
 
     @property
     def deleted(self) -> int:
@@ -248,7 +250,37 @@ def diff_against_log(
         changed=int(changed.sum()),
         unchanged=int(found.sum() - changed.sum()),
         descriptive_ids=inc_ids[described & found],
+        changed_ids=inc_ids[changed],
     )
+
+
+def changed_in_columns(
+    index: LogIndex,
+    read_column: Callable[[str], pa.ChunkedArray],
+    incoming: pa.Table,
+    key: str,
+    columns: tuple[str, ...],
+    candidates: np.ndarray,
+) -> np.ndarray:
+    """Which of ``candidates`` (stored keys, all in ``incoming``) differ in ``columns``.
+
+    Used when a group compares a content hash only and someone needs to know *which*
+    columns changed (the broken-feed guard): only the candidates' rows are compared.
+
+    Returns:
+        The candidate keys whose value changed in at least one of ``columns``.
+    """
+    if not len(candidates) or not columns:
+        return np.array([], np.int64)
+    inc_ids = incoming[key].to_numpy()
+    rows = np.flatnonzero(np.isin(inc_ids, candidates))
+    mine = incoming.take(pa.array(rows, pa.int64()))
+    pos = np.searchsorted(index.ids, inc_ids[rows])
+    aligned = pa.array(index.positions[pos], pa.int64())
+    differs = np.zeros(len(rows), dtype=bool)
+    for name in columns:
+        differs |= ~same_values(mine[name], read_column(name).take(aligned))
+    return inc_ids[rows][differs]
 
 
 def keep_quarantined(changes: GroupChanges, quarantined_ids: np.ndarray) -> GroupChanges:

@@ -71,6 +71,7 @@ from movie_ratings.errors import DataError
 from movie_ratings.hopsworks_connection import HopsworksSession, connect, translate_errors
 from movie_ratings.schema import (
     BOOKKEEPING_GROUPS,
+    DESCRIPTION_GROUPS,
     DOCTOR_SCRATCH,
     FEATURE_GROUPS,
     HELPER_COLUMNS,
@@ -80,6 +81,7 @@ from movie_ratings.schema import (
     MOVIE_GENRES,
     MOVIE_PREDICTIONS,
     MOVIE_RATINGS_VIEW,
+    MOVIE_SIGNALS,
     MOVIES,
     PRIMARY_KEY,
     REJECTS_SCHEMA,
@@ -89,6 +91,7 @@ from movie_ratings.schema import (
     TOMBSTONE,
     FeatureGroupSpec,
 )
+from movie_ratings.schema import group_versions as every_group_version
 from movie_ratings.settings import Settings
 from movie_ratings.store.base import (
     GroupState,
@@ -97,7 +100,7 @@ from movie_ratings.store.base import (
     UpsertResult,
     group_key,
 )
-from movie_ratings.store.changes import GroupChanges
+from movie_ratings.store.changes import GroupChanges, join_on_key
 from movie_ratings.store.status import store_status
 from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
 
@@ -118,8 +121,15 @@ STATISTICS: dict[str, dict[str, Any] | bool] = {
         "columns": [
             "release_year", "release_month", "runtime", "budget", "n_cast", "n_directors",
             "n_writers", "n_producers", "n_companies", "n_countries", "n_spoken_languages",
-            "vote_average", "vote_count", "popularity", "revenue", "imdb_votes", "imdb_rating",
+            "revenue",
         ],
+    },
+    MOVIE_SIGNALS.name: {
+        "enabled": True,
+        "histograms": True,
+        "correlations": False,
+        "exact_uniqueness": False,
+        "columns": list(MOVIE_SIGNALS.value_columns),
     },
     MOVIE_GENRES.name: {
         "enabled": True,
@@ -387,9 +397,11 @@ def tombstone_rows(ids: np.ndarray, stored: FeatureGroupSpec, snapshot_date: Any
 
 
 def lockstep_ids(changes: dict[str, GroupChanges]) -> tuple[np.ndarray, np.ndarray]:
-    """Films to write in every group (changed or new in any), and films deleted in any."""
+    """Films to write in every description group (changed or new in any of them), and
+    films deleted in any group. The signals group is written on its own changes only."""
     written = np.unique(np.concatenate(
-        [c.changed_or_new_ids(PRIMARY_KEY) for c in changes.values()] or [np.array([], np.int64)]
+        [c.changed_or_new_ids(PRIMARY_KEY) for n, c in changes.items() if n in DESCRIPTION_GROUPS]
+        or [np.array([], np.int64)]
     ).astype(np.int64))
     deleted = np.unique(np.concatenate(
         [c.deleted_ids for c in changes.values()] or [np.array([], np.int64)]
@@ -413,6 +425,8 @@ def view_schema() -> pa.Schema:
     fields = list(MOVIES.arrow_schema)
     names = {f.name for f in fields}
     fields += [f for f in MOVIE_GENRES.arrow_schema if f.name not in names]
+    names = {f.name for f in fields}
+    fields += [f for f in MOVIE_SIGNALS.arrow_schema if f.name not in names]
     return pa.schema(fields)
 
 
@@ -661,6 +675,18 @@ class HopsworksFeatureStore:
         live = rows.filter(pc.invert(pc.fill_null(rows[TOMBSTONE], False)))
         return live.select(needed[:-2]), repair
 
+    def _lazy_current(self, name: str, version: int, rows: pa.Table) -> CurrentRows:
+        """Current rows whose other columns are read only when asked for (a group compared
+        by its content hash reads the descriptive columns only for the broken-feed guard)."""
+
+        def read_column(column: str) -> pa.ChunkedArray:
+            if column in rows.column_names:
+                return rows[column]
+            extra = self.read_rows(current_group_name(name), version, [PRIMARY_KEY, column])
+            return join_on_key(rows.select([PRIMARY_KEY]), extra, PRIMARY_KEY)[column]
+
+        return CurrentRows(CurrentRows.of_table(rows).index, read_column)
+
     def _rebuild_current(
         self, name: str, version: int, cached: pa.Table, latest: int
     ) -> tuple[pa.Table, pa.Table]:
@@ -697,6 +723,7 @@ class HopsworksFeatureStore:
             BrokenSourceError: it would delete or rewrite too many films (nothing written).
             TransientError: Hopsworks could not be reached or was busy.
         """
+        versions = every_group_version(versions)
         latest = self.latest_commit()
         latest_number = latest.number if latest else 0
         current: dict[str, CurrentRows] = {}
@@ -704,7 +731,7 @@ class HopsworksFeatureStore:
         for name in groups:
             if name in FEATURE_GROUPS:
                 rows, repairs[name] = self._current_rows(name, versions[name], latest)
-                current[name] = CurrentRows.of_table(rows)
+                current[name] = self._lazy_current(name, versions[name], rows)
         plan = plan_upsert(
             groups, current, rejects, info, latest,
             max_delete_fraction=max_delete_fraction,
@@ -724,7 +751,8 @@ class HopsworksFeatureStore:
         for name, table in groups.items():
             stored = hopsworks_group(name).stored
             key = group_key(name, versions[name])
-            picked = table.filter(pc.is_in(table[PRIMARY_KEY], pa.array(written)))
+            mine = written if name in DESCRIPTION_GROUPS else plan.changes[name].changed_or_new_ids(PRIMARY_KEY)
+            picked = table.filter(pc.is_in(table[PRIMARY_KEY], pa.array(mine, pa.int64())))
             rows = pa.concat_tables([
                 log_rows(picked, stored, number),
                 tombstone_rows(deleted, stored, info.snapshot_date, number),
@@ -760,16 +788,21 @@ class HopsworksFeatureStore:
     def _view_query(self, group_versions: dict[str, int]) -> Any:
         movies = self._created(MOVIES.name, group_versions[MOVIES.name])
         genres = self._created(MOVIE_GENRES.name, group_versions[MOVIE_GENRES.name])
+        signals = self._created(MOVIE_SIGNALS.name, group_versions[MOVIE_SIGNALS.name])
         genre_values = [n for n in MOVIE_GENRES.column_names
                         if n not in (PRIMARY_KEY, *MOVIE_RATINGS_VIEW.exclude)]
         with translate_errors("building the movie_ratings query"):
+            # The signals (and the label) joined here are those of each movies row's date;
+            # reads replace them with the signals as of the commit read (_with_signals).
             return movies.select_all().join(
                 genres.select(genre_values), on=[PRIMARY_KEY, STORE_COMMIT], join_type="left"
-            )
+            ).join(signals.select(list(MOVIE_SIGNALS.value_columns)), on=[PRIMARY_KEY],
+                   join_type="left")
 
     def ensure_feature_view(self, name: str, version: int, group_versions: dict[str, int]) -> None:
         if name != MOVIE_RATINGS_VIEW.name:
             raise DataError(f"unknown feature view {name!r}")
+        group_versions = every_group_version(group_versions)
         wanted = {g: group_versions[g] for g in MOVIE_RATINGS_VIEW.groups}
         with translate_errors(f"looking up feature view {name} v{version}"):
             existing = self._fs.get_feature_view(name=name, version=version)
@@ -807,19 +840,35 @@ class HopsworksFeatureStore:
             raise DataError(f"feature view {name} version {version} does not exist: run a backfill")
         return view
 
-    def _current_view_rows(self, frame: pd.DataFrame, upto_commit: int, what: str) -> pa.Table:
+    def _current_view_rows(self, frame: pd.DataFrame, upto_commit: int, what: str,
+                           signals_version: int) -> pa.Table:
         schema = view_schema()
         full = pa.schema([*schema, *(f for f in _HELPER_FEATURES_SCHEMA)])
         table = frame_to_table(frame, full, what)
         current = latest_rows(table, PRIMARY_KEY, MOVIES.event_time, upto_commit=upto_commit)
-        return current.select(schema.names)
+        return self._with_signals(current.select(schema.names), signals_version, upto_commit)
+
+    def _with_signals(self, rows: pa.Table, version: int, upto_commit: int) -> pa.Table:
+        """The view's rows with each film's signals as of the commit read.
+
+        The query's point-in-time join pairs a movies row with the signals of its own
+        date, but the signals (the label among them) move daily without a movies row: the
+        signals group is read as of the commit and its values replace the joined ones.
+        """
+        log = self.read_rows(MOVIE_SIGNALS.name, version)
+        signals = latest_rows(log, PRIMARY_KEY, MOVIE_SIGNALS.event_time, upto_commit=upto_commit)
+        values = list(MOVIE_SIGNALS.value_columns)
+        joined = join_on_key(rows.drop_columns(values), signals.select([PRIMARY_KEY, *values]),
+                             PRIMARY_KEY)
+        return joined.select(rows.column_names)
 
     def read_feature_view(self, name: str, version: int, *, commit: int | None = None) -> pa.Table:
         view = self.feature_view_handle(name, version)
         resolved = self._resolve(commit)
         with translate_errors(f"reading feature view {name} v{version}"):
             frame = view.query.read(dataframe_type="pandas")
-        return self._current_view_rows(frame, resolved.number, f"view {name} v{version}")
+        return self._current_view_rows(frame, resolved.number, f"view {name} v{version}",
+                                       _view_group_version(view, MOVIE_SIGNALS.name))
 
     def create_training_data(
         self, name: str, version: int, *, commit: int | None = None, description: str = ""
@@ -864,7 +913,8 @@ class HopsworksFeatureStore:
             )
             td_version = view.get_last_accessed_training_dataset()
         frame = pd.concat([features.reset_index(drop=True), labels.reset_index(drop=True)], axis=1)
-        rows = self._current_view_rows(frame, resolved.number, f"training data of {name} v{version}")
+        rows = self._current_view_rows(frame, resolved.number, f"training data of {name} v{version}",
+                                       _view_group_version(view, MOVIE_SIGNALS.name))
         return rows, int(td_version)
 
     def read_rejects(self, *, commit: int | None = None) -> pa.Table:
@@ -957,10 +1007,15 @@ _HELPER_FEATURES_SCHEMA = pa.schema([pa.field(f.name, f.dtype) for f in HELPER_F
 
 
 def _view_movies_version(view: Any) -> int:
+    return _view_group_version(view, MOVIES.name)
+
+
+def _view_group_version(view: Any, group: str) -> int:
     for fg in view.query.featuregroups:
-        if fg.name == MOVIES.name:
+        if fg.name == group:
             return int(fg.version)
-    raise DataError(f"feature view {view.name} does not read the movies group")
+    raise DataError(f"feature view {view.name} does not read the {group} group (created "
+                    "before the signals group existed: create a new view version)")
 
 
 def _reject_rows(rejects: pa.Table, commit: int) -> pa.Table:

@@ -12,7 +12,7 @@ written, and the film counts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -22,7 +22,13 @@ import pyarrow.compute as pc
 from movie_ratings.errors import BrokenSourceError, DataError
 from movie_ratings.schema import FEATURE_GROUPS, MOVIES, PRIMARY_KEY
 from movie_ratings.store.base import GroupState, SnapshotInfo, StoreCommit, UpsertResult
-from movie_ratings.store.changes import GroupChanges, LogIndex, diff_against_log, keep_quarantined
+from movie_ratings.store.changes import (
+    GroupChanges,
+    LogIndex,
+    changed_in_columns,
+    diff_against_log,
+    keep_quarantined,
+)
 
 #: What a film is, as opposed to the signals the feed recomputes every day (popularity,
 #: vote counts and averages, IMDb votes and rating): when these change for a large share
@@ -133,13 +139,22 @@ def plan_upsert(
         spec = FEATURE_GROUPS[name]
         rows = current[name]
         films_before[name] = rows.films
+        # A group with a content hash compares that one column; which descriptive columns
+        # changed is then asked of the changed films only, and only when the guard needs it.
         diff = diff_against_log(rows.index, rows.read_column, table.select(list(spec.column_names)),
-                                spec, DESCRIPTIVE_COLUMNS.get(name, ()))
+                                spec, _compared_descriptive(name))
         changes[name] = keep_quarantined(diff, quarantined)
     for name, change in changes.items():
         check_deletions(name, change.deleted, films_before[name], max_delete_fraction, info)
-    check_descriptive_changes(changes, films_before[MOVIES.name], max_descriptive_change_fraction,
-                              info)
+    stored = films_before[MOVIES.name]
+    if stored >= MIN_FILMS_FOR_CHANGE_GUARD and distinct_count(
+        [changes[n].changed_ids for n in DESCRIPTIVE_COLUMNS]
+    ) > max_descriptive_change_fraction * stored:
+        changes = {
+            name: _with_descriptive_ids(change, name, current.get(name), groups[name])
+            for name, change in changes.items()
+        }
+    check_descriptive_changes(changes, stored, max_descriptive_change_fraction, info)
     same_day = latest is not None and latest.snapshot_date == info.snapshot_date
     return UpsertPlan(
         changes=changes,
@@ -147,6 +162,26 @@ def plan_upsert(
         counts=film_counts(changes) | {"rejected": rejected_records(rejects)},
         nothing_to_write=same_day and all(c.is_empty for c in changes.values()),
     )
+
+
+def _compared_descriptive(name: str) -> tuple[str, ...]:
+    """The group's descriptive columns that its diff compares anyway."""
+    compared = FEATURE_GROUPS[name].compared_columns
+    return tuple(c for c in DESCRIPTIVE_COLUMNS.get(name, ()) if c in compared)
+
+
+def _with_descriptive_ids(
+    change: GroupChanges, name: str, rows: CurrentRows | None, incoming: pa.Table
+) -> GroupChanges:
+    """The changes with ``descriptive_ids`` over every descriptive column of the group
+    (those behind a content hash are compared for the changed films only)."""
+    hidden = tuple(c for c in DESCRIPTIVE_COLUMNS.get(name, ()) if c not in _compared_descriptive(name))
+    if not hidden or rows is None:
+        return change
+    found = changed_in_columns(rows.index, rows.read_column, incoming, PRIMARY_KEY, hidden,
+                               change.changed_ids)
+    ids = np.union1d(np.asarray(change.descriptive_ids, np.int64), found.astype(np.int64))
+    return replace(change, descriptive_ids=ids)
 
 
 def check_deletions(

@@ -88,5 +88,5 @@ def test_quick_benchmark_reports_every_stage(tmp_path: Path) -> None:
     # a 2-day, 1,000-row run cannot check goals stated for 30 days and 100k rows
     assert goals["store after 30 dailies"].startswith("n/a")
     assert goals["batch predict 1,000 rows"].startswith("n/a")
-    assert "9 of 9 reads ok" in report  # 3 commits x (2 groups + rejects)
+    assert "12 of 12 reads ok" in report  # 3 commits x (3 groups + rejects)
     assert done.stdout.count("report written to") == 1

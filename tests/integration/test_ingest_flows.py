@@ -48,16 +48,19 @@ def test_backfill_then_daily_then_same_day_again(
     assert first["new"] == first["rows_kept"] == expected0 - first["rejected"]
     status = _status(capsys)
     assert status["backend"] == ("local" if backend is None else "hopsworks")
-    assert _rows(status) == {"movies": first["rows_kept"], "movie_genres": first["rows_kept"]}
+    assert _rows(status) == {"movies": first["rows_kept"], "movie_genres": first["rows_kept"],
+                             "movie_signals": first["rows_kept"]}
     assert status["is_demo"] is True
     assert status["feature_views"][0]["name"] == "movie_ratings"
 
     second = daily_features(source="demo", as_of=DAY1)
     assert second["rows_read"] == expected1
     assert second["new"] > 0 and second["changed"] > 0
-    assert second["new"] + second["changed"] < 0.01 * max(expected1, 10_000)  # ~1% a day
+    # the demo's default churn moves the signals of ~30% of the films a day
+    assert 0.25 < second["changed"] / expected1 < 0.35
     assert second["store_commit"] == 2
-    assert _rows(_status(capsys)) == {"movies": second["rows_kept"], "movie_genres": second["rows_kept"]}
+    assert _rows(_status(capsys)) == {"movies": second["rows_kept"], "movie_genres": second["rows_kept"],
+                                      "movie_signals": second["rows_kept"]}
 
     third = daily_features(source="demo", as_of=DAY1)
     assert (third["new"], third["changed"], third["deleted"]) == (0, 0, 0)

@@ -225,7 +225,8 @@ def run_soak(
 
     settings = get_settings()
     store = LocalFeatureStore(settings.store_dir)
-    demo = DemoSource(settings.downloads_dir / "demo", seed=settings.demo_seed, size=settings.demo_size)
+    demo = DemoSource(settings.downloads_dir / "demo", seed=settings.demo_seed, size=settings.demo_size,
+                      churn=settings.demo_churn)
     soak = SoakReport()
     for number in range(days):
         day = start + timedelta(days=number)

@@ -82,4 +82,4 @@ def test_two_daily_runs_at_once_equal_one_run(
         assert (second.signals / "at-locked-out").exists()
         assert (second.signals / "at-lock-wait-2").exists()
     assert_same_state(store_state(store_root), clean_runs.states["daily"])
-    assert log_duplicates(store_root) == {"movie_genres_1": 0, "movies_1": 0}
+    assert log_duplicates(store_root) == {"movie_genres_1": 0, "movie_signals_1": 0, "movies_1": 0}

@@ -43,7 +43,7 @@ def _uncommitted(root: Path, point: str) -> None:
     written = {name for name, v in versions.items() if v > committed.get(name, -1)}
     assert "movies_1" in written, (point, versions, committed)
     if point in ("after-rejects", "commit-unlinked"):
-        assert written == {"movies_1", "movie_genres_1", "rejects"}, (versions, committed)
+        assert written == {"movies_1", "movie_genres_1", "movie_signals_1", "rejects"}, (versions, committed)
     if point == "commit-unlinked":  # the record is on disk, just not linked into place
         assert list((root / "_commits").glob(".*.tmp"))
 
@@ -101,4 +101,4 @@ def test_killed_runs_leave_the_previous_commit_and_the_next_run_completes(
     assert cli(args) == 0  # rolls the dead runs' writes back and completes
 
     assert_same_state(store_state(store_root), clean_runs.states[command])
-    assert log_duplicates(store_root) == {"movie_genres_1": 0, "movies_1": 0}
+    assert log_duplicates(store_root) == {"movie_genres_1": 0, "movie_signals_1": 0, "movies_1": 0}

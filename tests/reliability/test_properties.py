@@ -36,6 +36,7 @@ from movie_ratings.schema import (
     LIST_SEPARATOR,
     MAX_YEARS_AHEAD,
     MOVIE_GENRES,
+    MOVIE_SIGNALS,
     MOVIES,
     POSTER_PATH_PATTERN,
     RAW_COLUMN_NAMES,
@@ -251,8 +252,11 @@ def _check_feature_invariants(clean: pa.Table, as_of: date) -> None:
         hot = {col for name, col in GENRES.items() if name in listed}
         assert {col for col in GENRES.values() if genre[col] == 1} == hot
         assert all(genre[col] in (0, 1) for col in GENRES.values())
-        for name in ("title", "overview", "tagline", "imdb_rating", "budget"):
+        for name in ("title", "overview", "tagline", "budget"):
             assert movie[name] == row[name] or (movie[name] != movie[name] and row[name] != row[name])
+    for row, signal in zip(rows, tables[MOVIE_SIGNALS.name].to_pylist(), strict=True):
+        for name in ("imdb_rating", "imdb_votes", "popularity"):
+            assert signal[name] == row[name] or (signal[name] != signal[name] and row[name] != row[name])
 
 
 @given(st.lists(raw_rows, min_size=1, max_size=20), st.dates(date(2000, 1, 1), date(2100, 1, 1)))

@@ -251,8 +251,9 @@ def test_new_films_arrive_daily_with_higher_ids_as_upcoming_films() -> None:
 
 
 @pytest.mark.parametrize("start", [0, 45, 200])
-def test_at_most_one_percent_of_rows_change_from_one_day_to_the_next(start: int) -> None:
-    before, after = demo_snapshot(day(start), size=5000), demo_snapshot(day(start + 1), size=5000)
+def test_without_churn_at_most_one_percent_of_rows_change_from_one_day_to_the_next(start: int) -> None:
+    before = demo_snapshot(day(start), size=5000, churn=0)
+    after = demo_snapshot(day(start + 1), size=5000, churn=0)
     new, changed, removed = row_changes(before, after)
 
     assert new > 0
@@ -261,7 +262,8 @@ def test_at_most_one_percent_of_rows_change_from_one_day_to_the_next(start: int)
 
 def test_earlier_films_are_unchanged_by_asking_for_a_later_date() -> None:
     base_max = max(values(demo_snapshot(DEMO_EPOCH, size=1500), "id"))
-    early, late = demo_snapshot(day(5), size=1500), demo_snapshot(day(40), size=1500)
+    early = demo_snapshot(day(5), size=1500, churn=0)
+    late = demo_snapshot(day(40), size=1500, churn=0)
     early_frame = early.to_pandas().set_index("id")
     late_frame = late.to_pandas().set_index("id")
     common = early_frame.index.intersection(late_frame.index)
@@ -282,6 +284,37 @@ def test_earlier_films_are_unchanged_by_asking_for_a_later_date() -> None:
     ]
     assert len(old) > 1000
     pd.testing.assert_frame_equal(old, late_frame.loc[old.index])
+
+
+SIGNALS = ("popularity", "vote_count", "vote_average", "imdb_votes")
+
+
+@pytest.mark.parametrize("churn", [0.002, 0.3, 1.0])
+def test_churn_moves_the_signals_of_that_share_of_films_and_nothing_else(churn: float) -> None:
+    before = demo_snapshot(day(60), size=5000, churn=churn).to_pandas().set_index("id")
+    after = demo_snapshot(day(61), size=5000, churn=churn).to_pandas().set_index("id")
+    calm = demo_snapshot(day(61), size=5000, churn=0).to_pandas().set_index("id")
+    common = before.index.intersection(after.index)
+    moved = (before.loc[common, "popularity"] != after.loc[common, "popularity"])
+    assert abs(moved.mean() - churn) <= max(0.02, churn * 0.1)
+    # only the signals move: every other column is the day's without churn
+    others = [c for c in after.columns if c not in SIGNALS]
+    pd.testing.assert_frame_equal(after[others], calm[others])
+    # votes only grow; films without votes or rating stay without
+    assert (after.loc[common, "vote_count"] >= before.loc[common, "vote_count"]).all()
+    assert (after["imdb_votes"].isna() == calm["imdb_votes"].isna()).all()
+    assert ((after["vote_count"] == 0) == (calm["vote_count"] == 0)).all()
+
+
+def test_churn_is_deterministic_per_seed_and_day() -> None:
+    one = demo_snapshot(day(12), size=1000, seed=3)
+    assert one.equals(demo_snapshot(day(12), size=1000, seed=3))
+    other = demo_snapshot(day(12), size=1000, seed=4).to_pandas().set_index("id")
+    mine = one.to_pandas().set_index("id")
+    common = mine.index.intersection(other.index)
+    assert (mine.loc[common, "popularity"] != other.loc[common, "popularity"]).any()
+    with pytest.raises(ValueError, match="churn"):
+        demo_snapshot(day(1), size=10, churn=1.5)
 
 
 def test_the_day_of_a_film_does_not_depend_on_the_date_asked() -> None:
@@ -451,10 +484,10 @@ def test_fetch_writes_once_then_reuses_the_cached_file(
     snapshot = source.fetch(day(2))
 
     assert snapshot == Snapshot(
-        path=tmp_path / "demo-s3-n300-2026-01-03.csv",
+        path=tmp_path / "demo-s3-n300-c0.3-2026-01-03.csv",
         as_of=day(2),
         source="demo",
-        version="seed=3,size=300",
+        version="seed=3,size=300,churn=0.3",
         is_demo=True,
     )
     assert source.name == "demo"
@@ -482,7 +515,7 @@ def test_fetch_without_a_date_uses_today_in_utc(
     snapshot = DemoSource(tmp_path, size=200).fetch()
 
     assert snapshot.as_of == date(2026, 3, 4)
-    assert snapshot.path.name == "demo-s42-n200-2026-03-04.csv"
+    assert snapshot.path.name == "demo-s42-n200-c0.3-2026-03-04.csv"
     assert snapshot.path.exists()
 
 

@@ -15,6 +15,7 @@ from movie_ratings.schema import (
     GENRES,
     LIST_COLUMNS,
     MOVIE_GENRES,
+    MOVIE_SIGNALS,
     MOVIES,
     RAW_COLUMN_NAMES,
     RAW_COLUMNS,
@@ -23,7 +24,9 @@ from movie_ratings.schema import (
 from tasks.features import (
     build_features,
     build_movie_genres,
+    build_movie_signals,
     build_movies,
+    content_hash,
     first_item,
     list_count,
     one_hot,
@@ -192,8 +195,10 @@ def test_movies_schema_is_exactly_the_spec() -> None:
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_FEATURES + ISSUE_FEATURES)
-def test_movies_has_required_feature(name: str) -> None:
-    assert name in MOVIES.column_names
+def test_view_has_required_feature(name: str) -> None:
+    """Every required feature is in the view: the description in movies, the daily signals
+    (votes, the label) in movie_signals."""
+    assert name in MOVIES.column_names or name in MOVIE_SIGNALS.column_names
 
 
 def test_genre_one_hots_are_the_nineteen_notebook_columns() -> None:
@@ -209,7 +214,7 @@ def test_genre_one_hots_are_the_nineteen_notebook_columns() -> None:
 def test_categories_stay_raw_values_not_training_encodings() -> None:
     """Encodings fitted on training data (label/target codes) must not be features."""
     out = build_movies(clean_table(full_row(1)), AS_OF)
-    numeric_ok = {"id", "release_year", "release_month"} | {
+    numeric_ok = {"id", "release_year", "release_month", "content_hash"} | {
         n for n in MOVIES.column_names if n.startswith("n_")
     }
     for field in out.schema:
@@ -259,13 +264,13 @@ def test_movies_values_of_a_full_row() -> None:
         "tagline": "A Los Angeles crime saga",
         "imdb_id": "tt0113277",
         "poster_path": "/heat.jpg",
-        "vote_average": 7.9,
-        "vote_count": 7000.0,
-        "popularity": 40.5,
         "revenue": 187_436_818.0,
-        "imdb_votes": 750_000.0,
-        "imdb_rating": 8.3,
+        "content_hash": row["content_hash"],
     }
+    assert isinstance(row["content_hash"], int)
+    signals = build_movie_signals(clean_table(full_row(7)), AS_OF).to_pylist()[0]
+    assert signals == {"id": 7, "snapshot_date": AS_OF, "vote_average": 7.9, "vote_count": 7000.0,
+                       "popularity": 40.5, "imdb_votes": 750_000.0, "imdb_rating": 8.3}
 
 
 def test_movies_all_null_row() -> None:
@@ -274,7 +279,8 @@ def test_movies_all_null_row() -> None:
     assert counts and set(counts.values()) == {0}
     assert row["id"] == 1
     assert row["snapshot_date"] == AS_OF
-    others = {k: v for k, v in row.items() if k not in counts and k not in ("id", "snapshot_date")}
+    others = {k: v for k, v in row.items()
+              if k not in counts and k not in ("id", "snapshot_date", "content_hash")}
     assert set(others.values()) == {None}
 
 
@@ -340,8 +346,6 @@ def test_top_cast_keeps_the_first_billed_in_order(cast: list | None, top: list |
         ("tagline", "tagline"),
         ("imdb_id", "imdb_id"),
         ("poster_path", "poster_path"),
-        ("imdb_rating", "imdb_rating"),
-        ("imdb_votes", "imdb_votes"),
         ("budget", "budget"),
         ("runtime", "runtime"),
     ],
@@ -413,7 +417,7 @@ def test_empty_input_gives_an_empty_table_with_the_spec_schema(builder) -> None:
         (build_movies, "release_date"),
         (build_movies, "cast"),
         (build_movies, "producers"),
-        (build_movies, "imdb_rating"),
+        (build_movie_signals, "imdb_rating"),
         (build_movies, "poster_path"),
         (build_movie_genres, "genres"),
         (build_movie_genres, "id"),
@@ -516,9 +520,10 @@ def test_movie_genres_rows_align_with_input() -> None:
 def test_build_features_returns_both_groups_with_the_same_rows() -> None:
     clean = clean_table(full_row(2), {"id": 1})
     features = build_features(clean, AS_OF)
-    assert set(features.tables) == {MOVIES.name, MOVIE_GENRES.name}
+    assert set(features.tables) == {MOVIES.name, MOVIE_GENRES.name, MOVIE_SIGNALS.name}
     assert features.num_rows == 2
     assert features.tables[MOVIES.name].equals(build_movies(clean, AS_OF))
+    assert features.tables[MOVIE_SIGNALS.name].equals(build_movie_signals(clean, AS_OF))
     assert features.tables[MOVIE_GENRES.name].equals(build_movie_genres(clean, AS_OF))
     for table in features.tables.values():
         assert table["id"].to_pylist() == [2, 1]
@@ -559,3 +564,63 @@ def test_a_derived_feature_is_a_function_of_its_source_alone(spec, tmp_path: Pat
         sources = table[feature.derived_from].to_pylist()
         for source, value in zip(sources, table[feature.name].to_pylist(), strict=True):
             assert seen.setdefault(repr(source), value) == value, (feature.name, source)
+
+
+# --------------------------------------------------------------------------------------
+# the signals group and the content hash
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["imdb_rating", "imdb_votes", "vote_count", "vote_average",
+                                  "popularity"])
+def test_signals_carry_the_daily_values_and_movies_does_not(name: str) -> None:
+    clean = clean_table(full_row(1), {"id": 2}, full_row(3))
+    assert build_movie_signals(clean, AS_OF)[name].to_pylist() == clean[name].to_pylist()
+    assert name not in MOVIES.column_names
+
+
+def _hash_of(row: dict) -> int:
+    return build_movies(clean_table(row), AS_OF)["content_hash"][0].as_py()
+
+
+def test_content_hash_is_equal_for_equal_descriptive_columns() -> None:
+    base = _hash_of(full_row(1))
+    assert _hash_of(full_row(1)) == base
+    # the id, the date and the daily signals are not part of it
+    assert _hash_of(full_row(2)) == base
+    assert build_movies(clean_table(full_row(1)), AS_OF.replace(day=1))["content_hash"][0].as_py() == base
+    signals = {"imdb_rating": 1.5, "imdb_votes": 3.0, "vote_count": 9.0, "vote_average": 2.0,
+               "popularity": 0.5}
+    assert _hash_of(full_row(1) | signals) == base
+
+
+@pytest.mark.parametrize("column", MOVIES.hashed_columns)
+def test_content_hash_changes_with_every_descriptive_column(column: str) -> None:
+    """Each hashed column changed alone (to another value, or to null) changes the hash."""
+    movies = build_movies(clean_table(full_row(1)), AS_OF)
+    columns = {n: movies[n] for n in MOVIES.hashed_columns}
+    base = content_hash(columns)[0].as_py()
+    assert base == movies["content_hash"][0].as_py()
+    value = movies[column][0].as_py()
+    kind = movies.schema.field(column).type
+    if isinstance(value, list):
+        others = [[*value, "Someone Else"], value[::-1], None, [*value[:-1], value[-1] + "x"]]
+    elif isinstance(value, str):
+        others = [value + "x", None, ""]
+    elif isinstance(value, date):
+        others = [date(value.year, value.month, value.day % 28 + 1), None]
+    else:
+        others = [(value or 0) + 1, None if value is not None else 2]
+    for other in others:
+        if other == value:
+            continue
+        changed = columns | {column: pa.chunked_array([pa.array([other], kind)])}
+        assert content_hash(changed)[0].as_py() != base, (column, other)
+
+
+def test_content_hash_tells_an_empty_list_from_a_null_and_from_one_empty_item() -> None:
+    lists = [None, [], [""], ["", ""], ["a"], ["a", ""]]
+    hashes = content_hash({"x": pa.array(lists, pa.list_(pa.string()))}).to_pylist()
+    assert len(set(hashes)) == len(lists)
+    texts = [None, "", "a", "a b"]
+    assert len(set(content_hash({"t": pa.array(texts)}).to_pylist())) == len(texts)

@@ -33,7 +33,7 @@ from movie_ratings.hopsworks_connection import (
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry import get_model_registry
 from movie_ratings.registry.hopsworks import HopsworksModelRegistry
-from movie_ratings.schema import MOVIE_GENRES, MOVIES
+from movie_ratings.schema import MOVIE_GENRES, MOVIE_SIGNALS, MOVIES
 from movie_ratings.settings import Settings
 from movie_ratings.store import get_feature_store
 from movie_ratings.store.base import SnapshotInfo
@@ -218,7 +218,7 @@ def test_unknown_errors_pass_through_unchanged() -> None:
 
 def _snapshot(ids: list[int], as_of: date, rating: float = 7.0) -> dict[str, pa.Table]:
     tables = {}
-    for spec in (MOVIES, MOVIE_GENRES):
+    for spec in (MOVIES, MOVIE_GENRES, MOVIE_SIGNALS):
         columns = []
         for f in spec.features:
             if f.name == "id":
@@ -227,6 +227,8 @@ def _snapshot(ids: list[int], as_of: date, rating: float = 7.0) -> dict[str, pa.
                 columns.append(pa.array([as_of] * len(ids), f.dtype))
             elif f.name == "imdb_rating":
                 columns.append(pa.array([rating] * len(ids), f.dtype))
+            elif f.name == "content_hash":
+                columns.append(pa.array([11] * len(ids), f.dtype))
             elif f.name == "genres":
                 columns.append(pa.array([["Drama"]] * len(ids), f.dtype))
             elif pa.types.is_int8(f.dtype):
@@ -251,7 +253,8 @@ def _upsert(store: HopsworksFeatureStore, ids: list[int], as_of: date, rating: f
 def test_feature_groups_are_created_with_their_full_definition(fake: FakeHopsworks) -> None:
     _upsert(_store(fake), [1, 2], date(2026, 3, 1))
     created = {c.kwargs["name"]: c.kwargs for c in fake.recorder.named("FeatureStore.get_or_create_feature_group")}
-    assert set(created) == {"movies", "movie_genres", "movies_current", "movie_genres_current",
+    assert set(created) == {"movies", "movie_genres", "movie_signals", "movies_current",
+                            "movie_genres_current", "movie_signals_current",
                             "store_commits"}  # no rejects: none to write
     # one row per film, replaced on change: no event time, so inserts merge on the id alone
     assert created["movies_current"]["primary_key"] == ["id"]
@@ -297,41 +300,49 @@ def test_a_failed_insert_is_retryable_and_the_retry_leaves_no_trace(fake: FakeHo
     with pytest.raises(TransientError, match="store_commits"):
         _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
     assert store.latest_commit().number == 1
-    assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [7.0, 7.0]  # invisible
-    movies_log = fake.feature_store.groups[("movies", 1)].table
-    assert movies_log.num_rows == 5  # 2 committed + 3 uncommitted rows
+    assert store.read_group("movie_signals", 1)["imdb_rating"].to_pylist() == [7.0, 7.0]  # invisible
+    signals_log = fake.feature_store.groups[("movie_signals", 1)].table
+    assert signals_log.num_rows == 5  # 2 committed + 3 uncommitted rows
+    # a new rating is a signal: only the new film got a movies row
+    assert fake.feature_store.groups[("movies", 1)].table.num_rows == 3
     # the retry removes the dead run's rows, then writes the day once
     result = _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
     assert result.commit.number == 2 and (result.new, result.changed) == (1, 2)
     removed = fake.recorder.named("FeatureGroup.remove_rows")
     from_logs = [c.args[0] for c in removed if "store_commit" in c.args[0].columns]
-    assert [len(f) for f in from_logs] == [3, 3]  # movies and movie_genres
+    assert [len(f) for f in from_logs] == [1, 1, 3]  # movies, movie_genres, movie_signals
     assert list(from_logs[0].columns) == ["id", "store_commit", "snapshot_date"]
     # the current-rows groups: film 3 existed only in the dead run, films 1-2 are restored
     from_current = [c.args[0] for c in removed if "store_commit" not in c.args[0].columns]
-    assert [f["id"].tolist() for f in from_current] == [[3], [3]]
-    assert sorted(fake.feature_store.groups[("movies", 1)].table["store_commit"].to_pylist()) == [1, 1, 2, 2, 2]
-    current = fake.feature_store.groups[("movies_current", 1)].table.sort_by("id")
+    assert [f["id"].tolist() for f in from_current] == [[3], [3], [3]]
+    assert sorted(fake.feature_store.groups[("movies", 1)].table["store_commit"].to_pylist()) == [1, 1, 2]
+    signals_commits = fake.feature_store.groups[("movie_signals", 1)].table["store_commit"].to_pylist()
+    assert sorted(signals_commits) == [1, 1, 2, 2, 2]
+    current = fake.feature_store.groups[("movie_signals_current", 1)].table.sort_by("id")
     assert current["store_commit"].to_pylist() == [2, 2, 2]
     assert current["imdb_rating"].to_pylist() == [8.0, 8.0, 8.0]
+    movies_current = fake.feature_store.groups[("movies_current", 1)].table.sort_by("id")
+    assert movies_current["store_commit"].to_pylist() == [1, 1, 2]
 
 
 def test_a_daily_upsert_reads_current_rows_not_history(fake: FakeHopsworks) -> None:
     store = _store(fake)
     for day in range(1, 6):
         _upsert(store, [1, 2, 3], date(2026, 3, day), rating=6.0 + day)
-    logs = {n: fake.feature_store.groups[(n, 1)] for n in ("movies", "movie_genres")}
-    assert logs["movies"].table.num_rows == 15  # five versions of three films
+    logs = {n: fake.feature_store.groups[(n, 1)] for n in ("movies", "movie_genres", "movie_signals")}
+    assert logs["movie_signals"].table.num_rows == 15  # five versions of three films' signals
+    assert logs["movies"].table.num_rows == 3  # descriptions never changed
     before = {n: g.rows_read for n, g in logs.items()}
     current_before = fake.feature_store.groups[("movies_current", 1)].rows_read
 
     result = _upsert(store, [1, 2, 3, 4], date(2026, 3, 6), rating=20.0)
 
     assert (result.new, result.changed) == (1, 3)
-    assert {n: g.rows_read - before[n] for n, g in logs.items()} == {"movies": 0, "movie_genres": 0}
+    assert {n: g.rows_read - before[n] for n, g in logs.items()} == {
+        "movies": 0, "movie_genres": 0, "movie_signals": 0}
     assert fake.feature_store.groups[("movies_current", 1)].rows_read - current_before == 3
-    assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [20.0] * 4
-    assert store.read_group("movies", 1, commit=5)["imdb_rating"].to_pylist() == [11.0] * 3
+    assert store.read_group("movie_signals", 1)["imdb_rating"].to_pylist() == [20.0] * 4
+    assert store.read_group("movie_signals", 1, commit=5)["imdb_rating"].to_pylist() == [11.0] * 3
 
 
 def test_feature_view_definition_and_training_data(fake: FakeHopsworks) -> None:
@@ -343,8 +354,9 @@ def test_feature_view_definition_and_training_data(fake: FakeHopsworks) -> None:
     assert call.kwargs["labels"] == ["imdb_rating"]
     assert call.kwargs["training_helper_columns"] == ["store_commit", "is_tombstone"]
     assert call.kwargs["inference_helper_columns"] == ["store_commit", "is_tombstone"]
-    (join,) = fake.recorder.named("Query.join")
-    assert join.kwargs["on"] == ["id", "store_commit"]
+    genres_join, signals_join = fake.recorder.named("Query.join")
+    assert genres_join.kwargs["on"] == ["id", "store_commit"]
+    assert signals_join.kwargs["on"] == ["id"]
 
     rows, td_version = store.create_training_data("movie_ratings", 1, commit=1, description="run 1")
     assert td_version == 1 and sorted(rows["id"].to_pylist()) == [1, 2]
@@ -564,20 +576,20 @@ def test_current_rows_a_dead_run_overwrote_are_restored_from_the_log(fake: FakeH
     store = _store(fake)
     _upsert(store, [1, 2], date(2026, 3, 1), rating=7.0)
     fake.feature_store.failures["insert:store_commits"] = [RestAPIError(503, "unavailable")]
-    with pytest.raises(TransientError):  # dies after writing new ratings to movies_current
+    with pytest.raises(TransientError):  # dies after writing new ratings to movie_signals_current
         _upsert(store, [1, 2, 3], date(2026, 3, 2), rating=8.0)
-    current = fake.feature_store.groups[("movies_current", 1)].table
+    current = fake.feature_store.groups[("movie_signals_current", 1)].table
     assert sorted(current["store_commit"].to_pylist()) == [2, 2, 2]
 
     # the rerun of the day brings the old values back: nothing changed since commit 1
     result = _upsert(store, [1, 2], date(2026, 3, 2), rating=7.0)
     assert (result.new, result.changed, result.deleted) == (0, 0, 0)
-    current = fake.feature_store.groups[("movies_current", 1)].table.sort_by("id")
+    current = fake.feature_store.groups[("movie_signals_current", 1)].table.sort_by("id")
     assert current["id"].to_pylist() == [1, 2]
     assert current["store_commit"].to_pylist() == [1, 1]
     assert current["imdb_rating"].to_pylist() == [7.0, 7.0]
     # and the next day diffs against the restored rows, reading no history
-    logs = fake.feature_store.groups[("movies", 1)]
+    logs = fake.feature_store.groups[("movie_signals", 1)]
     before = logs.rows_read
     assert _upsert(store, [1, 2], date(2026, 3, 3), rating=9.0).changed == 2
     assert logs.rows_read == before

@@ -88,21 +88,25 @@ def test_next_day_writes_only_new_changed_and_deleted(store: LocalFeatureStore, 
     # 1 unchanged, 2 re-rated, 3 gone, 4 new, 1 changes genre only (a second group)
     result = _write(store, tmp_path, [_row(1, genres="Drama, Comedy"), _row(2, rating="8.0"), _row(4)], D2)
     assert (result.new, result.changed, result.unchanged, result.deleted) == (1, 2, 0, 1)
-    assert result.per_group["movies"] == {"new": 1, "changed": 1, "unchanged": 1, "deleted": 1}
+    # a new rating is a signal: the film's description (movies) is not rewritten
+    assert result.per_group["movies"] == {"new": 1, "changed": 0, "unchanged": 2, "deleted": 1}
     assert result.per_group["movie_genres"] == {"new": 1, "changed": 1, "unchanged": 1, "deleted": 1}
+    assert result.per_group["movie_signals"] == {"new": 1, "changed": 1, "unchanged": 1, "deleted": 1}
     movies = {r["id"]: r for r in store.read_group("movies", 1).to_pylist()}
     assert sorted(movies) == [1, 2, 4]
-    assert movies[2]["imdb_rating"] == 8.0 and movies[2]["snapshot_date"] == D2
-    assert movies[1]["snapshot_date"] == D1  # unchanged rows keep their event time
+    signals = {r["id"]: r for r in store.read_group("movie_signals", 1).to_pylist()}
+    assert signals[2]["imdb_rating"] == 8.0 and signals[2]["snapshot_date"] == D2
+    assert movies[1]["snapshot_date"] == movies[2]["snapshot_date"] == D1  # unchanged rows keep their event time
     status = store.status()
-    assert {g["name"]: g["rows"] for g in status["feature_groups"]} == {"movies": 3, "movie_genres": 3}
+    assert {g["name"]: g["rows"] for g in status["feature_groups"]} == {
+        "movies": 3, "movie_genres": 3, "movie_signals": 3}
 
 
 def test_earlier_commit_still_readable(store: LocalFeatureStore, tmp_path: Path) -> None:
     _write(store, tmp_path, [_row(1), _row(2, rating="6.0")], D1)
     _write(store, tmp_path, [_row(1), _row(2, rating="9.0"), _row(3)], D2)
-    old = {r["id"]: r["imdb_rating"] for r in store.read_group("movies", 1, commit=1).to_pylist()}
-    new = {r["id"]: r["imdb_rating"] for r in store.read_group("movies", 1).to_pylist()}
+    old = {r["id"]: r["imdb_rating"] for r in store.read_group("movie_signals", 1, commit=1).to_pylist()}
+    new = {r["id"]: r["imdb_rating"] for r in store.read_group("movie_signals", 1).to_pylist()}
     assert old == {1: 7.1, 2: 6.0}
     assert new == {1: 7.1, 2: 9.0, 3: 7.1}
 
@@ -127,11 +131,11 @@ def test_rerun_of_a_day_with_other_values_keeps_one_row_per_key_and_day(
     _write(store, tmp_path, [_row(1)], D1)
     _write(store, tmp_path, [_row(1, rating="8.0")], D2)
     _write(store, tmp_path, [_row(1, rating="8.5")], D2)  # corrected export of the same day
-    path = store.root / "groups" / "movies_1"
+    path = store.root / "groups" / "movie_signals_1"
     log = delta_dataset(path, DeltaTable(path).version()).to_table()
     pairs = list(zip(log["id"].to_pylist(), log["snapshot_date"].to_pylist(), strict=True))
     assert len(pairs) == len(set(pairs)) == 2
-    assert store.read_group("movies", 1)["imdb_rating"].to_pylist() == [8.5]
+    assert store.read_group("movie_signals", 1)["imdb_rating"].to_pylist() == [8.5]
 
 
 def test_feature_view_joins_groups_with_label(store: LocalFeatureStore, tmp_path: Path) -> None:
@@ -165,13 +169,15 @@ def test_uncommitted_table_write_is_invisible_and_rolled_back(
     _write(store, tmp_path, [_row(1), _row(2)], D1)
     groups, _ = _groups(tmp_path, [_row(1, rating="1.0"), _row(5)], D2)
     write_deltalake(store.root / "groups" / "movies_1", with_live_flag(groups["movies"]), mode="append")
+    write_deltalake(store.root / "groups" / "movie_signals_1", with_live_flag(groups["movie_signals"]),
+                    mode="append")
 
     assert store.latest_commit().number == 1
     assert sorted(store.read_group("movies", 1)["id"].to_pylist()) == [1, 2]
 
     result = _write(store, tmp_path, [_row(1), _row(2), _row(3)], D2)
     assert (result.new, result.changed, result.deleted) == (1, 0, 0)
-    movies = {r["id"]: r["imdb_rating"] for r in store.read_group("movies", 1).to_pylist()}
+    movies = {r["id"]: r["imdb_rating"] for r in store.read_group("movie_signals", 1).to_pylist()}
     assert movies == {1: 7.1, 2: 7.1, 3: 7.1}
 
 
@@ -216,7 +222,7 @@ def test_a_film_whose_new_record_is_quarantined_keeps_its_last_good_row(
     # 2 comes with an impossible rating, 3 really left the feed
     result = _write(store, tmp_path, [_row(1), _row(2, rating="12.0")], D2)
     assert (result.new, result.changed, result.deleted) == (0, 0, 1)
-    movies = {r["id"]: r for r in store.read_group("movies", 1).to_pylist()}
+    movies = {r["id"]: r for r in store.read_group("movie_signals", 1).to_pylist()}
     assert sorted(movies) == [1, 2]
     assert movies[2]["imdb_rating"] == 6.0 and movies[2]["snapshot_date"] == D1
     assert store.read_rejects()["id"].to_pylist() == [2]

@@ -8,13 +8,14 @@ import pyarrow as pa
 import pytest
 
 from movie_ratings.errors import BrokenSourceError, DataError
-from movie_ratings.schema import MOVIE_GENRES, MOVIES, REJECTS_SCHEMA
+from movie_ratings.schema import MOVIE_GENRES, MOVIE_SIGNALS, MOVIES, REJECTS_SCHEMA
 from movie_ratings.store.base import GroupState, SnapshotInfo, StoreCommit
 from movie_ratings.store.upsert import (
     MIN_FILMS_FOR_CHANGE_GUARD,
     CurrentRows,
     plan_upsert,
 )
+from tasks.features import content_hash
 
 D1, D2 = date(2026, 1, 1), date(2026, 1, 2)
 
@@ -23,7 +24,7 @@ def _groups(ids: list[int], day: date, *, title: str = "T{}", rating: float = 7.
             genre: str = "Drama") -> dict[str, pa.Table]:
     values = {"snapshot_date": day, "imdb_rating": rating, "genres": [genre], "popularity": 1.0}
     out = {}
-    for spec in (MOVIES, MOVIE_GENRES):
+    for spec in (MOVIES, MOVIE_GENRES, MOVIE_SIGNALS):
         columns = []
         for f in spec.features:
             if f.name == "id":
@@ -35,7 +36,13 @@ def _groups(ids: list[int], day: date, *, title: str = "T{}", rating: float = 7.
             else:
                 columns.append(pa.nulls(len(ids), f.dtype))
         out[spec.name] = pa.Table.from_arrays(columns, schema=spec.arrow_schema)
-    return out
+    return {name: _rehashed(table) if name == MOVIES.name else table for name, table in out.items()}
+
+
+def _rehashed(movies: pa.Table) -> pa.Table:
+    """The movies rows with their content hash, as build_movies computes it."""
+    return movies.set_column(movies.schema.get_field_index("content_hash"), "content_hash",
+                             content_hash({n: movies[n] for n in MOVIES.hashed_columns}))
 
 
 def _current(groups: dict[str, pa.Table]) -> dict[str, CurrentRows]:
@@ -63,11 +70,13 @@ def _plan(before: dict[str, pa.Table], after: dict[str, pa.Table], *, rejects: p
 def test_counts_new_changed_unchanged_and_deleted_films() -> None:
     before = _groups([1, 2, 3, 4], D1)
     after = _groups([2, 3, 4, 5], D2)
-    after[MOVIES.name] = after[MOVIES.name].set_column(
-        after[MOVIES.name].schema.get_field_index("imdb_rating"), "imdb_rating",
-        pa.array([7.0, 8.0, 7.0, 7.0]))
+    signals = after[MOVIE_SIGNALS.name]
+    after[MOVIE_SIGNALS.name] = signals.set_column(
+        signals.schema.get_field_index("imdb_rating"), "imdb_rating", pa.array([7.0, 8.0, 7.0, 7.0]))
     plan = _plan(before, after)
     assert plan.counts == {"new": 1, "changed": 1, "unchanged": 2, "deleted": 1, "rejected": 0}
+    assert plan.changes[MOVIES.name].changed == 0  # a new rating leaves the description alone
+    assert plan.changes[MOVIE_SIGNALS.name].changed == 1
     assert plan.films_after(MOVIES.name) == 4 and not plan.nothing_to_write
 
 
@@ -98,8 +107,8 @@ def test_descriptive_changes_above_the_share_are_refused(changed: int, refused: 
     before = _groups(ids, D1)
     after = _groups(ids, D2)
     titles = [f"T{i}" if i >= changed else f"Renamed {i}" for i in ids]
-    after[MOVIES.name] = after[MOVIES.name].set_column(
-        after[MOVIES.name].schema.get_field_index("title"), "title", pa.array(titles))
+    after[MOVIES.name] = _rehashed(after[MOVIES.name].set_column(
+        after[MOVIES.name].schema.get_field_index("title"), "title", pa.array(titles)))
     if refused:
         with pytest.raises(BrokenSourceError, match=r"30 of the 100 stored films \(30.0% > 20.0%\)"):
             _plan(before, after, max_descriptive_change_fraction=0.2)
@@ -118,6 +127,37 @@ def test_daily_signals_are_not_descriptive() -> None:
     ids = list(range(100))
     plan = _plan(_groups(ids, D1), _groups(ids, D2, rating=3.0), max_descriptive_change_fraction=0.2)
     assert plan.counts["changed"] == 100
+    assert plan.changes[MOVIES.name].changed == 0 and plan.changes[MOVIE_SIGNALS.name].changed == 100
+
+
+def test_films_changed_beyond_the_share_in_other_columns_are_not_refused() -> None:
+    """The guard asks which columns changed only when the hash says more films changed
+    than the share allows; overviews and budgets are not descriptive."""
+    ids = list(range(100))
+    after = _groups(ids, D2)
+    movies = after[MOVIES.name]
+    after[MOVIES.name] = _rehashed(movies.set_column(
+        movies.schema.get_field_index("overview"), "overview", pa.array(["new text"] * 100)))
+    plan = _plan(_groups(ids, D1), after, max_descriptive_change_fraction=0.2)
+    assert plan.changes[MOVIES.name].changed == 100
+
+
+def test_unchanged_films_are_found_by_the_hash_column_alone() -> None:
+    """A daily diff of the movies group reads the stored content hash and no other column."""
+    ids = list(range(100))
+    before, after = _groups(ids, D1), _groups(ids, D2, rating=3.0)
+    current = _current(before)
+    read: list[str] = []
+    rows = current[MOVIES.name]
+
+    def spy(name: str) -> pa.ChunkedArray:
+        read.append(name)
+        return rows.read_column(name)
+
+    current[MOVIES.name] = CurrentRows(rows.index, spy)
+    plan_upsert(after, current, _rejects([]), SnapshotInfo(D2, "demo"), _commit(D1, 100),
+                max_descriptive_change_fraction=0.2)
+    assert read == ["content_hash"]
 
 
 def test_a_small_store_is_not_guarded() -> None:

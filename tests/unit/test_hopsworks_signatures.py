@@ -35,6 +35,7 @@ from movie_ratings.schema import (
     MODEL_PROMOTIONS,
     MOVIE_GENRES,
     MOVIE_PREDICTIONS,
+    MOVIE_SIGNALS,
     MOVIES,
     REJECTS_SCHEMA,
 )
@@ -97,10 +98,11 @@ def real_callable(target: str) -> tuple[Any, bool]:
 
 def _tables(ids: list[int], as_of: date, rating: float) -> dict[str, pa.Table]:
     tables = {}
-    for spec in (MOVIES, MOVIE_GENRES):
+    for spec in (MOVIES, MOVIE_GENRES, MOVIE_SIGNALS):
         columns = []
         for f in spec.features:
-            value = {"id": None, "snapshot_date": as_of, "imdb_rating": rating, "genres": ["Drama"]}.get(f.name)
+            value = {"id": None, "snapshot_date": as_of, "imdb_rating": rating, "genres": ["Drama"],
+                     "content_hash": 11}.get(f.name)
             if f.name == "id":
                 columns.append(pa.array(ids, f.dtype))
             elif value is not None:
@@ -301,7 +303,7 @@ def _written_tables() -> dict[str, pa.Table]:
     d1 = date(2026, 3, 1)
     tables = _tables([1, 2], d1, 7.0)
     frames = {}
-    for name in ("movies", "movie_genres"):
+    for name in ("movies", "movie_genres", "movie_signals"):
         stored = adapter.hopsworks_group(name).stored
         frames[name] = pa.concat_tables([adapter.log_rows(tables[name], stored, 3),
                                          adapter.tombstone_rows(np.array([5]), stored, d1, 3)])

@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.fixed_cost import keep_section
 from bench.measure import Measurement, Run, evaluate, store_bytes, tree_bytes
 from bench.proc import REPO, ChildFailed, child_env, run_child, use_fork_server, warm_memory
 from bench.real import update_results
@@ -25,6 +24,7 @@ from bench.report import (
     source_stamp,
     steal_share,
 )
+from bench.sections import STANDALONE_SECTIONS, keep_sections
 from bench.snapshots import (
     CACHE_DIR,
     ensure_sample,
@@ -238,8 +238,9 @@ class Bench:
         }
         text = render(meta, measurements, series, prefect, goals, profiles)
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        # `python -m bench.fixed_cost` writes its own section: kept
-        a.out.write_text(keep_section(a.out.read_text() if a.out.exists() else "", text + "\n"))
+        # the sections the standalone scripts wrote are kept
+        a.out.write_text(keep_sections(a.out.read_text() if a.out.exists() else "", text + "\n",
+                                       STANDALONE_SECTIONS))
         if not a.skip_real:  # after the rest is written: a failure here loses nothing else
             section = self.real()
             update_results(a.out, section)

@@ -21,14 +21,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.hopsworks_upsert import REPO
+from bench.sections import DRIFT, load_average, write_section
 
-SECTION = "## Drift at inference (demo store)"
-
-
-def _load() -> str:
-    with open("/proc/loadavg") as handle:
-        return handle.read().split()[0]
+SECTION = DRIFT
 
 
 def run(home: Path) -> list[dict[str, Any]]:
@@ -103,29 +98,18 @@ def report(rows: list[dict[str, Any]], home: Path, load: str, note: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path = REPO / "bench" / "RESULTS.md") -> None:
-    """Replace (or append) this section of RESULTS.md, leaving the rest as it is."""
-    current = path.read_text() if path.exists() else ""
-    head, found, rest = current.partition(SECTION)
-    if not found:
-        path.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-    path.write_text(head.rstrip("\n") + "\n\n" + text + tail)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="MOVIE_RATINGS_HOME of a `movie-ratings run`")
     parser.add_argument("--note", default="", help="load or machine notes for the report")
     parser.add_argument("--write", action="store_true", help="write the section into RESULTS.md")
     args = parser.parse_args(argv)
-    load_start = _load()
+    load_start = load_average()
     rows = run(args.home)
-    text = report(rows, args.home, f"{load_start} / {_load()}", args.note)
+    text = report(rows, args.home, f"{load_start} / {load_average()}", args.note)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
     return 0
 
 

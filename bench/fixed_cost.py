@@ -23,8 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SECTION = "## Fixed cost of a CLI command"
+from bench.sections import FIXED_COST, REPO, load_average, write_section
+
+SECTION = FIXED_COST
 PYTHON = sys.executable
 CLI = str(Path(sys.executable).parent / "movie-ratings")
 FILMS = 200
@@ -151,36 +152,19 @@ def report(results: dict[str, list[float]], runs: int, load: str, note: str) -> 
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path = REPO / "bench" / "RESULTS.md") -> None:
-    """Replace (or append) this section of RESULTS.md, leaving the rest as it was."""
-    current = path.read_text() if path.exists() else ""
-    head, found, rest = current.partition(SECTION)
-    tail = rest[rest.find("\n## "):] if found and "\n## " in rest else ""
-    path.write_text(head.rstrip("\n") + "\n\n" + text + tail)
-
-
-def keep_section(old: str, new: str) -> str:
-    """``new`` (a report ``python -m bench`` wrote) with this section of ``old`` appended."""
-    if SECTION not in old or SECTION in new:
-        return new
-    rest = old[old.index(SECTION):]
-    end = rest.find("\n## ", len(SECTION))
-    return new.rstrip("\n") + "\n\n" + (rest if end < 0 else rest[:end + 1]).rstrip("\n") + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--note", default="", help="load or machine notes for the report")
     parser.add_argument("--write", action="store_true", help="write the section into RESULTS.md")
     args = parser.parse_args(argv)
-    load_start = f"{os.getloadavg()[0]:.2f}"
+    load_start = load_average()
     with tempfile.TemporaryDirectory(prefix="fixed-cost-") as work:
         results = measure(args.runs, Path(work))
-    text = report(results, args.runs, f"{load_start} / {os.getloadavg()[0]:.2f}", args.note)
+    text = report(results, args.runs, f"{load_start} / {load_average()}", args.note)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
     return 0
 
 

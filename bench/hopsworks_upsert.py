@@ -23,8 +23,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-SECTION = "## Hopsworks upsert on the SDK fake"
+from bench.sections import HOPSWORKS_UPSERT, REPO, load_average, write_section
+
+SECTION = HOPSWORKS_UPSERT
 
 
 def _rss() -> int:
@@ -117,11 +118,6 @@ def run(size: int, days: int, log: Callable[[str], None] = print) -> list[dict[s
     return rows
 
 
-def _load() -> str:
-    with open("/proc/loadavg") as handle:
-        return handle.read().split()[0]
-
-
 def report(rows: list[dict[str, Any]], size: int, note: str, load: str) -> str:
     lines = [
         SECTION,
@@ -152,14 +148,6 @@ def report(rows: list[dict[str, Any]], size: int, note: str, load: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path = REPO / "bench" / "RESULTS.md") -> None:
-    """Replace (or append) this section of RESULTS.md, leaving the rest as `python -m bench` wrote it."""
-    current = path.read_text() if path.exists() else ""
-    head, _, rest = current.partition(SECTION)
-    tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-    path.write_text(head.rstrip("\n") + "\n\n" + text + tail)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_200_000)
@@ -167,12 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="", help="load or machine notes for the report")
     parser.add_argument("--write", action="store_true", help="write the section into RESULTS.md")
     args = parser.parse_args(argv)
-    load_start = _load()
+    load_start = load_average()
     rows = run(args.size, args.days)
-    text = report(rows, args.size, args.note, f"{load_start} / {_load()}")
+    text = report(rows, args.size, args.note, f"{load_start} / {load_average()}")
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
     return 0
 
 

@@ -73,14 +73,15 @@ def test_a_server_that_dies_at_start_is_one_clear_error(
 
 def test_the_fixed_cost_section_survives_a_bench_rewrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))  # bench/ is not installed
-    from bench.fixed_cost import SECTION, keep_section, write_section
+    from bench.sections import FIXED_COST as SECTION
+    from bench.sections import STANDALONE_SECTIONS, keep_sections, write_section
 
     results = tmp_path / "RESULTS.md"
     results.write_text("# Benchmark\n\n## Stages\nold\n\n## Hopsworks upsert\nh\n")
-    write_section(f"{SECTION}\n\nfirst\n", results)
-    write_section(f"{SECTION}\n\nsecond\n", results)
+    write_section(SECTION, f"{SECTION}\n\nfirst\n", results)
+    write_section(SECTION, f"{SECTION}\n\nsecond\n", results)
     text = results.read_text()
     assert text.count(SECTION) == 1 and "second" in text and "first" not in text
-    rewritten = keep_section(text, "# Benchmark\n\n## Stages\nnew\n")
+    rewritten = keep_sections(text, "# Benchmark\n\n## Stages\nnew\n", STANDALONE_SECTIONS)
     assert rewritten.startswith("# Benchmark\n\n## Stages\nnew\n") and f"{SECTION}\n\nsecond" in rewritten
     assert "Hopsworks" not in rewritten.split(SECTION)[1]

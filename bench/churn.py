@@ -37,7 +37,7 @@ def _size_mb(path: Path) -> float:
 
 def churned_clean(clean, day: int, churn: float, seed: int = 42):
     """The cleaned day-0 snapshot with the demo feed's churn of ``day`` applied to its
-    signals (:func:`movie_ratings.sources.demo._churned`): what the feed's ``day`` would
+    signals (:func:`movie_ratings.sources.demo.churned`): what the feed's ``day`` would
     show for these films, without generating, writing and parsing a 1.2M-row CSV."""
     import numpy as np
     import pyarrow as pa
@@ -45,7 +45,7 @@ def churned_clean(clean, day: int, churn: float, seed: int = 42):
     from movie_ratings.sources import demo
 
     ids = clean["id"].to_numpy()
-    moves = demo._churn_moves(ids, day, seed, churn)
+    moves = demo.churn_moves(ids, day, seed, churn)
 
     def values(name: str) -> tuple[np.ndarray, np.ndarray]:
         column = clean[name]
@@ -54,7 +54,7 @@ def churned_clean(clean, day: int, churn: float, seed: int = 42):
 
     (pop, pop_null), (vc, vc_null), (va, va_null), (iv, iv_null) = (
         values(n) for n in ("popularity", "vote_count", "vote_average", "imdb_votes"))
-    moved = demo._churned(ids, moves, seed, np.nan_to_num(pop), np.nan_to_num(vc),
+    moved = demo.churned(ids, moves, seed, np.nan_to_num(pop), np.nan_to_num(vc),
                           np.nan_to_num(va), np.nan_to_num(iv), ~iv_null)
     out = clean
     for name, new, null in zip(("popularity", "vote_count", "vote_average", "imdb_votes"), moved,

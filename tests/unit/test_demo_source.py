@@ -16,9 +16,9 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from movie_ratings import schema
-from movie_ratings.sources import demo
 from movie_ratings.sources.base import Snapshot
 from movie_ratings.sources.demo import DEMO_EPOCH, DemoSource, demo_snapshot, write_snapshot_csv
+from movie_ratings.sources.demo import source as demo_source
 
 #: Columns that never change while a film's release status stays the same (before release
 #: some are not known yet; the full record shows from the release day on).
@@ -471,7 +471,7 @@ def test_write_is_atomic_when_writing_fails(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(demo.pa_csv, "write_csv", broken)
+    monkeypatch.setattr(pa_csv, "write_csv", broken)
     with pytest.raises(OSError, match="disk full"):
         write_snapshot_csv(demo_snapshot(DEMO_EPOCH, size=10), tmp_path / "x.csv")
     assert os.listdir(tmp_path) == []
@@ -496,7 +496,7 @@ def test_fetch_writes_once_then_reuses_the_cached_file(
     def must_not_run(*args: object, **kwargs: object) -> pa.Table:
         raise AssertionError("the cached file should be reused")
 
-    monkeypatch.setattr(demo, "demo_snapshot", must_not_run)
+    monkeypatch.setattr(demo_source, "demo_snapshot", must_not_run)
     again = source.fetch(day(2))
     assert again == snapshot
     assert again.path.stat().st_mtime_ns == mtime
@@ -511,7 +511,7 @@ def test_fetch_without_a_date_uses_today_in_utc(
             assert tz is UTC
             return datetime(2026, 3, 4, 23, 30, tzinfo=UTC)
 
-    monkeypatch.setattr(demo, "datetime", FrozenClock)
+    monkeypatch.setattr(demo_source, "datetime", FrozenClock)
     snapshot = DemoSource(tmp_path, size=200).fetch()
 
     assert snapshot.as_of == date(2026, 3, 4)
@@ -575,9 +575,9 @@ def test_upcoming_films_are_sparser_and_fill_in_at_release() -> None:
 
 
 def test_people_drift_and_part_of_the_rating_is_seen_by_no_feature() -> None:
-    from movie_ratings.sources.demo import _pools
+    from movie_ratings.sources.demo.pools import draw_pools
 
-    pools = _pools(42, 20_000)
+    pools = draw_pools(42, 20_000)
     assert 0.25 < np.std(pools.drift) < 0.45  # quality changes by decade, person by person
     assert abs(np.corrcoef(pools.drift, pools.quality)[0, 1]) < 0.05
     # films that share everything a model sees still differ: the same director, cast,

@@ -165,14 +165,9 @@ def _hopsworks_checks(settings: Settings) -> list[Check]:
 
 
 def _kaggle_credentials() -> str:
-    from movie_ratings.sources.kaggle import CREDENTIALS_HELP
+    from movie_ratings.sources.kaggle_client import load_credentials
 
-    try:
-        from kagglehub.config import get_kaggle_credentials
-
-        credentials = get_kaggle_credentials()
-    except ValueError as exc:  # a malformed kaggle.json; the message holds no secret
-        raise ConfigurationError(f"Kaggle credentials unreadable: {exc}; {CREDENTIALS_HELP}") from None
+    credentials = load_credentials()
     if credentials is None:
         return "none configured: the public dataset is downloaded anonymously"
     return f"found for user {credentials.username or '(token)'}"

@@ -470,9 +470,9 @@ def test_unknown_kaggle_environment_is_a_configuration_error(
 def test_a_download_over_the_size_cap_is_refused_and_nothing_is_kept(
     fake_kaggle: FakeKaggle, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from movie_ratings.sources import kaggle
+    from movie_ratings.sources import kaggle_client
 
-    monkeypatch.setattr(kaggle, "MAX_DOWNLOAD_BYTES", 100)
+    monkeypatch.setattr(kaggle_client, "MAX_DOWNLOAD_BYTES", 100)
     with pytest.raises(DataError, match=r"over the 100 byte download limit"):
         KaggleSource(cache_dir).fetch()
     assert not cached_files(cache_dir)

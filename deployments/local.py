@@ -35,7 +35,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deployments import profiles
+from deployments.processes import alive, command_line, group_of, send_signal, wait_gone
 from movie_ratings.runtime import configure_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,8 @@ MARKERS = {
     "worker": ("worker", "start"),
     "serve": ("deployments.local", "serve"),
 }
-#: Name of the Prefect profile `make server` activates and `make stop` removes.
+#: Name of the Prefect profile `make server` activates and `make stop` removes
+#: (:mod:`deployments.profiles`).
 PROFILE = "movie-ratings-local"
 AUTH_USER = "admin"
 
@@ -150,40 +152,13 @@ class Local:
 
     def activate_profile(self) -> None:
         """Make a profile with the API URL and auth string the active one in PREFECT_HOME."""
-        profiles = _read_profiles(self.profiles_file)
-        profiles.setdefault("profiles", {})[PROFILE] = {
+        profiles.activate(self.profiles_file, PROFILE, {
             "PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string(),
-        }
-        before = profiles.get("active")
-        if before and before != PROFILE:  # given back by deactivate_profile
-            self._active_before.write_text(before)
-        profiles["active"] = PROFILE
-        _write_profiles(self.profiles_file, profiles)
-
-    @property
-    def _active_before(self) -> Path:
-        return self.prefect_home / ".active-profile-before-server"
+        })
 
     def deactivate_profile(self) -> bool:
         """Remove the profile of :meth:`activate_profile`; Prefect is serverless again."""
-        profiles = _read_profiles(self.profiles_file)
-        if PROFILE not in profiles.get("profiles", {}) and profiles.get("active") != PROFILE:
-            return False
-        profiles.get("profiles", {}).pop(PROFILE, None)
-        if profiles.get("active") == PROFILE:
-            before = self._active_before.read_text().strip() if self._active_before.exists() else ""
-            if before in profiles.get("profiles", {}):
-                profiles["active"] = before
-            else:
-                profiles.pop("active")
-        self._active_before.unlink(missing_ok=True)
-        if not profiles.get("profiles"):
-            profiles.pop("profiles", None)
-        if profiles:
-            _write_profiles(self.profiles_file, profiles)
-        else:
-            self.profiles_file.unlink(missing_ok=True)
-        return True
+        return profiles.deactivate(self.profiles_file, PROFILE)
 
     def request(self, path: str, *, timeout: float = 5) -> Any:
         """A JSON GET from the API, with the credentials."""
@@ -208,7 +183,7 @@ class Local:
         if record is None:
             return None
         pid = int(record["pid"])
-        if not _alive(pid) or not set(MARKERS[name]) <= set(_command_line(pid)):
+        if not alive(pid) or not set(MARKERS[name]) <= set(command_line(pid)):
             return None
         return pid
 
@@ -260,10 +235,10 @@ class Local:
         self.pidfile(name).unlink(missing_ok=True)
         if pid is None:
             return f"{name}: not running (stale pidfile removed)"
-        group = _group_of(pid) == pid
+        group = group_of(pid) == pid
         for sig, wait in ((signal.SIGINT, grace_seconds), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            _signal(pid, sig, group=group)
-            if _wait_gone(pid, wait, group=group):
+            send_signal(pid, sig, group=group)
+            if wait_gone(pid, wait, group=group):
                 return f"{name}: stopped (pid {pid}, {signal.Signals(sig).name})"
         return f"{name}: pid {pid} did not stop"
 
@@ -334,7 +309,7 @@ class Local:
         while time.monotonic() < deadline:
             if ready():
                 return
-            if not _alive(pid):
+            if not alive(pid):
                 self.pidfile(name).unlink(missing_ok=True)
                 raise LocalError(f"{name} exited before being {what}; its log ends:\n{self.tail(name)}")
             time.sleep(0.5)
@@ -363,111 +338,10 @@ def _make_private(folder: Path) -> None:
                 path.chmod(path.stat().st_mode & 0o700)
 
 
-def _read_profiles(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))  # a TOML basic string: JSON's escapes are TOML's
-
-
-def _write_profiles(path: Path, profiles: dict[str, Any]) -> None:
-    """Write a profiles file (top-level keys, then one table per profile), mode 0600."""
-    lines = [f"{key} = {_toml_value(value)}" for key, value in profiles.items() if key != "profiles"]
-    for name, settings in profiles.get("profiles", {}).items():
-        lines += ["", f"[profiles.{json.dumps(name)}]"]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in settings.items()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write("\n".join(lines) + "\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 def _prefect() -> str:
     """The ``prefect`` command of the running Python (the project's venv)."""
     candidate = Path(sys.executable).with_name("prefect")
     return str(candidate) if candidate.exists() else "prefect"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) counts as gone.
-    with contextlib.suppress(OSError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return fields[0] != "Z"
-    return True
-
-
-def _command_line(pid: int) -> list[str]:
-    """The arguments of process ``pid`` (empty when it cannot be read)."""
-    with contextlib.suppress(OSError):
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        return raw.decode(errors="replace").rstrip("\0").split("\0")
-    with contextlib.suppress(OSError, subprocess.SubprocessError):  # no /proc (macOS)
-        return subprocess.run(
-            ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5
-        ).stdout.split()
-    return []
-
-
-def _group_of(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
-
-def _signal(pid: int, sig: int, *, group: bool) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        if group:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-
-
-def _wait_gone(pid: int, seconds: float, *, group: bool) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid) and not (group and _group_alive(pid)):
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return any(_alive(pid) for pid in _group_members(pgid))
-
-
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                members.append(int(entry.name))
-    return members
 
 
 # -------------------------------------------------------------------------------------

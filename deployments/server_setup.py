@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 
 from deployments.config import load_deployments, work_pool_names
 from tasks.policies import STORE_WRITES_TAG
@@ -36,23 +37,16 @@ async def ensure_work_pool(name: str, pool_type: str = WORK_POOL_TYPE) -> bool:
     """
     from prefect import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
     from prefect.workers.process import ProcessWorker
 
     async with get_client() as client:
-        try:
-            await client.read_work_pool(name)
-            return False
-        except ObjectNotFound:
-            pass
         template = ProcessWorker.get_default_base_job_template() if pool_type == "process" else {}
-        try:
-            await client.create_work_pool(
+        return await _create_unless_found(
+            lambda: client.read_work_pool(name),
+            lambda: client.create_work_pool(
                 WorkPoolCreate(name=name, type=pool_type, base_job_template=template)
-            )
-        except ObjectAlreadyExists:  # created meanwhile by a worker started with --type
-            return False
-        return True
+            ),
+        )
 
 
 async def ensure_tag_limit(tag: str = STORE_WRITES_TAG, limit: int = STORE_WRITES_LIMIT) -> bool:
@@ -66,15 +60,30 @@ async def ensure_tag_limit(tag: str = STORE_WRITES_TAG, limit: int = STORE_WRITE
         True if it was created, False if it was there already.
     """
     from prefect import get_client
-    from prefect.exceptions import ObjectNotFound
 
     async with get_client() as client:
-        try:
-            await client.read_concurrency_limit_by_tag(tag)
-            return False
-        except ObjectNotFound:
-            await client.create_concurrency_limit(tag=tag, concurrency_limit=limit)
-            return True
+        return await _create_unless_found(
+            lambda: client.read_concurrency_limit_by_tag(tag),
+            lambda: client.create_concurrency_limit(tag=tag, concurrency_limit=limit),
+        )
+
+
+async def _create_unless_found(
+    read: Callable[[], Awaitable[object]], create: Callable[[], Awaitable[object]]
+) -> bool:
+    """Call ``create`` unless ``read`` finds the object; True if this call created it."""
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    try:
+        await read()
+        return False
+    except ObjectNotFound:
+        pass
+    try:
+        await create()
+    except ObjectAlreadyExists:  # created meanwhile (a worker started with --type makes its pool)
+        return False
+    return True
 
 
 async def setup_server(*, work_pools: bool = True) -> list[str]:

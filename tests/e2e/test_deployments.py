@@ -36,7 +36,8 @@ from typing import Any
 import pytest
 
 from deployments.config import ROOT, load_deployments
-from deployments.local import Local, _alive
+from deployments.local import Local
+from deployments.processes import alive
 from tasks.policies import STORE_WRITES_TAG
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -155,7 +156,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
                 pids.append(pid)
         print("\n".join(local.stop_all()))
         local.deactivate_profile()
-        assert not [pid for pid in pids if _alive(pid)], "a process survived make stop"
+        assert not [pid for pid in pids if alive(pid)], "a process survived make stop"
 
 
 @pytest.fixture(scope="module")

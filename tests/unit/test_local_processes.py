@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from deployments.local import Local, LocalError, _alive
+from deployments.local import Local, LocalError
+from deployments.processes import alive
 
 # Prints "ready" once its signal handlers are set, so tests never signal it too early.
 IGNORES_SIGINT = (
@@ -57,7 +58,7 @@ def test_start_writes_a_pidfile_and_a_log_and_stop_uses_sigint_first(local: Loca
     assert record["pid"] == pid and record["port"] == local.port
     assert local.running("server") == pid
     assert local.stop("server") == f"server: stopped (pid {pid}, SIGINT)"
-    assert not _alive(pid)
+    assert not alive(pid)
     assert not local.pidfile("server").exists()
     assert local.stop("server") == "server: not running"
 
@@ -65,17 +66,17 @@ def test_start_writes_a_pidfile_and_a_log_and_stop_uses_sigint_first(local: Loca
 def test_a_process_that_ignores_ctrl_c_gets_sigterm(local: Local) -> None:
     pid = _server(local, IGNORES_SIGINT)
     assert local.stop("server", grace_seconds=1) == f"server: stopped (pid {pid}, SIGTERM)"
-    assert not _alive(pid)
+    assert not alive(pid)
 
 
 def test_the_whole_process_group_is_stopped(local: Local, tmp_path: Path) -> None:
     child_file = tmp_path / "child.pid"
     pid = _server(local, LEAVES_A_CHILD, str(child_file))
     child = int(child_file.read_text())
-    assert _alive(child)
+    assert alive(child)
 
     assert local.stop("server", grace_seconds=1).startswith(f"server: stopped (pid {pid}")
-    assert not _alive(pid) and not _alive(child)
+    assert not alive(pid) and not alive(child)
 
 
 def test_a_stale_pidfile_is_removed_and_nothing_is_signalled(local: Local) -> None:

@@ -66,9 +66,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=_default_home)
     backend: Literal["local", "hopsworks"] = "local"
+    # The demo source's own defaults, repeated so settings need not import the simulator
+    # (test_demo_source compares them).
     demo_seed: int = 42
     demo_size: int = Field(default=20_000, ge=10)
-    demo_churn: float = Field(default=0.30, ge=0, le=1)  # sources.demo.DEFAULT_CHURN
+    demo_churn: float = Field(default=0.30, ge=0, le=1)
     max_reject_fraction: float = Field(default=DEFAULT_MAX_REJECT_FRACTION, gt=0, le=1)
     max_delete_fraction: float = Field(default=DEFAULT_MAX_DELETE_FRACTION, gt=0, le=1)
     max_descriptive_change_fraction: float = Field(

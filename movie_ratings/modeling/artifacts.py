@@ -40,8 +40,6 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBRegressor",
 })
-#: Key of the artifact hashes in a model card.
-ARTIFACTS_KEY = "artifacts"
 _PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"ZF")  # pickle, zlib (joblib's compress), gzip, old joblib
 _RETRAIN = "retrain with `movie-ratings train` to register a model in the safe format"
 

@@ -587,3 +587,17 @@ def test_people_drift_and_part_of_the_rating_is_seen_by_no_feature() -> None:
     groups = rated.groupby(["director", "genres", "original_language"])["imdb_rating"]
     spread = groups.std().dropna()
     assert len(spread) > 30 and spread.median() > 0.7  # 0.59 when noise was all it had
+
+
+def test_the_settings_demo_defaults_are_the_sources() -> None:
+    """settings.py keeps its own copies (importing the simulator there would load numpy and
+    pyarrow for every command): they must agree with the source's defaults."""
+    import inspect
+
+    from movie_ratings.settings import Settings
+
+    defaults = {name: p.default for name, p in inspect.signature(DemoSource).parameters.items()}
+    fields = Settings.model_fields
+    assert fields["demo_churn"].default == defaults["churn"]
+    assert fields["demo_seed"].default == defaults["seed"]
+    assert fields["demo_size"].default == defaults["size"]

@@ -29,13 +29,12 @@ companies), :mod:`.text` (titles and overviews), :mod:`.rating` (the hidden rati
 :mod:`.writer` (the CSV) and :mod:`.source` (the cached source).
 """
 
-from movie_ratings.sources.demo.feed import DEFAULT_CHURN, churn_moves, churned, demo_snapshot
+from movie_ratings.sources.demo.feed import churn_moves, churned, demo_snapshot
 from movie_ratings.sources.demo.films import DEMO_EPOCH
 from movie_ratings.sources.demo.source import DemoSource
 from movie_ratings.sources.demo.writer import write_snapshot_csv
 
 __all__ = [
-    "DEFAULT_CHURN",
     "DEMO_EPOCH",
     "DemoSource",
     "churn_moves",

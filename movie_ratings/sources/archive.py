@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
 #: A member larger than this is refused (the real file is about 0.8 GB).
-DEFAULT_MAX_BYTES = 16 << 30
+MAX_MEMBER_BYTES = 16 << 30
 #: Free space kept beyond what a write needs (the store and Prefect write there too).
 FREE_SPACE_MARGIN = 256 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -182,8 +182,6 @@ def extract_member(
     archive: Path,
     file_name: str,
     dest: Path,
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ExtractedFile:
     """Check an archive and extract one file from it to ``dest``, atomically.
 
@@ -191,14 +189,14 @@ def extract_member(
         archive: the zip file.
         file_name: base name of the member to extract (see :func:`find_member`).
         dest: final path of the extracted file; its folder must exist. Replaced if present.
-        max_bytes: refuse a member declared larger than this.
 
     Returns:
         The extracted file with its size and SHA-256.
 
     Raises:
         DataError: when the archive is not a zip, is corrupt (bad CRC, truncated data),
-            has an unsafe member, lacks the file, or the file is empty or too large.
+            has an unsafe member, lacks the file, or the file is empty or larger than
+            :data:`MAX_MEMBER_BYTES`.
     """
     try:
         zf = zipfile.ZipFile(archive)
@@ -207,10 +205,10 @@ def extract_member(
     with zf:
         check_members(zf)
         info = find_member(zf, file_name)
-        if info.file_size > max_bytes:
+        if info.file_size > MAX_MEMBER_BYTES:
             raise DataError(
                 f"{info.filename} in {archive} declares {info.file_size} bytes, over the "
-                f"{max_bytes} byte limit"
+                f"{MAX_MEMBER_BYTES} byte limit"
             )
         ensure_free_space(dest.parent, info.file_size, f"extracting {info.filename} from {archive}")
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")

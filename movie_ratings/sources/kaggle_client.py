@@ -293,17 +293,16 @@ def _http_error(exc: requests.HTTPError, what: str, credential_source: str | Non
     return DataError(f"{what}: Kaggle refused the request (HTTP {status}): {exc}")
 
 
-def _stream_to_file(response: requests.Response, dest: Path, what: str, *,
-                    max_bytes: int | None = None) -> None:
+def _stream_to_file(response: requests.Response, dest: Path, what: str) -> None:
     """Write a streamed response to ``dest``; check its length and any MD5 from GCS.
 
     Raises:
-        DataError: the archive is larger than ``max_bytes`` (default
-            :data:`MAX_DOWNLOAD_BYTES`), announced or as it arrives.
+        DataError: the archive is larger than :data:`MAX_DOWNLOAD_BYTES`, announced or as
+            it arrives.
         ConfigurationError: the disk has no room for the announced size.
         TransientError: when fewer or more bytes arrive than announced, or the MD5 differs.
     """
-    max_bytes = MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
+    max_bytes = MAX_DOWNLOAD_BYTES
     expected = response.headers.get("Content-Length")
     if expected is not None and expected.isdigit():
         if int(expected) > max_bytes:

@@ -183,10 +183,14 @@ def test_empty_member_is_refused(tmp_path: Path) -> None:
         extract_member(archive, KAGGLE_FILE, tmp_path / "x.csv")
 
 
-def test_oversized_member_is_refused(tmp_path: Path) -> None:
+def test_oversized_member_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from movie_ratings.sources import archive as archive_module
+
+    monkeypatch.setattr(archive_module, "MAX_MEMBER_BYTES", 10)
     archive = make_zip(tmp_path / "a.zip", {KAGGLE_FILE: CSV})
-    with pytest.raises(DataError, match="limit"):
-        extract_member(archive, KAGGLE_FILE, tmp_path / "x.csv", max_bytes=10)
+    with pytest.raises(DataError, match="over the 10 byte limit"):
+        extract_member(archive, KAGGLE_FILE, tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_existing_destination_is_replaced_whole(tmp_path: Path) -> None:

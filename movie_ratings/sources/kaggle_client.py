@@ -230,7 +230,7 @@ def _apply_timeout(client: Any, timeout: tuple[float, float]) -> None:
         return
 
     class _TimeoutAdapter(HTTPAdapter):
-        def send(self, request, **kwargs):  # type: ignore[override]
+        def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
             if kwargs.get("timeout") is None:
                 kwargs["timeout"] = timeout
             return super().send(request, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -77,7 +78,7 @@ class Films:
     # Before release: the same fields as far as they are known then (sparser).
     runtime_before: np.ndarray
     budget_before: np.ndarray
-    before: dict
+    before: dict[str, pa.Array]
     # Columns that never change once the film is out, already in raw-file form.
     title: pa.Array
     original_title: pa.Array
@@ -102,7 +103,7 @@ class Films:
 def concat_films(parts: list[Films]) -> Films:
     if len(parts) == 1:
         return parts[0]
-    merged: dict = {}
+    merged: dict[str, Any] = {}
     for f in fields(Films):
         values = [getattr(p, f.name) for p in parts]
         if isinstance(values[0], dict):

@@ -181,10 +181,6 @@ def list_length(s: Streams, fame: np.ndarray, bias: float, extra: np.ndarray) ->
     return np.where(empty, 0, 1 + extra).astype(np.int64)
 
 
-
-
-
-
 def make_films(
     s: Streams, ids: np.ndarray, created: np.ndarray, *, added: bool, pools: Pools
 ) -> Films:

@@ -112,7 +112,6 @@ def split_dataset(dataset: str) -> tuple[str, str]:
     return owner, slug
 
 
-
 class KagglehubClient:
     """:class:`KaggleClient` over ``kagglesdk``, with kagglehub's credential discovery.
 

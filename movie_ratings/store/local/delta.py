@@ -45,14 +45,14 @@ __all__ = [
 
 #: A table is compacted when a write leaves it with more data files than this. Every
 #: daily update adds a small file to each table, and reading a table (the daily diff reads
-#: it column by column) costs time per file: without compaction a 2,500-film group took
-#: 15x longer to diff after 60 daily updates than after one.
+#: it column by column) costs time per file: without compaction the daily diff would slow
+#: down day after day.
 COMPACT_AFTER_FILES = 16
 #: Compaction merges the files smaller than this and leaves larger ones alone (a big
 #: backfill's, a churny day's signals, and merged files once they reach it). Earlier
 #: versions keep their files, so every byte compaction rewrites is stored twice: the
 #: target is kept low enough that a day whose signals moved for a large share of the films
-#: (a few MB at 1.2M films, bench/RESULTS.md) is never rewritten, while the small files of
+#: (its size at 1.2M films: bench/RESULTS.md) is never rewritten, while the small files of
 #: quiet days are still merged.
 COMPACT_TARGET_BYTES = 2 << 20
 
@@ -78,9 +78,9 @@ def delta_dataset(path: Path, table_version: int) -> ds.Dataset:
     call back into Python. A thread still doing so while the interpreter shuts down is
     forced to exit in the middle of C++ code, which aborts the process after all work is
     done ("terminate called without an active exception", delta-io/delta-rs#2184,
-    apache/arrow#45017); measured here in 3 of 90 short processes. Arrow's native local
-    filesystem never calls into Python (0 of 90). deltalake documents passing a filesystem
-    rooted at the table for exactly this kind of use.
+    apache/arrow#45017), now and then in short processes. Arrow's native local filesystem
+    never calls into Python. deltalake documents passing a filesystem rooted at the table
+    for exactly this kind of use.
     """
     root = pafs.SubTreeFileSystem(str(path.resolve()), pafs.LocalFileSystem())
     return DeltaTable(path, version=table_version).to_pyarrow_dataset(filesystem=root)
@@ -95,11 +95,11 @@ def create_table(path: Path, rows: pa.Table, *, name: str, description: str,
     """Create a Delta table holding ``rows``: Parquet files written by pyarrow in parallel,
     then committed as the table's first version in one transaction.
 
-    A backfill's main cost: measured on the 1.2M-film ``movies`` group, 4.0 CPU-seconds
-    against 7.1 for ``write_deltalake`` (whose writer is single-threaded), and the files
-    are written by ``files`` threads. Each file's statistics (row count, null counts,
-    min/max of numbers and dates) go into the log as ``write_deltalake`` would put them,
-    so later merges still skip files by ``snapshot_date``.
+    A backfill's main cost: this takes less CPU time than ``write_deltalake`` (whose writer
+    is single-threaded), and the files are written by ``files`` threads. Each file's
+    statistics (row count, null counts, min/max of numbers and dates) go into the log as
+    ``write_deltalake`` would put them, so later merges still skip files by
+    ``snapshot_date``.
 
     Args:
         path: the table's folder (must not hold a table yet).
@@ -113,8 +113,8 @@ def create_table(path: Path, rows: pa.Table, *, name: str, description: str,
     """
     path.mkdir(parents=True, exist_ok=True)
     step = max(1, -(-rows.num_rows // files))
-    # Parquet min/max of numbers and dates only (those of the texts and lists cost 0.5 of
-    # the ~4 CPU-seconds of writing the 1.2M-film movies group, and no read filters on them).
+    # Parquet min/max of numbers and dates only: those of the texts and lists are a large
+    # share of the writing time, and no read filters on them.
     stats_columns = [f.name for f in rows.schema if _has_min_max(f.type) or pa.types.is_boolean(f.type)]
     parts = [rows.slice(start, step) for start in range(0, rows.num_rows, step)] or [rows]
 

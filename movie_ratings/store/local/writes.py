@@ -78,9 +78,8 @@ class SnapshotWrites(StoreFolder):
         index = LogIndex.build(keys, spec.primary_key[0], spec.event_time)
 
         def read_column(name: str) -> pa.ChunkedArray:
-            # One thread per column: the diff reads several columns at once already
-            # (measured at 1.2M films: 1.3-1.8 CPU-s for all columns against 1.9-2.1 s
-            # with Arrow's scan threads on top).
+            # One thread per column: the diff reads several columns at once already, and
+            # Arrow's scan threads on top only add CPU time.
             table = dataset.to_table(columns=[name], use_threads=False)
             return _as_stored_types(table, spec).column(0)
 

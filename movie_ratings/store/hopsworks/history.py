@@ -6,7 +6,13 @@ import pyarrow as pa
 
 from movie_ratings.errors import DataError
 from movie_ratings.hopsworks_connection import translate_errors
-from movie_ratings.schema import HISTORY_GROUPS, FeatureGroupSpec
+from movie_ratings.schema import FeatureGroupSpec
+from movie_ratings.store.history_rows import (
+    history_keys,
+    history_spec,
+    rows_to_merge,
+    with_added_columns,
+)
 from movie_ratings.store.hopsworks.groups import SdkGroups
 from movie_ratings.store.hopsworks.layout import offline_type
 
@@ -15,16 +21,7 @@ class HistoryGroups(SdkGroups):
     """History-group merges and reads of :class:`~movie_ratings.store.hopsworks.HopsworksFeatureStore`."""
 
     def merge_rows(self, name: str, version: int, table: pa.Table) -> int:
-        spec = HISTORY_GROUPS.get(name)
-        if spec is None:
-            raise DataError(f"{name!r} is not a history group")
-        try:
-            table = table.select(list(spec.column_names)).cast(spec.arrow_schema)
-        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise DataError(f"rows for {name} do not match its schema: {exc}") from None
-        keys = [*spec.primary_key, spec.event_time]
-        if table.group_by(keys).aggregate([]).num_rows != table.num_rows:
-            raise DataError(f"rows for {name} repeat a key {keys}")
+        spec, table = rows_to_merge(name, table)
         self._append_missing_features(name, version, spec)
         # Hopsworks upserts offline rows on primary key + event time: other keys are kept.
         self.insert_rows(name, version, table)
@@ -49,7 +46,7 @@ class HistoryGroups(SdkGroups):
             return
         present = {f.name for f in handle.columns}
         missing = [f for f in spec.features if f.name not in present]
-        keys = {*spec.primary_key, spec.event_time}
+        keys = set(history_keys(spec))
         if any(f.name in keys for f in missing):
             raise DataError(f"feature group {name} v{version} in Hopsworks lacks key columns "
                             f"{[f.name for f in missing if f.name in keys]}: it is not this code's {name}")
@@ -61,15 +58,11 @@ class HistoryGroups(SdkGroups):
                 [feature(name=f.name, type=offline_type(f.dtype), description=f.description) for f in missing])
 
     def read_all_rows(self, name: str, version: int) -> pa.Table:
-        spec = HISTORY_GROUPS.get(name)
-        if spec is None:
-            raise DataError(f"{name!r} is not a history group")
+        spec = history_spec(name)
         present = self._saved_feature_names(name, version)
         absent = [c for c in spec.column_names if present is not None and c not in present]
         if not absent:
             return self.read_rows(name, version)
         # a group from before a column was added (no insert by this code since): null there
         rows = self.read_rows(name, version, columns=[c for c in spec.column_names if c not in absent])
-        return pa.Table.from_arrays(
-            [rows[c] if c in rows.column_names else pa.nulls(rows.num_rows, spec.arrow_schema.field(c).type)
-             for c in spec.column_names], schema=spec.arrow_schema)
+        return with_added_columns(rows, spec)

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from movie_ratings.schema import (
     DESCRIPTION_GROUPS,
+    FEATURE_GROUPS,
     HELPER_COLUMNS,
     MOVIE_GENRES,
     MOVIE_SIGNALS,
@@ -26,7 +27,7 @@ from movie_ratings.schema import (
     FeatureGroupSpec,
 )
 from movie_ratings.store.base import StoreCommit
-from movie_ratings.store.changes import GroupChanges
+from movie_ratings.store.changes import GroupChanges, deleted_rows
 
 _REJECT_RENAMES = {"column": "rejected_column"}
 
@@ -93,20 +94,8 @@ def log_rows(
 
 def tombstone_rows(ids: np.ndarray, stored: FeatureGroupSpec, snapshot_date: Any, commit: int) -> pa.Table:
     """Rows marking ``ids`` deleted as of ``snapshot_date`` (features null)."""
-    n = len(ids)
-    columns = []
-    for f in stored.features:
-        if f.name == PRIMARY_KEY:
-            columns.append(pa.array(ids, f.dtype))
-        elif f.name == stored.event_time:
-            columns.append(pa.array([snapshot_date] * n, f.dtype))
-        elif f.name == STORE_COMMIT:
-            columns.append(pa.array(np.full(n, commit, np.int64)))
-        elif f.name == TOMBSTONE:
-            columns.append(pa.array(np.ones(n, bool)))
-        else:
-            columns.append(pa.nulls(n, f.dtype))
-    return pa.Table.from_arrays(columns, schema=stored.arrow_schema)
+    features = deleted_rows(ids, FEATURE_GROUPS[stored.name], snapshot_date)
+    return log_rows(features, stored, commit, tombstone=True)
 
 
 def lockstep_ids(changes: dict[str, GroupChanges]) -> tuple[np.ndarray, np.ndarray]:

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from movie_ratings.errors import DataError
-from movie_ratings.schema import HISTORY_GROUPS
 from movie_ratings.store.base import group_key
+from movie_ratings.store.history_rows import (
+    history_keys,
+    history_spec,
+    rows_to_merge,
+    with_added_columns,
+)
 from movie_ratings.store.local.delta import DeltaTable, delta_dataset, write_deltalake
 from movie_ratings.store.local.folder import StoreFolder
 
@@ -21,14 +25,7 @@ class HistoryGroups(StoreFolder):
         return self.root / "history" / group_key(name, version)
 
     def merge_rows(self, name: str, version: int, table: pa.Table) -> int:
-        spec = HISTORY_GROUPS[name]
-        try:
-            table = table.select(list(spec.column_names)).cast(spec.arrow_schema)
-        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise DataError(f"rows for {name} do not match its schema: {exc}") from None
-        keys = [*spec.primary_key, spec.event_time]
-        if table.group_by(keys).aggregate([]).num_rows != table.num_rows:
-            raise DataError(f"rows for {name} repeat a key {keys}")
+        spec, table = rows_to_merge(name, table)
         path = self._history_path(name, version)
         # One Delta commit per write: a killed run leaves the previous table version. The
         # writer lock orders concurrent merges (unlocked, Delta refused half of them with
@@ -38,7 +35,7 @@ class HistoryGroups(StoreFolder):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_deltalake(path, table, mode="error")
             else:
-                predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+                predicate = " AND ".join(f"t.{k} = s.{k}" for k in history_keys(spec))
                 (
                     DeltaTable(path)
                     # merge_schema: a table written before a nullable column was added gains it
@@ -50,12 +47,9 @@ class HistoryGroups(StoreFolder):
             return DeltaTable(path).version()
 
     def read_all_rows(self, name: str, version: int) -> pa.Table:
-        spec = HISTORY_GROUPS[name]
+        spec = history_spec(name)
         path = self._history_path(name, version)
         if not (path / "_delta_log").is_dir():
             return spec.arrow_schema.empty_table()
         rows = delta_dataset(path, DeltaTable(path).version()).to_table()
-        for column in spec.arrow_schema:  # columns added since the oldest rows were written
-            if column.name not in rows.column_names:
-                rows = rows.append_column(column, pa.nulls(rows.num_rows, column.type))
-        return rows.select(list(spec.column_names)).cast(spec.arrow_schema)
+        return with_added_columns(rows, spec)

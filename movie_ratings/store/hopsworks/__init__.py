@@ -1,6 +1,6 @@
 """The Hopsworks feature store backend: the :class:`FeatureStore` interface over the hsfs SDK.
 
-Every Hopsworks feature-store call of this project sits in this module.
+Every Hopsworks feature-store call of this project sits in this package.
 
 **What is created in the project** (every group declared in :mod:`movie_ratings.schema`;
 names and versions explicit; versions of the data groups and of the view come from the
@@ -39,7 +39,7 @@ both, with the same snapshot date and store commit, so the view's point-in-time 
 stale genres).
 
 **What to write** is decided by :mod:`movie_ratings.store.upsert`, the same code as the
-embedded store's: this module reads the current rows and writes the plan.
+embedded store's: this package reads the current rows and writes the plan.
 
 **Store commits** are rows of ``store_commits``, written last: readers only read rows whose
 ``store_commit`` is at most the commit they read, so rows of a run that died before its
@@ -52,6 +52,12 @@ queries on HUDI and ICEBERG and its Arrow Flight reader does not serve them, so 
 an earlier commit filter on ``store_commit`` instead, which works on every format and gives
 exactly the rows the commit saw (same-day reruns included). One writer at a time is assumed
 (the deployments run one ingest at a time).
+
+Modules: :mod:`.layout` (how each group is laid out: schema, key, statistics, types),
+:mod:`.frames` (Arrow tables to and from the SDK's frames), :mod:`.rows` (log rows,
+tombstones and their reductions), :mod:`.groups` (SDK handles, commits), :mod:`.writes`
+(the snapshot upsert), :mod:`.reads` (groups, the view, training data, rejects),
+:mod:`.history` (history groups); :mod:`.store` puts the class together.
 """
 
 from movie_ratings.store.hopsworks.frames import frame_to_table, numeric_metrics, table_to_frame

@@ -60,7 +60,7 @@ tombstones and their reductions), :mod:`.groups` (SDK handles, commits), :mod:`.
 :mod:`.history` (history groups); :mod:`.store` puts the class together.
 """
 
-from movie_ratings.store.hopsworks.frames import frame_to_table, numeric_metrics, table_to_frame
+from movie_ratings.store.hopsworks.frames import frame_to_table, table_to_frame
 from movie_ratings.store.hopsworks.layout import (
     STATISTICS,
     current_group_name,
@@ -80,7 +80,6 @@ __all__ = [
     "feature_store_of",
     "frame_to_table",
     "hopsworks_group",
-    "numeric_metrics",
     "offline_type",
     "open_hopsworks_store",
     "table_to_frame",

@@ -76,13 +76,3 @@ def frame_to_table(frame: pd.DataFrame, schema: pa.Schema, group: str) -> pa.Tab
         [_column(frame[f.name], f, group) for f in schema], schema=schema
     )
 
-
-def numeric_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    """Only the finite numbers of a metrics dict (what Hopsworks accepts as model metrics)."""
-    out = {}
-    for name, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-            continue
-        if np.isfinite(value):
-            out[name] = float(value)
-    return out

@@ -21,8 +21,10 @@ def _missing(table: pa.Table, column: str) -> np.ndarray:
     values = table[column]
     if pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
         length = pc.fill_null(pc.list_value_length(values), 0).to_numpy(zero_copy_only=False)
-        return length == 0
-    return pc.is_null(values).to_numpy(zero_copy_only=False)
+        empty: np.ndarray = length == 0
+        return empty
+    missing: np.ndarray = pc.is_null(values).to_numpy(zero_copy_only=False)
+    return missing
 
 
 def upcoming_drop_rates(view: pa.Table, *, min_films: int = 50) -> dict[str, float]:

@@ -30,4 +30,5 @@ def film_text(table: pa.Table) -> list[str]:
     """Title, tagline and overview of each film as one lowercase string."""
     parts = [pc.fill_null(pc.cast(table[c], pa.string()), "") for c in TEXT_COLUMNS]
     joined = pc.binary_join_element_wise(*parts, " ")
-    return pc.utf8_lower(joined).to_pylist()
+    texts: list[str] = pc.utf8_lower(joined).to_pylist()
+    return texts

@@ -88,7 +88,7 @@ def nice_ceiling(value: float) -> float:
     """A round axis maximum at or above ``value`` (1, 2 or 5 times a power of ten)."""
     if value <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power = 10.0 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if step * power >= value:
             return step * power

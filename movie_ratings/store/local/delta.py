@@ -134,7 +134,7 @@ def create_table(path: Path, rows: pa.Table, *, name: str, description: str,
 
 def _has_min_max(dtype: pa.DataType) -> bool:
     """Whether a column's min/max goes into file statistics: numbers and dates."""
-    return pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_date(dtype)
+    return bool(pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_date(dtype))
 
 
 def file_stats(part: pa.Table) -> dict[str, Any]:

@@ -73,7 +73,8 @@ class Reads(StoreFolder):
         path = self._view_path(name, version)
         if not path.exists():
             raise DataError(f"feature view {name} version {version} does not exist: run a backfill")
-        return json.loads(path.read_text())
+        definition: dict[str, Any] = json.loads(path.read_text())
+        return definition
 
     def read_feature_view(self, name: str, version: int, *, commit: int | None = None) -> pa.Table:
         definition = self.feature_view(name, version)

@@ -8,17 +8,10 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from markupsafe import escape
-
 from movie_ratings.site.data import FilmCard, film_url, valid_imdb_id
 
 #: Contributions shown per film: the largest by size.
 EXPLANATION_ITEMS = 5
-
-
-def esc(value: object) -> str:
-    """The value escaped as the templates escape it (None becomes empty)."""
-    return "" if value is None else str(escape(str(value)))
 
 
 def json_for_script(value: object) -> str:

@@ -21,6 +21,7 @@ from movie_ratings.schema import (
     PRIMARY_KEY,
     REJECTS_SCHEMA,
     SNAPSHOT_REJECTS,
+    SNAPSHOT_REJECTS_RENAMES,
     STORE_COMMIT,
     STORE_COMMITS,
     TOMBSTONE,
@@ -28,8 +29,6 @@ from movie_ratings.schema import (
 )
 from movie_ratings.store.base import StoreCommit
 from movie_ratings.store.changes import GroupChanges, deleted_rows
-
-_REJECT_RENAMES = {"column": "rejected_column"}
 
 
 def latest_rows(log: pa.Table, key: str, event_time: str, *, upto_commit: int) -> pa.Table:
@@ -136,7 +135,7 @@ def _commit_to_row(commit: StoreCommit) -> pa.Table:
 
 def _reject_rows(rejects: pa.Table, commit: int) -> pa.Table:
     rows = rejects.cast(REJECTS_SCHEMA).rename_columns(
-        [_REJECT_RENAMES.get(n, n) for n in REJECTS_SCHEMA.names]
+        [SNAPSHOT_REJECTS_RENAMES.get(n, n) for n in REJECTS_SCHEMA.names]
     )
     n = rows.num_rows
     rows = rows.append_column(STORE_COMMIT, pa.array(np.full(n, commit, np.int64)))
@@ -159,6 +158,6 @@ def _current_rejects(stored: pa.Table, upto_commit: int) -> pa.Table:
         for d, c in zip(visible["snapshot_date"].to_pylist(), visible[STORE_COMMIT].to_pylist(), strict=True)
     ]
     kept = visible.filter(pa.array(mask)).sort_by([(STORE_COMMIT, "ascending"), ("reject_index", "ascending")])
-    back = {v: k for k, v in _REJECT_RENAMES.items()}
+    back = {v: k for k, v in SNAPSHOT_REJECTS_RENAMES.items()}
     kept = kept.rename_columns([back.get(n, n) for n in kept.column_names])
     return kept.select(REJECTS_SCHEMA.names).cast(REJECTS_SCHEMA)

@@ -2,7 +2,7 @@
 
 The two Hopsworks adapters (:mod:`movie_ratings.store.hopsworks` and
 :mod:`movie_ratings.registry.hopsworks`) share one login per process. This module holds the
-only ``hopsworks.login`` call; every other SDK call sits in those two modules.
+only ``hopsworks.login`` call; every other SDK call sits in those two adapters.
 
 Nothing here imports the SDK at import time: ``hopsworks`` is an optional extra
 (``pip install -e '.[hopsworks]'``) and is imported when a connection is made.

@@ -16,7 +16,7 @@ repeating column names.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 
@@ -371,17 +371,17 @@ MOVIE_RATINGS_VIEW = FeatureViewSpec(
     label=LABEL,
 )
 
-REJECTS_SCHEMA = pa.schema(
-    [
-        pa.field("snapshot_date", pa.date32()),
-        pa.field("source", pa.string()),
-        pa.field("record", pa.int64()),
-        pa.field("id", pa.int64()),
-        pa.field("column", pa.string()),
-        pa.field("reason", pa.string()),
-        pa.field("raw", pa.string()),
-    ]
+#: Columns of a quarantined record (one row per record and reason).
+REJECT_FEATURES: tuple[Feature, ...] = (
+    Feature("snapshot_date", pa.date32(), "Snapshot date (event time)."),
+    Feature("source", pa.string(), "Source of the snapshot."),
+    Feature("record", pa.int64(), "Record number in the snapshot file."),
+    Feature("id", pa.int64(), "TMDB id when it could be read."),
+    Feature("column", pa.string(), "Column that failed."),
+    Feature("reason", pa.string(), "Why the record was quarantined."),
+    Feature("raw", pa.string(), "The raw record."),
 )
+REJECTS_SCHEMA = pa.schema([pa.field(f.name, f.dtype) for f in REJECT_FEATURES])
 
 
 # --------------------------------------------------------------------------------------
@@ -415,19 +415,16 @@ STORE_COMMITS = FeatureGroupSpec(
     event_time="created_at",
 )
 
+#: Reject columns stored under another name in ``snapshot_rejects``.
+SNAPSHOT_REJECTS_RENAMES = {"column": "rejected_column"}
+
 SNAPSHOT_REJECTS = FeatureGroupSpec(
     name="snapshot_rejects",
     description="Records quarantined by cleaning, with the store commit that stored them.",
     features=(
         Feature(STORE_COMMIT, pa.int64(), "Store commit that stored these rejects."),
         Feature("reject_index", pa.int64(), "Position of the reject in its commit."),
-        Feature("snapshot_date", pa.date32(), "Snapshot date (event time)."),
-        Feature("source", pa.string(), "Source of the snapshot."),
-        Feature("record", pa.int64(), "Record number in the snapshot file."),
-        Feature("id", pa.int64(), "TMDB id when it could be read."),
-        Feature("rejected_column", pa.string(), "Column that failed ('column' in the local store)."),
-        Feature("reason", pa.string(), "Why the record was quarantined."),
-        Feature("raw", pa.string(), "The raw record."),
+        *(replace(f, name=SNAPSHOT_REJECTS_RENAMES.get(f.name, f.name)) for f in REJECT_FEATURES),
     ),
     primary_key=(STORE_COMMIT, "reject_index"),
     event_time="snapshot_date",

@@ -6,6 +6,12 @@ from typing import Any
 
 from movie_ratings.modeling.card import Comparison
 
+DEMO_TAG = " [DEMO DATA]"
+
+
+def _demo(run: dict[str, Any]) -> str:
+    return DEMO_TAG if run.get("is_demo") else ""
+
 
 def ingest_line(run: dict[str, Any]) -> str:
     """Summarise an ingest run (``backfill`` or ``daily-features``) in one line.
@@ -17,7 +23,7 @@ def ingest_line(run: dict[str, Any]) -> str:
         For example ``daily-features 2026-11-20 [DEMO DATA]: read 22,924, rejected 3, new 9,
         changed 19, unchanged 22,893, deleted 0 -> store commit 2``.
     """
-    demo = " [DEMO DATA]" if run.get("is_demo") else ""
+    demo = _demo(run)
     written = "" if run.get("created_commit", True) else " (already stored, nothing written)"
     return (
         f"{run['flow']} {run['snapshot_date']}{demo}: read {run['rows_read']:,}, "
@@ -35,7 +41,7 @@ def training_line(run: dict[str, Any]) -> str:
             ``parity`` and ``baseline`` entries are :class:`~movie_ratings.modeling.card.Comparison`
             records, each a score or why it is not computable.
     """
-    demo = " [DEMO DATA]" if run.get("is_demo") else ""
+    demo = _demo(run)
     parity = Comparison.model_validate(
         run.get("parity", {}).get("old_notebook_temporal_no_votes")
         or {"not_computable": "not reported"})
@@ -53,7 +59,7 @@ def training_line(run: dict[str, Any]) -> str:
 
 def inference_line(run: dict[str, Any]) -> str:
     """Summarise an inference run: films predicted, model version, live score."""
-    demo = " [DEMO DATA]" if run.get("is_demo") else ""
+    demo = _demo(run)
     mae = "not yet known" if run["live_mae"] is None else f"{run['live_mae']:.3f}"
     return (
         f"inference {run['snapshot_date']}{demo}: {run['predicted']:,} films predicted with "
@@ -91,7 +97,7 @@ def main_line(runs: list[dict[str, Any]]) -> str:
     if dates:
         line += f", {dates[0]}" + (f" to {dates[-1]}" if len(dates) > 1 else "")
     if any(run.get("is_demo") for run in runs):
-        line += " [DEMO DATA]"
+        line += DEMO_TAG
     commits = [run["store_commit"] for run in runs if run.get("store_commit") is not None]
     if commits:
         line += f" -> store commit {commits[-1]}"

@@ -14,17 +14,20 @@ depends on training data is fitted here, on training rows only, and travels with
   n-grams (lowercased, so casing and whitespace do not matter).
 * missing stays distinct from zero: an unknown count, list, genre set or encoding is NaN.
 * training rows can lose fields at the rates upcoming films miss them
-  (:func:`upcoming_drop_rates`), so the model learns from rows like the ones it scores.
+  (:func:`~movie_ratings.modeling.augment.upcoming_drop_rates`), so the model learns from
+  rows like the ones it scores.
 
 Post-release signals (votes, popularity, revenue) are never read: see
 :data:`movie_ratings.schema.POST_RELEASE_COLUMNS`.
+
+The classes stay in this module: a model file names each class by its module, and
+:func:`movie_ratings.modeling.artifacts.load_pipeline` trusts a class only at the module
+that defines it, so moving one would make every registered model unloadable.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import Ridge
 
+from movie_ratings.modeling.augment import drop_metadata
+from movie_ratings.modeling.text import TEXT_COLUMNS, film_text, words_and_bigrams
 from movie_ratings.schema import GENRE_FEATURES
 
 #: Numeric pre-release features used as they are (NaN when unknown).
@@ -47,7 +52,6 @@ TARGET_ENCODED: tuple[str, ...] = (
     "directors", "writers", "producers", "top_cast", "companies", "composers",
     "cinematographers", "countries", "spoken_languages", "original_language",
 )
-TEXT_COLUMNS: tuple[str, ...] = ("title", "tagline", "overview")
 #: Every view column the pipeline reads.
 INPUT_COLUMNS: tuple[str, ...] = (
     *NUMERIC_FEATURES, "budget", "release_date", *TARGET_ENCODED, *TEXT_COLUMNS,
@@ -304,28 +308,6 @@ def _flat(lists: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return flat.filter(pa.array(keep)), parents[keep]
 
 
-#: scikit-learn's default token pattern: words of two or more word characters.
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-
-
-def words_and_bigrams(text: str) -> list[str]:
-    """The tokens ``HashingVectorizer(ngram_range=(1, 2))`` makes of ``text``, in a third
-    less time (its general n-gram loop is the slow part of hashing 1.2M overviews).
-
-    Same lowercasing, token pattern and bigram joining, so the hashed features, and the
-    models fitted on them, are unchanged.
-    """
-    words = _TOKEN.findall(text.lower())
-    return words + [f"{a} {b}" for a, b in pairwise(words)]
-
-
-def film_text(table: pa.Table) -> list[str]:
-    """Title, tagline and overview of each film as one lowercase string."""
-    parts = [pc.fill_null(pc.cast(table[c], pa.string()), "") for c in TEXT_COLUMNS]
-    joined = pc.binary_join_element_wise(*parts, " ")
-    return pc.utf8_lower(joined).to_pylist()
-
-
 class TextScore(BaseEstimator, TransformerMixin):
     """One number per film: a ridge regression of the label on hashed text n-grams.
 
@@ -385,67 +367,6 @@ LIST_COUNTS: tuple[str, ...] = (
     "n_cast", "n_directors", "n_writers", "n_producers", "n_companies", "n_countries",
     "n_spoken_languages", "n_genres",
 )
-#: Fields a training row can lose in the augmentation (:func:`upcoming_drop_rates`), with
-#: the count columns that go with them.
-DROPPABLE: dict[str, tuple[str, ...]] = {
-    "runtime": (), "budget": (), "overview": (), "tagline": (),
-    "top_cast": ("n_cast",), "directors": ("n_directors",), "writers": ("n_writers",),
-    "producers": ("n_producers",), "companies": ("n_companies",),
-    "composers": (), "cinematographers": (),
-}
-
-
-def _missing(table: pa.Table, column: str) -> np.ndarray:
-    values = table[column]
-    if pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
-        length = pc.fill_null(pc.list_value_length(values), 0).to_numpy(zero_copy_only=False)
-        return length == 0
-    return pc.is_null(values).to_numpy(zero_copy_only=False)
-
-
-def upcoming_drop_rates(view: pa.Table, *, min_films: int = 50) -> dict[str, float]:
-    """How much more often each field is missing on upcoming films than on rated ones.
-
-    For each :data:`DROPPABLE` field: the probability ``p`` with which dropping it from a
-    rated film makes rated films miss it as often as upcoming films do,
-    ``p = (m_upcoming - m_rated) / (1 - m_rated)`` (0 when upcoming films are not sparser).
-    Upcoming films are those of an upcoming status without a rating.
-
-    Args:
-        view: rows of the feature view (rated and unrated films).
-        min_films: fewer upcoming or rated films than this: no rates (``{}``).
-    """
-    from movie_ratings.schema import LABEL, UPCOMING_STATUSES
-
-    rated = pc.is_valid(view[LABEL])
-    upcoming = pc.and_(pc.invert(rated), pc.is_in(view["status"], value_set=pa.array(UPCOMING_STATUSES)))
-    rated_rows, upcoming_rows = view.filter(rated), view.filter(pc.fill_null(upcoming, False))
-    if rated_rows.num_rows < min_films or upcoming_rows.num_rows < min_films:
-        return {}
-    rates = {}
-    for column in DROPPABLE:
-        m_rated = float(_missing(rated_rows, column).mean())
-        m_upcoming = float(_missing(upcoming_rows, column).mean())
-        if m_upcoming > m_rated and m_rated < 1:
-            rates[column] = round((m_upcoming - m_rated) / (1 - m_rated), 4)
-    return rates
-
-
-def drop_metadata(table: pa.Table, rates: dict[str, float], seed: int) -> pa.Table:
-    """A copy of ``table`` where each field of each row is nulled with its rate (seeded)."""
-    rng = np.random.default_rng([seed, 7])
-    out = table
-    for column, rate in sorted(rates.items()):
-        if rate <= 0 or column not in out.column_names:
-            continue
-        drop = pa.array(rng.random(out.num_rows) < rate)
-        for name in (column, *DROPPABLE.get(column, ())):
-            if name in out.column_names:
-                values = out[name]
-                nulled = pc.if_else(drop, pa.scalar(None, values.type), values)
-                out = out.set_column(out.column_names.index(name), name, nulled)
-    return out
-
 
 def _float32_columns(parts: list[np.ndarray]) -> np.ndarray:
     """The parts side by side as one float32 matrix, without a float64 copy of it all."""
@@ -468,7 +389,8 @@ class MovieFeatures(BaseEstimator, TransformerMixin):
         lag_days: settling lag of the time-aware history (:class:`HistoryEncoder`).
         drop_rates: per field, the share of training rows that lose it, so training rows
             are as sparse as the upcoming films the model scores (see
-            :func:`upcoming_drop_rates`); the history keeps every film's full record.
+            :func:`~movie_ratings.modeling.augment.upcoming_drop_rates`); the history keeps
+            every film's full record.
             None (no augmentation) in training: measured, it did not help (README).
     """
 

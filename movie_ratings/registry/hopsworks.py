@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -51,12 +52,23 @@ from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry.base import CARD_FILE, MODEL_FILE, ModelVersion
 from movie_ratings.schema import MODEL_PROMOTIONS
 from movie_ratings.settings import Settings
-from movie_ratings.store.hopsworks import HopsworksFeatureStore, feature_store_of, numeric_metrics
+from movie_ratings.store.hopsworks import HopsworksFeatureStore, feature_store_of
 
 #: Optional file in the artifacts directory: a few input rows as JSON records.
 INPUT_EXAMPLE_FILE = "input_example.json"
 _MAX_DESCRIPTION = 1000
 _CARD_HASH = re.compile(r"\[card\.json sha256 ([0-9a-f]{64})\]")
+
+
+def numeric_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Only the finite numbers of a metrics dict (what Hopsworks accepts as model metrics)."""
+    out = {}
+    for name, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            continue
+        if np.isfinite(value):
+            out[name] = float(value)
+    return out
 
 
 def model_description(name: str, card: ModelCard, card_sha256: str | None = None) -> str:

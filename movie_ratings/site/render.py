@@ -3,8 +3,10 @@
 The pages are the templates under ``templates/``, rendered with autoescaping on: every value
 from the dataset or the model card is escaped unless a template marks it otherwise, and only
 one value is marked: the JSON block the home page's script reads, made safe by
-:func:`json_for_script`. This module only prepares what the templates show (selection,
-order, formatting, chart coordinates); it builds no markup. URLs are built only by
+:func:`~movie_ratings.site.filters.json_for_script`. This module and its helpers only
+prepare what the templates show (selection and order here, formatting in
+:mod:`~movie_ratings.site.filters`, chart coordinates in :mod:`~movie_ratings.site.charts`);
+they build no markup. URLs are built only by
 :mod:`movie_ratings.site.data` from values that pass its strict checks. The pages load
 nothing but their own ``assets/`` files and TMDB poster images, and say so in a
 Content-Security-Policy, so even a missed escape could not run a script.
@@ -12,41 +14,49 @@ Content-Security-Policy, so even a missed escape could not run a script.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from movie_ratings.monitoring.drift import ALERT, MAJOR, MODERATE, WATCH, DriftReport, FeatureDrift
+from movie_ratings.monitoring.drift import ALERT, WATCH, DriftReport, FeatureDrift
+from movie_ratings.site.charts import coverage_chart, drift_chart, mae_trend_chart, scatter_chart
 from movie_ratings.site.data import (
     CoveragePoint,
     FilmCard,
-    MaePoint,
     MonitoredFilm,
     PastPrediction,
     SiteData,
     film_page,
     film_url,
     poster_url,
-    valid_imdb_id,
+)
+from movie_ratings.site.filters import (
+    finite,
+    fmt_date,
+    fmt_datetime,
+    fmt_number,
+    fmt_rating,
+    fmt_share,
+    fmt_signed,
+    humanize,
+    interval_text,
+    json_for_script,
+    link_label,
+    star_class,
+    top_contributions,
 )
 
 HOME_CARDS = 20
 MONITORING_TABLE_ROWS = 500
-#: Contributions shown per film: the largest by size.
-EXPLANATION_ITEMS = 5
 PLACEHOLDER = "assets/placeholder.svg"
 CSP = (
     "default-src 'none'; img-src 'self' https://image.tmdb.org; style-src 'self'; "
     "script-src 'self'; base-uri 'none'; form-action 'none'"
 )
-PALETTE = ("#2f5bd3", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c", "#1098ad", "#f08c00", "#495057")
 METRIC_ORDER = ("rmse", "mae", "r2", "mse")
 METRIC_LABELS = {"rmse": "RMSE", "mae": "MAE", "r2": "R²", "mse": "MSE"}
 NO_MONITORING = "No predicted film has a known rating yet."
@@ -72,112 +82,6 @@ class PlotFile:
     name: str
     src: str | None
 
-
-# --- small formatting helpers (template filters) ------------------------------------------
-
-
-def esc(value: object) -> str:
-    """The value escaped as the templates escape it (None becomes empty)."""
-    return "" if value is None else str(escape(str(value)))
-
-
-def json_for_script(value: object) -> str:
-    """JSON that is safe inside ``<script type="application/json">``.
-
-    ``<``, ``>`` and ``&`` are written as ``\\u`` escapes so no ``</script>`` or ``<!--``
-    can end the block; U+2028/U+2029 too, for older JavaScript parsers. These characters can
-    only occur inside JSON strings, where the escapes mean the same thing.
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escape_ in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
-                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape_)
-    return text
-
-
-def finite(value: object) -> float | None:
-    """The value as a float when it is a finite real number, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def fmt_rating(value: object) -> str:
-    number = finite(value)
-    return "n/a" if number is None else f"{number:.1f}"
-
-
-def fmt_date(value: date | None) -> str:
-    return "unknown" if value is None else f"{value.day} {value:%b %Y}"
-
-
-def fmt_datetime(value: datetime) -> str:
-    text = value.strftime("%Y-%m-%d %H:%M")
-    return f"{text} {value.tzname()}" if value.tzinfo is not None else text
-
-
-def fmt_number(value: object) -> str:
-    """A metric or model-card value as short text (escaped by the template)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.3f}" if math.isfinite(value) else "n/a"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-def fmt_signed(value: object) -> str:
-    """A contribution or an error with its sign, one decimal: ``+0.4``, ``−0.3``, ``0.0``."""
-    number = finite(value)
-    if number is None:
-        return "n/a"
-    text = f"{number:+.1f}"
-    return "0.0" if text in ("+0.0", "-0.0") else text.replace("-", "−")
-
-
-def fmt_share(value: object) -> str:
-    number = finite(value)
-    return "—" if number is None else f"{number:.0%}"
-
-
-def interval_text(low: object, high: object) -> str | None:
-    """``5.9–7.6`` when both ends are finite numbers, else None (nothing is shown)."""
-    lo, hi = finite(low), finite(high)
-    if lo is None or hi is None:
-        return None
-    return f"{lo:.1f}–{hi:.1f}"
-
-
-def humanize(key: object) -> str:
-    text = str(key).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def star_class(rating: object) -> str:
-    """CSS class of the golden part of the five stars: ``w0`` … ``w100`` in steps of 5."""
-    number = finite(rating)
-    if number is None:
-        return "w0"
-    percent = min(max(number, 0.0), 10.0) * 10
-    return f"w{round(percent / 5) * 5}"
-
-
-def link_label(film_id: object, imdb_id: object) -> str:
-    if valid_imdb_id(imdb_id) is not None:
-        return "IMDb page"
-    return "TMDB page" if film_url(film_id, None) is not None else ""
-
-
-def top_contributions(card: FilmCard, limit: int = EXPLANATION_ITEMS) -> list[Any]:
-    """The ``limit`` largest contributions by size (finite ones only), largest first."""
-    usable = [c for c in card.explanation if finite(c.value) is not None]
-    return sorted(usable, key=lambda c: -abs(c.value))[:limit]
 
 
 @cache
@@ -249,183 +153,6 @@ def render_index(data: SiteData) -> str:
         film_index=Markup(json_for_script(card_index(shown))),  # made safe by json_for_script
     )
 
-
-# --- charts: coordinates here, markup in templates/charts.html ------------------------------
-
-
-@dataclass(frozen=True)
-class Tick:
-    x: float
-    y: float
-    text: str
-
-
-@dataclass(frozen=True)
-class Dot:
-    x: float
-    y: float
-    color: str
-    tip: str
-
-
-@dataclass(frozen=True)
-class Line:
-    version: object
-    color: str
-    points: str
-    dots: tuple[Dot, ...]
-
-
-@dataclass(frozen=True)
-class LegendItem:
-    x: float
-    y: float
-    color: str
-    text: str
-
-
-def version_colors(versions: Iterable[Any]) -> dict[Any, str]:
-    ordered = sorted(set(versions))
-    return {version: PALETTE[i % len(PALETTE)] for i, version in enumerate(ordered)}
-
-
-def legend(colors: Mapping[object, str], x: float, y: float) -> list[LegendItem]:
-    return [LegendItem(x, y + i * 16, color, f"model v{version}")
-            for i, (version, color) in enumerate(colors.items())]
-
-
-def scatter_chart(films: Sequence[MonitoredFilm]) -> dict[str, Any]:
-    """Predicted (y) against actual (x) rating, one dot per film, dashed line where equal."""
-    width, height, left, right, top, bottom = 520, 420, 52, 110, 16, 46
-    lo, hi = 1.0, 10.0
-
-    def sx(v: float) -> float:
-        return round(left + (min(max(v, lo), hi) - lo) / (hi - lo) * (width - left - right), 1)
-
-    def sy(v: float) -> float:
-        return round(height - bottom - (min(max(v, lo), hi) - lo) / (hi - lo) * (height - top - bottom), 1)
-
-    colors = version_colors(film.model_version for film in films)
-    dots = []
-    for film in films:
-        predicted, actual = finite(film.predicted_rating), finite(film.actual_rating)
-        if predicted is None or actual is None:
-            continue
-        tip = (f"{film.title}: predicted {predicted:.1f}, actual {actual:.1f} "
-               f"(model v{film.model_version}, {film.prediction_date.isoformat()})")
-        dots.append(Dot(sx(actual), sy(predicted), colors[film.model_version], tip))
-    return {
-        "width": width, "height": height, "x0": sx(lo), "x1": sx(hi), "y0": sy(lo), "y1": sy(hi),
-        "ticks": [Tick(sx(t), sy(t), str(t)) for t in range(1, 11)],
-        "x_label": ((sx(lo) + sx(hi)) / 2, height - 8), "y_label_y": (sy(lo) + sy(hi)) / 2,
-        "dots": dots, "legend": legend(colors, width - right + 14, top + 12),
-    }
-
-
-def nice_ceiling(value: float) -> float:
-    """A round axis maximum at or above ``value`` (1, 2 or 5 times a power of ten)."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= value:
-            return step * power
-    return 10 * power
-
-
-def trend_chart(points: Sequence[tuple[date, object, float, str]], *, y_max: float | None = None,
-                y_format: str = "{:.2f}") -> dict[str, Any]:
-    """A line per model version of (date, version, value, tooltip) points over dates."""
-    width, height, left, right, top, bottom = 640, 320, 52, 110, 16, 46
-    days = sorted({p[0] for p in points})
-    first, last = days[0].toordinal(), days[-1].toordinal()
-    top_value = y_max if y_max is not None else nice_ceiling(max(p[2] for p in points) * 1.1)
-
-    def sx(day: date) -> float:
-        if first == last:
-            return round((left + width - right) / 2, 1)
-        return round(left + (day.toordinal() - first) / (last - first) * (width - left - right), 1)
-
-    def sy(v: float) -> float:
-        return round(height - bottom - v / top_value * (height - top - bottom), 1)
-
-    ticks: list[date] = []
-    for day in days:  # labels at least 80 px apart, the last date always labelled
-        if not ticks or sx(day) - sx(ticks[-1]) >= 80:
-            ticks.append(day)
-    if ticks[-1] != days[-1]:
-        if len(ticks) > 1 and sx(days[-1]) - sx(ticks[-1]) < 80:
-            ticks[-1] = days[-1]
-        else:
-            ticks.append(days[-1])
-    colors = version_colors(p[1] for p in points)
-    lines = []
-    for version, color in colors.items():
-        line = sorted((p for p in points if p[1] == version), key=lambda p: p[0])
-        lines.append(Line(version, color, " ".join(f"{sx(p[0])},{sy(p[2])}" for p in line),
-                          tuple(Dot(sx(p[0]), sy(p[2]), color, p[3]) for p in line)))
-    return {
-        "width": width, "height": height, "left": left, "right": width - right,
-        "y0": sy(0), "y1": sy(top_value), "bottom_label": height - bottom + 16,
-        "grid": [Tick(left, sy(top_value * i / 5), y_format.format(top_value * i / 5)) for i in range(6)],
-        "x_ticks": [Tick(sx(d), 0, d.isoformat()) for d in ticks],
-        "x_label": ((left + width - right) / 2, height - 8), "y_label_y": (top + height - bottom) / 2,
-        "lines": lines, "legend": legend(colors, width - right + 14, top + 12),
-    }
-
-
-def mae_trend_chart(points: Sequence[MaePoint]) -> dict[str, Any]:
-    """Live MAE by prediction date, one line per model version."""
-    usable = [(p.prediction_date, p.model_version, float(p.mae),
-               f"model v{p.model_version}, {p.prediction_date.isoformat()}: MAE {p.mae:.3f} over {p.films} films")
-              for p in points if finite(p.mae) is not None]
-    return trend_chart(usable)
-
-
-def coverage_chart(points: Sequence[CoveragePoint]) -> dict[str, Any]:
-    """Share of intervals that held the real rating by prediction date, a line per version."""
-    usable = [(p.prediction_date, p.model_version, p.covered / p.films,
-               f"model v{p.model_version}, {p.prediction_date.isoformat()}: {p.covered} of {p.films} "
-               "intervals held the real rating")
-              for p in points if p.films > 0]
-    chart = trend_chart(usable, y_max=1.0, y_format="{:.0%}")
-    target = chart["y0"] - 0.8 * (chart["y0"] - chart["y1"])
-    return {**chart, "target_y": round(target, 1)}
-
-
-@dataclass(frozen=True)
-class DriftBar:
-    feature: str
-    y: float
-    width: float
-    level: str
-    psi: float
-
-
-def drift_chart(report: DriftReport) -> dict[str, Any]:
-    """One horizontal bar per comparison the alert reads (each feature against the films
-    predicted at training time, the label row against the training ratings), or, without a
-    baseline, per feature against the training films; thresholds 0.1 and 0.25 marked."""
-    left, right, row, top = 150, 70, 20, 10
-    width = 640
-    shown = report.judged if report.baseline else report.features
-    x_max = max(0.5, nice_ceiling(max((f.psi for f in shown), default=0.0) * 1.05))
-    plot = width - left - right
-
-    def sx(v: float) -> float:
-        return round(left + min(max(v, 0.0), x_max) / x_max * plot, 1)
-
-    bars = [DriftBar(f.feature, top + i * row, round(sx(f.psi) - left, 1),
-                     f.level.replace(" ", "-"), f.psi)
-            for i, f in enumerate(shown)]
-    height = top + len(bars) * row + 36
-    return {
-        "width": width, "height": height, "left": left, "bar_height": row - 6, "bars": bars,
-        "moderate_x": sx(MODERATE), "major_x": sx(MAJOR), "axis_y": top + len(bars) * row,
-        "ticks": [Tick(sx(x_max * i / 4), top + len(bars) * row + 14, f"{x_max * i / 4:.2f}") for i in range(5)],
-        "against": ("the films predicted at training time (features) and the training ratings (imdb_rating)"
-                    if report.baseline else "the training films (no baseline: information only)"),
-    }
 
 
 @dataclass(frozen=True)

@@ -303,8 +303,9 @@ def keep_quarantined(changes: GroupChanges, quarantined_ids: np.ndarray) -> Grou
     return replace(changes, deleted_ids=changes.deleted_ids[~kept]) if kept.any() else changes
 
 
-def tombstones(ids: np.ndarray, spec: FeatureGroupSpec, snapshot_date: date) -> pa.Table:
-    """Rows that mark ``ids`` deleted as of ``snapshot_date`` (all features null)."""
+def deleted_rows(ids: np.ndarray, spec: FeatureGroupSpec, snapshot_date: date) -> pa.Table:
+    """The group's columns for ``ids`` as of ``snapshot_date``, every feature null: what a
+    deletion stores on every backend, before the backend's own deletion flag."""
     (key,) = spec.primary_key
     n = len(ids)
     columns = []
@@ -315,8 +316,13 @@ def tombstones(ids: np.ndarray, spec: FeatureGroupSpec, snapshot_date: date) -> 
             columns.append(pa.array([snapshot_date] * n, f.dtype))
         else:
             columns.append(pa.nulls(n, f.dtype))
-    table = pa.Table.from_arrays(columns, schema=spec.arrow_schema)
-    return table.append_column(DELETED, pa.array(np.ones(n, dtype=bool)))
+    return pa.Table.from_arrays(columns, schema=spec.arrow_schema)
+
+
+def tombstones(ids: np.ndarray, spec: FeatureGroupSpec, snapshot_date: date) -> pa.Table:
+    """Rows that mark ``ids`` deleted as of ``snapshot_date`` (all features null)."""
+    table = deleted_rows(ids, spec, snapshot_date)
+    return table.append_column(DELETED, pa.array(np.ones(len(ids), dtype=bool)))
 
 
 def with_live_flag(table: pa.Table) -> pa.Table:

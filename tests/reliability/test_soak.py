@@ -20,7 +20,7 @@ from statistics import median
 import pytest
 from soak import ingest_run, run_soak
 
-from movie_ratings.store import local
+from movie_ratings.store.local import delta as local_delta
 
 pytestmark = pytest.mark.usefixtures("prefect_test_server")
 
@@ -43,11 +43,11 @@ def test_soak_of_daily_runs_keeps_the_store_exact_and_bounded(
     # The quiet feed the growth bounds below are stated for; the store under churn is
     # measured by bench/churn.py and the store contract tests.
     monkeypatch.setenv("MOVIE_RATINGS_DEMO_CHURN", os.environ.get("MOVIE_RATINGS_SOAK_CHURN", "0"))
-    if SOAK_DAYS < 2 * local.COMPACT_AFTER_FILES:  # compaction must happen within the soak
-        monkeypatch.setattr(local, "COMPACT_AFTER_FILES", max(3, SOAK_DAYS // 2))
+    if SOAK_DAYS < 2 * local_delta.COMPACT_AFTER_FILES:  # compaction must happen within the soak
+        monkeypatch.setattr(local_delta, "COMPACT_AFTER_FILES", max(3, SOAK_DAYS // 2))
         # and scales the size bound with the store, as at 1.2M films: the daily files are
         # merged, the backfill's (~220 kB here) are left alone
-        monkeypatch.setattr(local, "COMPACT_TARGET_BYTES", 64 << 10)
+        monkeypatch.setattr(local_delta, "COMPACT_TARGET_BYTES", 64 << 10)
     soak = run_soak(SOAK_DAYS, start=date(2026, 3, 1))
 
     runs = [ingest_run(d) for d in soak.days]

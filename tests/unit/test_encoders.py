@@ -8,13 +8,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from movie_ratings.modeling.augment import drop_metadata, upcoming_drop_rates
 from movie_ratings.modeling.encoders import (
     INPUT_COLUMNS,
     HistoryEncoder,
     MovieFeatures,
-    drop_metadata,
     release_days,
-    upcoming_drop_rates,
 )
 from movie_ratings.schema import GENRE_FEATURES
 

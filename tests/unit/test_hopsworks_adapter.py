@@ -32,7 +32,7 @@ from movie_ratings.hopsworks_connection import (
 )
 from movie_ratings.modeling.card import ModelCard
 from movie_ratings.registry import get_model_registry
-from movie_ratings.registry.hopsworks import HopsworksModelRegistry
+from movie_ratings.registry.hopsworks import HopsworksModelRegistry, numeric_metrics
 from movie_ratings.schema import MOVIE_GENRES, MOVIE_SIGNALS, MOVIES
 from movie_ratings.settings import Settings
 from movie_ratings.store import get_feature_store
@@ -42,7 +42,6 @@ from movie_ratings.store.hopsworks import (
     HopsworksFeatureStore,
     frame_to_table,
     hopsworks_group,
-    numeric_metrics,
     offline_type,
     open_hopsworks_store,
     table_to_frame,

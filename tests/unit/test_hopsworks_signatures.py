@@ -299,21 +299,22 @@ def _written_tables() -> dict[str, pa.Table]:
     """A table like those the adapters insert into each group (tombstones, all-null columns)."""
     from movie_ratings.store import hopsworks as adapter
     from movie_ratings.store.base import GroupState, StoreCommit
+    from movie_ratings.store.hopsworks import rows
 
     d1 = date(2026, 3, 1)
     tables = _tables([1, 2], d1, 7.0)
     frames = {}
     for name in ("movies", "movie_genres", "movie_signals"):
         stored = adapter.hopsworks_group(name).stored
-        frames[name] = pa.concat_tables([adapter.log_rows(tables[name], stored, 3),
-                                         adapter.tombstone_rows(np.array([5]), stored, d1, 3)])
+        frames[name] = pa.concat_tables([rows.log_rows(tables[name], stored, 3),
+                                         rows.tombstone_rows(np.array([5]), stored, d1, 3)])
         current = adapter.hopsworks_group(adapter.current_group_name(name)).stored
         frames[current.name] = frames[name].cast(current.arrow_schema)
     frames["movie_ratings_doctor"] = pa.Table.from_pylist(
         [{"check_id": 7, "checked_at": datetime(2026, 3, 1, tzinfo=UTC), "note": "doctor"}],
         schema=DOCTOR_SCRATCH.arrow_schema)
-    frames["snapshot_rejects"] = adapter._reject_rows(_rejects(d1), 3)
-    frames["store_commits"] = adapter._commit_to_row(StoreCommit(
+    frames["snapshot_rejects"] = rows._reject_rows(_rejects(d1), 3)
+    frames["store_commits"] = rows._commit_to_row(StoreCommit(
         number=3, created_at="2026-03-01T06:00:00.000001+00:00", snapshot_date=d1, source="demo",
         source_version=None, is_demo=True, groups={"movies_1": GroupState("movies", 1, 3, 2)}))
     frames["movie_predictions"] = pa.table({

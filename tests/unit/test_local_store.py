@@ -272,9 +272,9 @@ def test_reads_never_call_back_into_python_from_arrow_threads(
 def test_small_files_are_compacted_and_every_commit_still_reads_back(
     store: LocalFeatureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import movie_ratings.store.local as local
+    import movie_ratings.store.local.delta as local_delta
 
-    monkeypatch.setattr(local, "COMPACT_AFTER_FILES", 3)
+    monkeypatch.setattr(local_delta, "COMPACT_AFTER_FILES", 3)
 
     def rows_of(n: int) -> list[str]:  # film 1 is re-rated every day, one new film a day
         return [_row(1, rating=f"{5 + n * 0.5}"), _row(2), *[_row(i + 10) for i in range(n + 1)]]

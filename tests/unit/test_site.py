@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from movie_ratings.monitoring.drift import DriftReport, FeatureDrift
 from movie_ratings.site import (
@@ -25,6 +26,7 @@ from movie_ratings.site import (
     PastPrediction,
     SiteData,
     build_site,
+    filters,
     publish,
     render,
 )
@@ -33,12 +35,18 @@ from movie_ratings.site.data import film_url, poster_url, valid_imdb_id, valid_t
 SCRIPT = "<script>alert(1)</script>"
 BREAKOUT = '"><img src=x onerror=alert(2)>'
 HOSTILE = SCRIPT + BREAKOUT + "'&"
+
 ALLOWED_URL = re.compile(
     r"(https://www\.imdb\.com/title/tt[0-9]{7,10}/"
     r"|https://www\.themoviedb\.org/movie/[1-9][0-9]*"
     r"|https://image\.tmdb\.org/t/p/w342/[A-Za-z0-9_-]+\.(jpg|jpeg|png|webp)"
     r"|assets/[A-Za-z0-9_./-]+|index\.html|monitoring\.html|film-[1-9][0-9]*\.html)"
 )
+
+
+def esc(value: object) -> str:
+    """The value escaped as the templates escape it."""
+    return str(escape(str(value)))
 
 
 def card(id: int = 1, **changes: object) -> FilmCard:
@@ -153,7 +161,7 @@ def hostile_site() -> SiteData:
 def test_every_dataset_field_is_escaped_on_the_home_page():
     page = render.render_index(hostile_site())
     assert_safe(page)
-    escaped = render.esc(HOSTILE)
+    escaped = esc(HOSTILE)
     # title (heading, alt text is not used for an invalid poster), overview, genre, status, source
     assert page.count(escaped) >= 5
     assert f'<h2 class="title"><a href="https://www.themoviedb.org/movie/1" rel="noopener noreferrer" target="_blank">{escaped}</a></h2>' in page
@@ -163,7 +171,7 @@ def test_every_dataset_and_model_card_field_is_escaped_on_the_monitoring_page(tm
     plots = [render.PlotFile(name=HOSTILE, src="assets/plots/plot-0.png")]
     page = render.render_monitoring(hostile_site(), plots)
     assert_safe(page)
-    escaped = render.esc(HOSTILE)
+    escaped = esc(HOSTILE)
     # table cell and chart tooltip of the film; model card name, commit, source, created_at,
     # view, metric name and value, parity column, candidate name and metric, split, other key
     # and value; plot caption and alt text
@@ -186,7 +194,7 @@ def test_the_hostile_title_round_trips_through_the_embedded_json_unharmed():
 
 def test_json_for_script_refuses_nan():
     with pytest.raises(ValueError):
-        render.json_for_script({"rating": math.nan})
+        filters.json_for_script({"rating": math.nan})
 
 
 @pytest.mark.parametrize(
@@ -289,7 +297,7 @@ def test_fewer_than_20_films_all_show():
                         (5.0, "w50"), (6.26, "w65"), (math.nan, "w0"), (None, "w0")],
 )
 def test_stars_fill_the_rating_out_of_ten(rating, css):
-    assert render.star_class(rating) == css
+    assert filters.star_class(rating) == css
 
 
 def test_a_card_shows_rating_stars_release_date_and_genres():
@@ -328,7 +336,7 @@ def test_a_malformed_model_card_still_renders():
     page = render.render_monitoring(site(model_card=odd), [])
     assert "The model card has no metrics." in page
     assert "movie_ratings v1" in page
-    assert render.esc('{"a": {"b": [1, 2]}}') in page
+    assert esc('{"a": {"b": [1, 2]}}') in page
 
 
 def test_the_model_card_puts_our_metrics_beside_baseline_and_seed_parity():
@@ -512,7 +520,7 @@ def test_a_card_explains_its_rating_with_the_largest_contributions_escaped():
     assert "Why this rating" not in second
     detail = render.render_film(site(cards=(explained,)), render.film_details(site(cards=(explained,)))[0])
     assert_safe(detail)
-    assert render.esc(HOSTILE) in detail and detail.count('<li class="') == 4  # all finite ones
+    assert esc(HOSTILE) in detail and detail.count('<li class="') == 4  # all finite ones
 
 
 def history_site() -> SiteData:
@@ -542,8 +550,8 @@ def test_the_detail_page_shows_prediction_interval_history_and_no_real_rating_ye
     film = render.film_details(data)[0]
     page = render.render_film(data, film)
     assert_safe(page)
-    assert f'<meta http-equiv="Content-Security-Policy" content="{render.esc(render.CSP)}">' in page
-    assert f"<title>{render.esc(HOSTILE)} · movie-ratings</title>" in page
+    assert f'<meta http-equiv="Content-Security-Policy" content="{esc(render.CSP)}">' in page
+    assert f"<title>{esc(HOSTILE)} · movie-ratings</title>" in page
     assert SCRIPT not in page
     assert '<strong class="predicted">7.3</strong><span class="of">/10</span> <span class="interval"' in page
     rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td><td class=\"num\">(.*?)</td>"
@@ -624,7 +632,7 @@ def test_the_monitoring_page_shows_both_drift_columns_and_alerts_on_the_baseline
     assert svg.count('class="bar major"') == 1  # the hostile feature vs the baseline only
     assert "films predicted at training time (features)" in page
     alert = re.search(r'<p class="alert" id="drift-alert">(.*?)</p>', page).group(1)
-    assert render.esc(HOSTILE) in alert and "films predicted at training time (0.60)" in alert
+    assert esc(HOSTILE) in alert and "films predicted at training time (0.60)" in alert
     assert "runtime" not in alert and "n_cast" not in alert
     watch = re.search(r'<p class="note" id="drift-watch">(.*?)</p>', page).group(1)
     assert watch == "To watch: n_cast vs films predicted at training time (0.15)."

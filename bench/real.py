@@ -161,7 +161,7 @@ def old_recipe_metrics(view: pa.Table, truth: dict[int, float], train_ids: np.nd
 
     Its ``dropna()`` is left out: this table has no producers, so it would keep no film.
     """
-    from tasks.train import OLD_NOTEBOOK_FEATURES, fit_old_notebook
+    from tasks.parity import OLD_NOTEBOOK_FEATURES, fit_old_notebook
 
     ids = view["id"].to_numpy()
     labels = np.array([truth.get(int(i), np.nan) for i in ids])

@@ -79,6 +79,7 @@ from movie_ratings.store.changes import (
 )
 from movie_ratings.store.status import store_status
 from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
+from movie_ratings.timing import timed
 
 #: A table is compacted when a write leaves it with more data files than this. Every
 #: daily update adds a small file to each table, and reading a table (the daily diff reads
@@ -159,6 +160,7 @@ class LocalFeatureStore:
             raise DataError(f"the feature store at {self.root} is empty: run a backfill first")
         return found
 
+    @timed("upsert.write_commit")
     def _write_commit(self, commit: StoreCommit) -> None:
         self._commits_dir.mkdir(parents=True, exist_ok=True)
         final = self._commits_dir / f"{commit.number:012d}.json"
@@ -267,6 +269,7 @@ class LocalFeatureStore:
             self._write_commit(commit)
             return upsert_result(commit, True, plan)
 
+    @timed("upsert.read_index")
     def _current_rows(
         self, spec: FeatureGroupSpec, version: int, latest: StoreCommit | None
     ) -> CurrentRows:
@@ -291,6 +294,7 @@ class LocalFeatureStore:
 
         return CurrentRows(index, read_column)
 
+    @timed("upsert.write_groups")
     def _write_group(
         self,
         spec: FeatureGroupSpec,
@@ -329,6 +333,7 @@ class LocalFeatureStore:
         )
         return _compacted(path)
 
+    @timed("upsert.write_rejects")
     def _write_rejects(self, rejects: pa.Table, info: SnapshotInfo) -> int:
         path = self._rejects_path
         rows = rejects.cast(REJECTS_SCHEMA)

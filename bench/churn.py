@@ -4,7 +4,7 @@ which a given share of films' signals move, each a fresh worker process.
 Run: ``python -m bench.churn [--size N] [--days N] [--churn F] [--fast] [--out FILE]``;
 prints one JSON line per run and keeps them in ``--out``. ``python -m bench.churn --report
 FILE... [--note TEXT]`` writes those runs into their own section of RESULTS.md (between
-the markers below), leaving the rest of the file as ``python -m bench`` wrote it.
+its markers, :data:`bench.sections.CHURN`), leaving the rest of the file as ``python -m bench`` wrote it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.sections import CHURN, write_marked
+
 DAY0 = date(2026, 1, 1)
-SECTION_START = "<!-- daily churn: start (python -m bench.churn --report) -->"
-SECTION_END = "<!-- daily churn: end -->"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def _job(job: str, args: dict, work: Path) -> dict:
@@ -104,7 +103,7 @@ def report(paths: list[Path], note: str) -> str:
     """The RESULTS.md section of the sessions kept in ``paths`` (JSON lines of :func:`main`);
     each session's ratios are to its own parse limit."""
     lines = [
-        SECTION_START,
+        CHURN.start,
         "## Daily path under churn (issue 18)",
         "",
         "`python -m bench.churn` at 1,200,000 demo films (seed 42): in each session the parse "
@@ -145,19 +144,8 @@ def report(paths: list[Path], note: str) -> str:
             lines.append(
                 f"| {number}: {name} | {changed} | {r.get('movies_changed', '')} | {wall:.2f} | "
                 f"{wall / wall0:.2f}x | {cpu:.2f} | {cpu / cpu0:.2f}x | {peak} | {store} | {ratio} |")
-    lines.append(SECTION_END)
+    lines.append(CHURN.end)
     return "\n".join(lines) + "\n"
-
-
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace (or append) this section of RESULTS.md."""
-    current = path.read_text() if path.exists() else ""
-    if SECTION_START in current and SECTION_END in current:
-        before, rest = current.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        path.write_text(before + text.rstrip("\n") + after)
-    else:
-        path.write_text(current.rstrip("\n") + "\n\n" + text)
 
 
 def main() -> None:
@@ -167,7 +155,7 @@ def main() -> None:
         parser.add_argument("--note", default="")
         args = parser.parse_args()
         text = report(args.report, args.note)
-        write_section(text)
+        write_marked(CHURN, text)
         print(text)
         return
     parser = argparse.ArgumentParser()

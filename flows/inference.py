@@ -1,8 +1,7 @@
 """``inference``: production model → films to predict → predictions history → monitoring → site.
 
-:func:`inference_chain` is the chain, defined once over steps (:class:`InferenceSteps`): the
-flow runs it with its Prefect tasks (:class:`InferenceTasks`), the benchmark with timed plain
-calls of the same pure functions (``bench/steps.py``).
+The flow runs :func:`inference_chain` with its tasks; the benchmark runs the same chain with
+plain steps (as :mod:`flows.ingest` explains).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """``training``: feature view → split → candidates → evaluation → promotion gate → refit → registry.
 
-:func:`training_chain` is the chain, defined once over steps (:class:`TrainingSteps`): the
-flow runs it with its Prefect tasks (:class:`TrainingTasks`), the benchmark with timed plain
-calls of the same pure functions (``bench/steps.py``).
+The flow runs :func:`training_chain` with its tasks; the benchmark runs the same chain with
+plain steps (as :mod:`flows.ingest` explains).
 """
 
 from __future__ import annotations

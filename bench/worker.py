@@ -37,10 +37,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from movie_ratings.runtime import configure_process
 from movie_ratings.timing import recording
 
-# The process-wide settings (OMP_WAIT_POLICY) are in this process's environment already:
-# bench/proc.py starts every worker with movie_ratings.runtime.configure_process.
 _T0 = time.perf_counter()
 
 
@@ -498,6 +497,7 @@ JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 def main(argv: list[str]) -> int:
     job_path, out_path = argv
+    configure_process()  # before a job imports XGBoost (bench/proc.py sets it already; bench/churn.py not)
     job = json.loads(Path(job_path).read_text())
     result = JOBS[job["job"]](job["args"])
     result["hwm_bytes"] = _hwm_bytes()

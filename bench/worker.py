@@ -185,23 +185,31 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
               stages: Stages, version: str, source: str = "demo", is_demo: bool = True) -> dict[str, Any]:
     """The ``backfill`` flow's chain (``daily-features``' with ``require_existing``) on a
     snapshot file, with the flows' defaults, its steps timed into ``stages``."""
-    from bench.steps import PlainIngestSteps, flow_defaults
-    from flows.backfill import backfill
-    from flows.daily_features import daily_features
-    from flows.ingest import ingest_chain
+    from bench.steps import PlainIngestSteps
     from movie_ratings.settings import get_settings
     from movie_ratings.sources import Snapshot
     from movie_ratings.store.local import LocalFeatureStore
 
     snapshot = Snapshot(path=path, as_of=as_of, source=source, version=version, is_demo=is_demo)
     steps = PlainIngestSteps(LocalFeatureStore(store_root), snapshot, get_settings())
-    flow = daily_features if require_existing else backfill
-    defaults = flow_defaults(flow)
+    return run_ingest(steps, snapshot, require_existing=require_existing, stages=stages)
+
+
+def run_ingest(steps: Any, snapshot: Any, *, require_existing: bool, stages: Stages) -> dict[str, Any]:
+    """:func:`flows.ingest.ingest_chain` with ``steps`` (an ``IngestSteps``) on ``snapshot``,
+    with the defaults of ``backfill`` (or ``daily-features`` with ``require_existing``),
+    its steps timed into ``stages``; returns the counts."""
+    from bench.steps import flow_defaults
+    from flows.backfill import backfill
+    from flows.daily_features import daily_features
+    from flows.ingest import ingest_chain
+
+    defaults = flow_defaults(daily_features if require_existing else backfill)
     with recording(stages):
         run = ingest_chain(
-            steps, source=source, path=str(path), as_of=as_of, movies_version=defaults["movies_version"],
-            genres_version=defaults["genres_version"], max_reject_fraction=defaults["max_reject_fraction"],
-            require_existing=require_existing,
+            steps, source=snapshot.source, path=str(snapshot.path), as_of=snapshot.as_of,
+            movies_version=defaults["movies_version"], genres_version=defaults["genres_version"],
+            max_reject_fraction=defaults["max_reject_fraction"], require_existing=require_existing,
             max_descriptive_change_fraction=defaults.get("max_descriptive_change_fraction"),
             view_version=defaults.get("view_version"),
         )
@@ -214,6 +222,7 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
         "changed": result.changed,
         "unchanged": result.unchanged,
         "deleted": result.deleted,
+        "per_group": result.per_group,
         "created_commit": result.created_commit,
         "commit": result.commit.number,
     }

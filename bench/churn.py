@@ -4,7 +4,7 @@ which a given share of films' signals move, each a fresh worker process.
 Run: ``python -m bench.churn [--size N] [--days N] [--churn F] [--fast] [--out FILE]``;
 prints one JSON line per run and keeps them in ``--out``. ``python -m bench.churn --report
 FILE... [--note TEXT]`` writes those runs into their own section of RESULTS.md (between
-the markers below), leaving the rest of the file as ``python -m bench`` wrote it.
+its markers, :data:`bench.sections.CHURN`), leaving the rest of the file as ``python -m bench`` wrote it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.sections import CHURN, write_marked
+
 DAY0 = date(2026, 1, 1)
-SECTION_START = "<!-- daily churn: start (python -m bench.churn --report) -->"
-SECTION_END = "<!-- daily churn: end -->"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def _job(job: str, args: dict, work: Path) -> dict:
@@ -65,46 +64,50 @@ def churned_clean(clean, day: int, churn: float, seed: int = 42):
 
 
 def fast_series(csv0: Path, store_root: Path, days: int, churn: float, record) -> None:
-    """``days`` churny dailies in this process, on the store the backfill wrote."""
-    import time
+    """``days`` churny dailies in this process, on the store the backfill wrote: the flows'
+    ingest chain (:func:`bench.worker.run_ingest`) whose cleaning step gives the cleaned
+    day-0 snapshot with the day's churn applied (:func:`churned_clean`)."""
+    from dataclasses import replace
 
     import pyarrow as pa
 
-    from movie_ratings.schema import DEFAULT_MAX_REJECT_FRACTION
+    from bench.steps import PlainIngestSteps
+    from bench.worker import Stages, run_ingest
+    from movie_ratings.cleaning.snapshot import CleanSnapshot
+    from movie_ratings.settings import get_settings
     from movie_ratings.sources import Snapshot
     from movie_ratings.store.local import LocalFeatureStore
-    from tasks.clean import clean_snapshot, read_snapshot_csv
-    from tasks.features import build_features
-    from tasks.insert import upsert_snapshot
+    from tasks.clean import read_and_clean
 
-    clean = clean_snapshot(read_snapshot_csv(csv0), as_of=DAY0, source="demo",
-                           max_reject_fraction=DEFAULT_MAX_REJECT_FRACTION)
+    settings = get_settings()
+    clean0 = read_and_clean(csv0, DAY0, "demo", settings.max_reject_fraction)
     store = LocalFeatureStore(store_root)
     backfill_mb = _size_mb(store_root)
+
+    class ChurnedDay(PlainIngestSteps):
+        def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None) -> CleanSnapshot:
+            rejects = clean0.rejects.set_column(
+                clean0.rejects.schema.get_field_index("snapshot_date"), "snapshot_date",
+                pa.array([as_of] * clean0.rejects.num_rows, pa.date32()))
+            return replace(clean0, table=churned_clean(clean0.table, (as_of - DAY0).days, churn), rejects=rejects)
+
     for day in range(1, days + 1):
-        as_of = DAY0 + timedelta(day)
-        table = churned_clean(clean.table, day, churn)
-        wall, cpu = time.perf_counter(), time.process_time()
-        features = build_features(table, as_of)
-        features_s = time.perf_counter() - wall
-        snapshot = Snapshot(path=csv0, as_of=as_of, source="demo", version="", is_demo=True)
-        rejects = clean.rejects.set_column(
-            clean.rejects.schema.get_field_index("snapshot_date"), "snapshot_date",
-            pa.array([as_of] * clean.rejects.num_rows, pa.date32()))
-        result = upsert_snapshot(store, features.tables, {"movies": 1, "movie_genres": 1}, snapshot,
-                                 rejects, require_existing=True, max_delete_fraction=0.1)
+        snapshot = Snapshot(path=csv0, as_of=DAY0 + timedelta(day), source="demo", version="", is_demo=True)
+        stages = Stages()
+        result = run_ingest(ChurnedDay(store, snapshot, settings), snapshot, require_existing=True, stages=stages)
+        features, upsert = stages.items["build_features"], stages.items["upsert_snapshot"]
         size = _size_mb(store_root)
-        record("fast_series", churn=churn, day=day, features_s=features_s,
-               upsert_s=time.perf_counter() - wall - features_s, cpu_s=time.process_time() - cpu,
-               changed=result.changed, movies_changed=result.per_group["movies"]["changed"],
-               store_mb=size, ratio_to_backfill=size / backfill_mb)
+        record("fast_series", churn=churn, day=day, features_s=features["wall_s"], upsert_s=upsert["wall_s"],
+               cpu_s=features["cpu_s"] + upsert["cpu_s"], changed=result["changed"],
+               movies_changed=result["per_group"]["movies"]["changed"], store_mb=size,
+               ratio_to_backfill=size / backfill_mb)
 
 
 def report(paths: list[Path], note: str) -> str:
     """The RESULTS.md section of the sessions kept in ``paths`` (JSON lines of :func:`main`);
     each session's ratios are to its own parse limit."""
     lines = [
-        SECTION_START,
+        CHURN.start,
         "## Daily path under churn (issue 18)",
         "",
         "`python -m bench.churn` at 1,200,000 demo films (seed 42): in each session the parse "
@@ -145,19 +148,8 @@ def report(paths: list[Path], note: str) -> str:
             lines.append(
                 f"| {number}: {name} | {changed} | {r.get('movies_changed', '')} | {wall:.2f} | "
                 f"{wall / wall0:.2f}x | {cpu:.2f} | {cpu / cpu0:.2f}x | {peak} | {store} | {ratio} |")
-    lines.append(SECTION_END)
+    lines.append(CHURN.end)
     return "\n".join(lines) + "\n"
-
-
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace (or append) this section of RESULTS.md."""
-    current = path.read_text() if path.exists() else ""
-    if SECTION_START in current and SECTION_END in current:
-        before, rest = current.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        path.write_text(before + text.rstrip("\n") + after)
-    else:
-        path.write_text(current.rstrip("\n") + "\n\n" + text)
 
 
 def main() -> None:
@@ -167,7 +159,7 @@ def main() -> None:
         parser.add_argument("--note", default="")
         args = parser.parse_args()
         text = report(args.report, args.note)
-        write_section(text)
+        write_marked(CHURN, text)
         print(text)
         return
     parser = argparse.ArgumentParser()

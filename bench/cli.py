@@ -14,7 +14,6 @@ from typing import Any
 
 from bench.measure import Measurement, Run, evaluate, store_bytes, tree_bytes
 from bench.proc import REPO, ChildFailed, child_env, run_child, use_fork_server, warm_memory
-from bench.real import update_results
 from bench.report import (
     code_version,
     cpu_times,
@@ -24,7 +23,7 @@ from bench.report import (
     source_stamp,
     steal_share,
 )
-from bench.sections import STANDALONE_SECTIONS, keep_sections
+from bench.sections import REAL, keep_sections, write_marked
 from bench.snapshots import (
     CACHE_DIR,
     ensure_sample,
@@ -238,12 +237,11 @@ class Bench:
         }
         text = render(meta, measurements, series, prefect, goals, profiles)
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        # the sections the standalone scripts wrote are kept
-        a.out.write_text(keep_sections(a.out.read_text() if a.out.exists() else "", text + "\n",
-                                       STANDALONE_SECTIONS))
+        # the sections the standalone scripts wrote are kept (the real-data one until rewritten)
+        a.out.write_text(keep_sections(a.out.read_text() if a.out.exists() else "", text + "\n"))
         if not a.skip_real:  # after the rest is written: a failure here loses nothing else
             section = self.real()
-            update_results(a.out, section)
+            write_marked(REAL, section, a.out)
             text += "\n\n" + section
         self.log("")
         self.log(text)

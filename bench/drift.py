@@ -12,7 +12,6 @@ section. Usage::
 
 from __future__ import annotations
 
-import argparse
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bench.sections import DRIFT, load_average, write_section
+from bench.sections import DRIFT, run_section, section_parser
 
 SECTION = DRIFT
 
@@ -99,19 +98,11 @@ def report(rows: list[dict[str, Any]], home: Path, load: str, note: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = section_parser((__doc__ or "").splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="MOVIE_RATINGS_HOME of a `movie-ratings run`")
-    parser.add_argument("--note", default="", help="load or machine notes for the report")
-    parser.add_argument("--write", action="store_true", help="write the section into RESULTS.md")
     args = parser.parse_args(argv)
-    load_start = load_average()
-    rows = run(args.home)
-    text = report(rows, args.home, f"{load_start} / {load_average()}", args.note)
-    print(text)
-    if args.write:
-        write_section(SECTION, text)
-    return 0
-
+    return run_section(SECTION, args.write, lambda: run(args.home),
+                       lambda rows, load: report(rows, args.home, load, args.note))
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -10,7 +10,6 @@ bench/RESULTS.md (``python -m bench`` keeps it).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import socket
@@ -23,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.sections import FIXED_COST, REPO, load_average, write_section
+from bench.sections import FIXED_COST, REPO, run_section, section_parser
 
 SECTION = FIXED_COST
 PYTHON = sys.executable
@@ -153,20 +152,16 @@ def report(results: dict[str, list[float]], runs: int, load: str, note: str) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = section_parser(__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--note", default="", help="load or machine notes for the report")
-    parser.add_argument("--write", action="store_true", help="write the section into RESULTS.md")
     args = parser.parse_args(argv)
-    load_start = load_average()
-    with tempfile.TemporaryDirectory(prefix="fixed-cost-") as work:
-        results = measure(args.runs, Path(work))
-    text = report(results, args.runs, f"{load_start} / {load_average()}", args.note)
-    print(text)
-    if args.write:
-        write_section(SECTION, text)
-    return 0
 
+    def run() -> dict[str, list[float]]:
+        with tempfile.TemporaryDirectory(prefix="fixed-cost-") as work:
+            return measure(args.runs, Path(work))
+
+    return run_section(SECTION, args.write, run,
+                       lambda results, load: report(results, args.runs, load, args.note))
 
 if __name__ == "__main__":
     sys.exit(main())

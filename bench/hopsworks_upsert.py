@@ -12,7 +12,6 @@ client's share. ``--write`` puts the table into bench/RESULTS.md, in its own sec
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import threading
@@ -23,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.sections import HOPSWORKS_UPSERT, REPO, load_average, write_section
+from bench.sections import HOPSWORKS_UPSERT, REPO, run_section, section_parser
 
 SECTION = HOPSWORKS_UPSERT
 
@@ -149,20 +148,12 @@ def report(rows: list[dict[str, Any]], size: int, note: str, load: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = section_parser(__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_200_000)
     parser.add_argument("--days", type=int, default=1)
-    parser.add_argument("--note", default="", help="load or machine notes for the report")
-    parser.add_argument("--write", action="store_true", help="write the section into RESULTS.md")
     args = parser.parse_args(argv)
-    load_start = load_average()
-    rows = run(args.size, args.days)
-    text = report(rows, args.size, args.note, f"{load_start} / {load_average()}")
-    print(text)
-    if args.write:
-        write_section(SECTION, text)
-    return 0
-
+    return run_section(SECTION, args.write, lambda: run(args.size, args.days),
+                       lambda rows, load: report(rows, args.size, args.note, load))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -141,10 +141,11 @@ _FORK = False
 PRELOAD = (
     "pandas", "pyarrow.csv", "pyarrow.compute", "pyarrow.dataset", "deltalake", "sklearn.ensemble",
     "sklearn.svm", "xgboost", "matplotlib.figure", "prefect.server.api.server", "flows.backfill",
-    "flows.training", "flows.inference", "tasks.clean", "tasks.features", "tasks.insert",
-    "tasks.train", "tasks.evaluate", "tasks.register", "tasks.predict", "tasks.publish",
-    "movie_ratings.store.local", "movie_ratings.registry.local", "movie_ratings.site",
-    "movie_ratings.sources.demo", "bench.worker",
+    "flows.daily_features", "flows.training", "flows.inference", "tasks.clean", "tasks.features",
+    "tasks.insert", "tasks.training_data", "tasks.train", "tasks.parity", "tasks.evaluate",
+    "tasks.register", "tasks.predict", "tasks.publish", "movie_ratings.store.local",
+    "movie_ratings.registry.local", "movie_ratings.site", "movie_ratings.sources.demo",
+    "bench.steps", "bench.worker",
 )
 
 

@@ -11,14 +11,16 @@ Jobs:
     generate: write a demo snapshot CSV (or a seeded sample of its rows).
     parse: the baseline, ``pyarrow.csv.read_csv`` of a snapshot.
     notebook: the old notebook's ``1_historical_data`` steps with pandas on a snapshot.
-    chain: read -> clean -> features -> upsert into a store (the pure ingest chain).
-    train: the pure training chain on a store, registering into a registry.
-    infer: the pure inference chain (production model, view, predictions, monitoring, site).
+    chain: the flows' ingest chain (:func:`flows.ingest.ingest_chain`) into a store, its
+        steps the pure functions under the tasks (:mod:`bench.steps`), timed.
+    train: the training flow's chain on a store, registering into a registry, the same way.
+    infer: the inference flow's chain (production model, view, predictions, monitoring,
+        drift, site), the same way.
     batch: ``batch_predict`` of a CSV with the production model.
     verify: read every group at every store commit and compare row counts; read the view
         at every registered model's store commit.
-    prefect: the real ``backfill``, ``training`` and ``inference`` flows against the pure
-        chains on the same small file.
+    prefect: the real ``backfill``, ``training`` and ``inference`` flows against their chains
+        run with plain steps on the same small file.
     real: the real-data benchmark (:mod:`bench.real`).
 """
 
@@ -35,7 +37,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import movie_ratings  # noqa: F401  (first: its process-wide settings precede XGBoost's import)
+from movie_ratings.runtime import configure_process
+from movie_ratings.timing import recording
 
 _T0 = time.perf_counter()
 
@@ -64,7 +67,11 @@ def _hwm_bytes() -> int:
 
 
 class Stages:
-    """Wall time, CPU time and peak RSS after each named stage (times add up per name)."""
+    """Wall time, CPU time and peak RSS after each named stage (times add up per name).
+
+    The recorder of :func:`movie_ratings.timing.recording`: the chains' steps and the store
+    name their stages through :func:`movie_ratings.timing.stage`.
+    """
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, float]] = {}
@@ -80,16 +87,6 @@ class Stages:
             item["cpu_s"] += _cpu() - cpu
             item["calls"] += 1
             item["hwm_bytes"] = _hwm_bytes()
-
-    def wrap(self, owner: Any, attribute: str, name: str) -> None:
-        """Time every call of ``owner.attribute`` (a module function or a class method)."""
-        original: Callable[..., Any] = getattr(owner, attribute)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            with self.stage(name):
-                return original(*args, **kwargs)
-
-        setattr(owner, attribute, timed)
 
 
 # --------------------------------------------------------------------------------------
@@ -184,72 +181,39 @@ def job_parse(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-#: Store internals timed as sub-stages of ``upsert_snapshot``: (owner, attribute, label).
-#: Names that the current code does not have are skipped, so the benchmark survives
-#: refactors of the store (older and newer names are both listed).
-_STORE_STEPS = (
-    ("LocalFeatureStore", "_current_rows", "upsert.read_current"),
-    ("module", "plan_upsert", "upsert.diff"),
-    ("LocalFeatureStore", "_log_index", "upsert.read_index"),
-    ("module", "diff_group", "upsert.diff"),
-    ("module", "diff_against_log", "upsert.diff"),
-    ("LocalFeatureStore", "_current_rows", "upsert.read_index"),
-    ("module", "plan_upsert", "upsert.plan"),
-    ("LocalFeatureStore", "_write_group", "upsert.write_groups"),
-    ("LocalFeatureStore", "_write_rejects", "upsert.write_rejects"),
-    ("module", "_counts", "upsert.counts"),
-    ("LocalFeatureStore", "_write_commit", "upsert.write_commit"),
-)
-
-
-def _instrument(stages: Stages) -> None:
-    """Time the store's internal steps too, without changing project code."""
-    from movie_ratings.store import local
-
-    for owner_name, attribute, label in _STORE_STEPS:
-        owner = local.LocalFeatureStore if owner_name == "LocalFeatureStore" else local
-        if callable(getattr(owner, attribute, None)):
-            stages.wrap(owner, attribute, label)
-
-
 def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bool,
               stages: Stages, version: str, source: str = "demo", is_demo: bool = True) -> dict[str, Any]:
-    """The pure ingest chain of ``flows.ingest.ingest``, stage by stage, same object lifetimes.
-
-    Keep in step with the flow: which objects stay alive decides the peak memory.
-    """
-    from movie_ratings.schema import (
-        DEFAULT_MAX_DELETE_FRACTION,
-        DEFAULT_MAX_REJECT_FRACTION,
-        MOVIE_GENRES,
-        MOVIE_RATINGS_VIEW,
-        MOVIES,
-    )
+    """The ``backfill`` flow's chain (``daily-features``' with ``require_existing``) on a
+    snapshot file, with the flows' defaults, its steps timed into ``stages``."""
+    from bench.steps import PlainIngestSteps
+    from movie_ratings.settings import get_settings
     from movie_ratings.sources import Snapshot
     from movie_ratings.store.local import LocalFeatureStore
-    from tasks.clean import clean_snapshot, read_snapshot_csv
-    from tasks.features import build_features
-    from tasks.insert import upsert_snapshot
 
     snapshot = Snapshot(path=path, as_of=as_of, source=source, version=version, is_demo=is_demo)
-    with stages.stage("read_snapshot_csv"):
-        parsed = read_snapshot_csv(path)
-    with stages.stage("clean_snapshot"):
-        clean = clean_snapshot(parsed, as_of=as_of, source=source,
-                               max_reject_fraction=DEFAULT_MAX_REJECT_FRACTION)
-    del parsed  # as ``clean_snapshot_task`` does; clean and features live to the end, as
-    # Prefect keeps every task result of a flow run until the run ends.
-    with stages.stage("build_features"):
-        features = build_features(clean.table, as_of)
-    store = LocalFeatureStore(store_root)
-    versions = {MOVIES.name: 1, MOVIE_GENRES.name: 1}
-    with stages.stage("upsert_snapshot"):
-        result = upsert_snapshot(store, features.tables, versions, snapshot, clean.rejects,
-                                 require_existing=require_existing,
-                                 max_delete_fraction=DEFAULT_MAX_DELETE_FRACTION)
-    if not require_existing:  # the backfill flow's last task
-        with stages.stage("ensure_feature_view"):
-            store.ensure_feature_view(MOVIE_RATINGS_VIEW.name, 1, versions)
+    steps = PlainIngestSteps(LocalFeatureStore(store_root), snapshot, get_settings())
+    return run_ingest(steps, snapshot, require_existing=require_existing, stages=stages)
+
+
+def run_ingest(steps: Any, snapshot: Any, *, require_existing: bool, stages: Stages) -> dict[str, Any]:
+    """:func:`flows.ingest.ingest_chain` with ``steps`` (an ``IngestSteps``) on ``snapshot``,
+    with the defaults of ``backfill`` (or ``daily-features`` with ``require_existing``),
+    its steps timed into ``stages``; returns the counts."""
+    from bench.steps import flow_defaults
+    from flows.backfill import backfill
+    from flows.daily_features import daily_features
+    from flows.ingest import ingest_chain
+
+    defaults = flow_defaults(daily_features if require_existing else backfill)
+    with recording(stages):
+        run = ingest_chain(
+            steps, source=snapshot.source, path=str(snapshot.path), as_of=snapshot.as_of,
+            movies_version=defaults["movies_version"], genres_version=defaults["genres_version"],
+            max_reject_fraction=defaults["max_reject_fraction"], require_existing=require_existing,
+            max_descriptive_change_fraction=defaults.get("max_descriptive_change_fraction"),
+            view_version=defaults.get("view_version"),
+        )
+    clean, result = run.clean, run.result
     return {
         "rows_read": clean.rows_read,
         "rows_kept": clean.table.num_rows,
@@ -258,6 +222,7 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
         "changed": result.changed,
         "unchanged": result.unchanged,
         "deleted": result.deleted,
+        "per_group": result.per_group,
         "created_commit": result.created_commit,
         "commit": result.commit.number,
     }
@@ -268,14 +233,13 @@ def job_chain(args: dict[str, Any]) -> dict[str, Any]:
     # process). pandas is among them: pyarrow imports it on the first pa.array(ndarray).
     import pandas  # noqa: F401
 
+    import bench.steps  # noqa: F401
+    import flows.backfill
+    import flows.daily_features  # noqa: F401
     import movie_ratings.store.local  # noqa: F401
-    import tasks.clean
-    import tasks.features
-    import tasks.insert  # noqa: F401
 
     imported = time.perf_counter()
     stages = Stages()
-    _instrument(stages)
     profile = args.get("profile")
     profiler = None
     if profile:
@@ -297,53 +261,21 @@ def job_chain(args: dict[str, Any]) -> dict[str, Any]:
 
 def run_training(store_root: Path, registry_root: Path, *, seed: int, stages: Stages,
                  candidates: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The pure chain of ``flows.training.training``, stage by stage (keep in step with it).
-
-    Everything but the Prefect artifacts (``publish_training_report``), whose cost belongs
-    to the orchestration overhead.
-    """
-    from datetime import UTC, datetime
-
-    from movie_ratings.modeling.artifacts import code_commit
-    from movie_ratings.modeling.estimators import CANDIDATES
+    """The ``training`` flow's chain with its defaults, its steps timed into ``stages``."""
+    from bench.steps import PlainTrainingSteps, flow_defaults
+    from flows.training import training, training_chain
     from movie_ratings.registry.local import LocalModelRegistry
     from movie_ratings.store.local import LocalFeatureStore
-    from tasks.evaluate import evaluate_models
-    from tasks.register import promotion_decision, register_model, score_production
-    from tasks.train import (
-        fit_candidates,
-        load_training_data,
-        make_split,
-        refit_recipe,
-        seed_parity,
-    )
 
-    names = candidates or CANDIDATES
-    store, registry = LocalFeatureStore(store_root), LocalModelRegistry(registry_root)
-    with stages.stage("load_training_data"):
-        data = load_training_data(store, 1, None)
-    with stages.stage("make_split"):
-        split = make_split(data.rows, "temporal", test_size=0.2, test_start=None, seed=seed)
-    with stages.stage("fit_candidates"):
-        fitted = fit_candidates(data.rows, split, names, seed=seed)
-    with stages.stage("seed_parity"):
-        parity = seed_parity(data.rows, split, seed=seed)  # "not computable" never raises
-    with stages.stage("evaluate"):
-        segments, plots = evaluate_models(data, split, fitted)
-    with stages.stage("score_production"):
-        production = score_production(registry, data, split, fitted)
-    decision = promotion_decision(fitted.best.metrics, production)
-    with stages.stage("refit"):
-        refitted = refit_recipe(fitted.best.recipe, data.rows)
-    with stages.stage("register"):
-        version = register_model(registry, data, split, fitted, refitted, parity, decision, production,
-                                 plots, segments, seed=seed, candidates=names, commit=code_commit(),
-                                 created_at=datetime.now(UTC))
-    card = version.card.to_json()
+    steps = PlainTrainingSteps(LocalFeatureStore(store_root), LocalModelRegistry(registry_root))
+    params = {**flow_defaults(training), "seed": seed, "candidates": list(candidates) if candidates else None}
+    with recording(stages):
+        run = training_chain(steps, **params)
+    card = run.version.card.to_json()
     return {
-        "model_version": version.version, "store_commit": card["store_commit"],
-        "promoted": decision.promote, "estimator": card["estimator"],
-        "labelled_rows": data.rows.num_rows, "split": card["split"],
+        "model_version": run.version.version, "store_commit": card["store_commit"],
+        "promoted": run.decision.promote, "estimator": card["estimator"],
+        "labelled_rows": card["split"]["train_rows"] + card["split"]["test_rows"], "split": card["split"],
         "metrics": card["metrics"], "baseline": card["baseline"], "parity": card["parity"],
         "candidates": card["candidates"], "preprocessing_s": card["preprocessing_seconds"],
         "text_ablation": card["text_ablation"], "tuning": card["tuning"], "refit": card["refit"],
@@ -355,9 +287,8 @@ def job_train(args: dict[str, Any]) -> dict[str, Any]:
     import sklearn.ensemble  # noqa: F401
     import xgboost  # noqa: F401
 
-    import tasks.evaluate
-    import tasks.register
-    import tasks.train  # noqa: F401
+    import bench.steps  # noqa: F401
+    import flows.training  # noqa: F401
 
     imported = time.perf_counter()
     stages = Stages()
@@ -370,49 +301,19 @@ def job_train(args: dict[str, Any]) -> dict[str, Any]:
 
 def run_inference(store_root: Path, registry_root: Path, site_dir: Path, *,
                   stages: Stages) -> dict[str, Any]:
-    """The pure chain of ``flows.inference.inference``, stage by stage (keep in step with it).
-
-    Everything but the Prefect artifacts (``publish_inference_report``).
-    """
-    from datetime import UTC, datetime
-
+    """The ``inference`` flow's chain with its defaults, its steps timed into ``stages``."""
+    from bench.steps import PlainInferenceSteps, flow_defaults
+    from flows.inference import inference, inference_chain
     from movie_ratings.registry.local import LocalModelRegistry
-    from movie_ratings.schema import MOVIE_RATINGS_VIEW
-    from movie_ratings.site import build_site
     from movie_ratings.store.local import LocalFeatureStore
-    from tasks.drift import inference_drift
-    from tasks.predict import (
-        RECENT_DAYS,
-        ViewAtCommit,
-        load_production_model,
-        monitoring,
-        predict_films,
-        save_predictions,
-    )
-    from tasks.publish import site_data
 
-    store = LocalFeatureStore(store_root)
-    with stages.stage("load_production_model"):
-        model = load_production_model(LocalModelRegistry(registry_root))
-    with stages.stage("read_feature_view"):
-        commit = store.latest_commit()
-        view = ViewAtCommit(store.read_feature_view(MOVIE_RATINGS_VIEW.name, 1, commit=commit.number),
-                            commit)
-    with stages.stage("films_to_predict + predict"):
-        predictions = predict_films(model, view, commit.snapshot_date, RECENT_DAYS, datetime.now(UTC))
-    with stages.stage("save_predictions (merge_rows)"):
-        history, _ = save_predictions(store, predictions)
-    with stages.stage("monitoring"):
-        live = monitoring(history, view.rows)
-    with stages.stage("drift"):
-        drift = inference_drift(view.rows, predictions["id"], model.version.card, live.films["actual_rating"])
-    with stages.stage("build_site"):  # explanations of the shown films included
-        build_site(site_data(view, predictions, live, model, datetime.now(UTC), history, drift, explain=True),
-                   site_dir)
-    return {"predicted": predictions.num_rows, "history_rows": history.num_rows,
-            "monitored": live.films.num_rows, "live_mae": live.mae,
-            "model_version": model.version.version, "store_commit": commit.number,
-            "view_rows": view.rows.num_rows}
+    steps = PlainInferenceSteps(LocalFeatureStore(store_root), LocalModelRegistry(registry_root), site_dir)
+    with recording(stages):
+        run = inference_chain(steps, **flow_defaults(inference))
+    return {"predicted": run.predictions.num_rows, "history_rows": run.history.num_rows,
+            "monitored": run.monitoring.films.num_rows, "live_mae": run.monitoring.mae,
+            "model_version": run.model.version.version, "store_commit": run.view.commit.number,
+            "view_rows": run.view.rows.num_rows}
 
 
 def job_infer(args: dict[str, Any]) -> dict[str, Any]:
@@ -420,9 +321,9 @@ def job_infer(args: dict[str, Any]) -> dict[str, Any]:
     import sklearn.ensemble  # noqa: F401
     import xgboost  # noqa: F401
 
+    import bench.steps  # noqa: F401
+    import flows.inference  # noqa: F401
     import movie_ratings.site  # noqa: F401
-    import tasks.predict
-    import tasks.publish  # noqa: F401
 
     imported = time.perf_counter()
     stages = Stages()
@@ -442,17 +343,12 @@ def job_batch(args: dict[str, Any]) -> dict[str, Any]:
 
     imported = time.perf_counter()
     stages = Stages()
-    for owner, attribute, label in ((predict, "load_production_model", "load_production_model"),
-                                    (predict, "read_snapshot_csv", "read_snapshot_csv"),
-                                    (predict, "clean_snapshot", "clean_snapshot"),
-                                    (predict, "build_features", "build_features"),
-                                    (predict, "predict_ratings", "predict_ratings")):
-        stages.wrap(owner, attribute, label)
     registry = LocalModelRegistry(Path(args["registry"]))
 
     def work() -> dict[str, Any]:
-        result = predict.batch_predict(Path(args["input"]), Path(args["output"]), registry,
-                                       date.fromisoformat(args["as_of"]))
+        with recording(stages):  # batch_predict names its stages
+            result = predict.batch_predict(Path(args["input"]), Path(args["output"]), registry,
+                                           date.fromisoformat(args["as_of"]))
         return {"scored": result.scored, "rejected": result.rejected,
                 "model_version": result.model_version}
 
@@ -495,7 +391,7 @@ def _verify_models(store: Any, registry_root: str | None) -> list[dict[str, Any]
         return []
     from movie_ratings.registry import MODEL_NAME
     from movie_ratings.registry.local import LocalModelRegistry
-    from tasks.train import load_training_data, make_split
+    from tasks.training_data import load_training_data, make_split
 
     out = []
     for version in LocalModelRegistry(Path(registry_root)).versions(MODEL_NAME):
@@ -610,6 +506,7 @@ JOBS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 def main(argv: list[str]) -> int:
     job_path, out_path = argv
+    configure_process()  # before a job imports XGBoost (bench/proc.py sets it already; bench/churn.py not)
     job = json.loads(Path(job_path).read_text())
     result = JOBS[job["job"]](job["args"])
     result["hwm_bytes"] = _hwm_bytes()

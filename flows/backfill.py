@@ -7,10 +7,9 @@ from typing import Any
 
 from prefect import flow
 
-from flows.ingest import ingest
+from flows.ingest import IngestTasks, ingest_chain, ingest_summary
 from flows.naming import run_name
 from movie_ratings.sources import SourceName
-from tasks.insert import ensure_feature_view_task
 
 
 @flow(name="backfill", flow_run_name=run_name("backfill", "as_of", "source"), log_prints=False)
@@ -41,10 +40,9 @@ def backfill(
     Returns:
         Counts of rows read, kept, rejected, new, changed, deleted, and the store commit.
     """
-    summary = ingest(
-        flow_label="backfill", source=source, path=path, as_of=as_of,
+    run = ingest_chain(
+        IngestTasks(), source=source, path=path, as_of=as_of,
         movies_version=movies_version, genres_version=genres_version,
-        max_reject_fraction=max_reject_fraction, require_existing=False,
+        max_reject_fraction=max_reject_fraction, require_existing=False, view_version=view_version,
     )
-    ensure_feature_view_task(view_version, movies_version, genres_version)
-    return summary
+    return ingest_summary("backfill", run)

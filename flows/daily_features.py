@@ -7,7 +7,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.ingest import ingest
+from flows.ingest import IngestTasks, ingest_chain, ingest_summary
 from flows.naming import run_name
 from movie_ratings.sources import SourceName
 
@@ -41,10 +41,10 @@ def daily_features(
     Returns:
         Counts of new, changed, unchanged, deleted and rejected films, and the store commit.
     """
-    summary = ingest(
-        flow_label="daily-features", source=source, path=path, as_of=as_of,
+    run = ingest_chain(
+        IngestTasks(), source=source, path=path, as_of=as_of,
         movies_version=movies_version, genres_version=genres_version,
         max_reject_fraction=max_reject_fraction, require_existing=True,
         max_descriptive_change_fraction=max_descriptive_change_fraction,
     )
-    return summary
+    return ingest_summary("daily-features", run)

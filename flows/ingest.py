@@ -1,23 +1,59 @@
-"""The ingest chain shared by ``backfill`` and ``daily-features``: fetch, read, clean, build, upsert."""
+"""The ingest chain shared by ``backfill`` and ``daily-features``: fetch, read, clean, build, upsert.
+
+:func:`ingest_chain` is the chain, defined once over steps (:class:`IngestSteps`): the flows
+run it with their Prefect tasks (:class:`IngestTasks`), the benchmark with timed plain calls
+of the same pure functions (``bench/steps.py``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+import pyarrow as pa
 from prefect import get_run_logger
 
+from movie_ratings.cleaning.snapshot import CleanSnapshot
 from movie_ratings.schema import MOVIE_GENRES, MOVIES
+from movie_ratings.sources import Snapshot
+from movie_ratings.store import UpsertResult
 from movie_ratings.summary import ingest_line
 from tasks.clean import clean_snapshot_task
 from tasks.download import fetch_snapshot_task
-from tasks.features import build_features_task
-from tasks.insert import upsert_features_task
+from tasks.features import FeatureTables, build_features_task
+from tasks.insert import ensure_feature_view_task, upsert_features_task
 
 
-def ingest(
+class IngestSteps(Protocol):
+    """The steps of :func:`ingest_chain`; ``None`` limits mean the configured setting."""
+
+    def fetch(self, source: str, path: str | None, as_of: date | None) -> Snapshot: ...
+
+    def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None) -> CleanSnapshot: ...
+
+    def build_features(self, clean: pa.Table, as_of: date) -> FeatureTables: ...
+
+    def upsert(self, groups: dict[str, pa.Table], versions: dict[str, int], snapshot: Snapshot,
+               rejects: pa.Table, require_existing: bool,
+               max_descriptive_change_fraction: float | None) -> UpsertResult: ...
+
+    def ensure_view(self, view_version: int, movies_version: int, genres_version: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    """What one ingest read, kept and wrote."""
+
+    snapshot: Snapshot
+    clean: CleanSnapshot
+    result: UpsertResult
+
+
+def ingest_chain(
+    steps: IngestSteps,
     *,
-    flow_label: str,
     source: str,
     path: str | None,
     as_of: date | None,
@@ -26,16 +62,55 @@ def ingest(
     max_reject_fraction: float | None,
     require_existing: bool,
     max_descriptive_change_fraction: float | None = None,
-) -> dict[str, Any]:
-    """Run the ingest tasks in order, log a one-line summary and return the summary."""
-    snapshot = fetch_snapshot_task(source, path, as_of)
-    clean = clean_snapshot_task(snapshot.path, snapshot.as_of, snapshot.source, max_reject_fraction)
-    features = build_features_task(clean.table, snapshot.as_of)
+    view_version: int | None = None,
+) -> IngestRun:
+    """Fetch a snapshot, clean it, build its features, upsert them and, with
+    ``view_version``, create the feature view over the groups if it is missing.
+
+    The cleaned snapshot and the features stay alive until the chain ends, as a flow run
+    keeps every task result: that decides the peak memory the benchmark measures.
+    """
+    snapshot = steps.fetch(source, path, as_of)
+    clean = steps.clean(snapshot.path, snapshot.as_of, snapshot.source, max_reject_fraction)
+    features = steps.build_features(clean.table, snapshot.as_of)
     versions = {MOVIES.name: movies_version, MOVIE_GENRES.name: genres_version}
-    result = upsert_features_task(
-        features.tables, versions, snapshot, clean.rejects, require_existing,
-        max_descriptive_change_fraction,
-    )
+    result = steps.upsert(features.tables, versions, snapshot, clean.rejects, require_existing,
+                          max_descriptive_change_fraction)
+    if view_version is not None:
+        steps.ensure_view(view_version, movies_version, genres_version)
+    return IngestRun(snapshot, clean, result)
+
+
+class IngestTasks:
+    """:class:`IngestSteps` as the flows run them: each step is its Prefect task."""
+
+    def fetch(self, source: str, path: str | None, as_of: date | None) -> Snapshot:
+        return fetch_snapshot_task(source, path, as_of)
+
+    def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None) -> CleanSnapshot:
+        return clean_snapshot_task(path, as_of, source, max_reject_fraction)
+
+    def build_features(self, clean: pa.Table, as_of: date) -> FeatureTables:
+        return build_features_task(clean, as_of)
+
+    def upsert(self, groups: dict[str, pa.Table], versions: dict[str, int], snapshot: Snapshot,
+               rejects: pa.Table, require_existing: bool,
+               max_descriptive_change_fraction: float | None) -> UpsertResult:
+        return upsert_features_task(groups, versions, snapshot, rejects, require_existing,
+                                    max_descriptive_change_fraction)
+
+    def ensure_view(self, view_version: int, movies_version: int, genres_version: int) -> None:
+        ensure_feature_view_task(view_version, movies_version, genres_version)
+
+
+def ingest_summary(flow_label: str, run: IngestRun) -> dict[str, Any]:
+    """Log an ingest's one-line summary and return the summary (JSON-ready).
+
+    Args:
+        flow_label: the flow's name in the summary.
+        run: what :func:`ingest_chain` did.
+    """
+    snapshot, clean, result = run.snapshot, run.clean, run.result
     summary = {
         "flow": flow_label,
         "snapshot_date": snapshot.as_of.isoformat(),

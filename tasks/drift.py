@@ -157,6 +157,23 @@ def inference_drift(view: pa.Table, predicted_ids: pa.Array | pa.ChunkedArray, c
                         baseline=baseline.rows, baseline_name=baseline.name, baseline_problem=baseline.problem)
 
 
+def run_drift(store: FeatureStore, view: ViewAtCommit, predictions: pa.Table, model: LoadedModel,
+              result: Monitoring, *, view_version: int, recent_days: int) -> tuple[DriftReport | None, str | None]:
+    """The drift of an inference run: its films against the baseline read from ``store``
+    (:func:`baseline_films`) and the training rows, and the new ratings against the labels.
+
+    Returns:
+        The report (None when there are no training rows or no film predicted), and why it
+        could not be computed (a card or data problem) or None; drift never fails a run.
+    """
+    card = model.version.card
+    baseline = baseline_films(store, card, view, view_version=view_version, recent_days=recent_days)
+    try:
+        return inference_drift(view.rows, predictions["id"], card, result.films["actual_rating"], baseline), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
 def drift_markdown(report: DriftReport, as_of: date) -> str:
     """The Prefect artifact of a threshold crossing."""
     lines = [f"# Drift above threshold, {as_of.isoformat()}", "",
@@ -188,13 +205,10 @@ def drift_task(view: ViewAtCommit, predictions: pa.Table, model: LoadedModel, re
     the alert threshold. Drift never fails the run."""
     logger = get_run_logger()
     started = time.perf_counter()
-    card = model.version.card
-    baseline = baseline_films(get_feature_store(get_settings()), card, view, view_version=view_version,
-                              recent_days=recent_days)
-    try:
-        report = inference_drift(view.rows, predictions["id"], card, result.films["actual_rating"], baseline)
-    except ValueError as exc:
-        logger.warning("drift not computed: %s", exc)
+    report, problem = run_drift(get_feature_store(get_settings()), view, predictions, model, result,
+                                view_version=view_version, recent_days=recent_days)
+    if problem is not None:
+        logger.warning("drift not computed: %s", problem)
         return None
     if report is None:
         logger.info("drift not computed: no training rows or no film predicted")

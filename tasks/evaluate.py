@@ -147,8 +147,8 @@ def evaluate_models(data: Any, split: Any, fitted: Any) -> tuple[list[dict[str, 
     """Segment table (best model, default XGBoost, baseline) and the plots of the best model.
 
     Args:
-        data: the :class:`tasks.train.TrainingData`.
-        split: its :class:`tasks.train.Split`.
+        data: the :class:`tasks.training_data.TrainingData`.
+        split: its :class:`tasks.training_data.Split`.
         fitted: the :class:`tasks.train.FittedCandidates`.
 
     Returns:

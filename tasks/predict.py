@@ -31,6 +31,7 @@ from movie_ratings.schema import (
 from movie_ratings.settings import get_settings
 from movie_ratings.store import FeatureStore, StoreCommit, get_feature_store
 from movie_ratings.store.changes import join_on_key
+from movie_ratings.timing import stage
 from tasks.features import build_features
 from tasks.policies import IO_RETRIES, STORE_WRITES_TAG
 
@@ -69,15 +70,19 @@ def snapshot_view_rows(path: Path, as_of: date, *, source: str = "csv", blanked:
         blanked: columns the file may lack; when present they are read as null.
         max_reject_fraction: a larger rejected share fails (``BrokenSourceError``).
     """
-    parsed = read_snapshot_csv(path, optional=blanked)
+    with stage("read_snapshot_csv"):
+        parsed = read_snapshot_csv(path, optional=blanked)
     table = parsed.table
     for column in blanked:
         table = table.set_column(table.column_names.index(column), column,
                                  pa.nulls(table.num_rows, table.schema.field(column).type))
     parsed = ParsedSnapshot(table, parsed.bad_lines, parsed.extra_columns)
-    clean = clean_snapshot(parsed, as_of=as_of, source=source,
-                           max_reject_fraction=max_reject_fraction)
-    return ScoredInput(view_rows(build_features(clean.table, as_of).tables), clean)
+    with stage("clean_snapshot"):
+        clean = clean_snapshot(parsed, as_of=as_of, source=source,
+                               max_reject_fraction=max_reject_fraction)
+    with stage("build_features"):
+        features = build_features(clean.table, as_of)
+    return ScoredInput(view_rows(features.tables), clean)
 
 
 # --------------------------------------------------------------------------------------
@@ -282,16 +287,26 @@ class ViewAtCommit:
     commit: StoreCommit
 
 
-@task(name="read-feature-view", cache_policy=NO_CACHE, timeout_seconds=1800, **IO_RETRIES)
-def read_view_task(view_version: int, store_commit: int | None) -> ViewAtCommit:
-    store = get_feature_store(get_settings())
+def read_view(store: FeatureStore, view_version: int, store_commit: int | None) -> ViewAtCommit:
+    """The ``movie_ratings`` view at a store commit (the latest when None).
+
+    Raises:
+        DataError: the store is empty.
+    """
     commit = store.latest_commit() if store_commit is None else store.commit(store_commit)
     if commit is None:
         raise DataError("the feature store is empty: run a backfill first")
-    rows = store.read_feature_view(MOVIE_RATINGS_VIEW.name, view_version, commit=commit.number)
+    return ViewAtCommit(store.read_feature_view(MOVIE_RATINGS_VIEW.name, view_version, commit=commit.number),
+                        commit)
+
+
+@task(name="read-feature-view", cache_policy=NO_CACHE, timeout_seconds=1800, **IO_RETRIES)
+def read_view_task(view_version: int, store_commit: int | None) -> ViewAtCommit:
+    view = read_view(get_feature_store(get_settings()), view_version, store_commit)
     get_run_logger().info("read %s v%s at store commit %s (%s): %s films", MOVIE_RATINGS_VIEW.name,
-                          view_version, commit.number, commit.snapshot_date, f"{rows.num_rows:,}")
-    return ViewAtCommit(rows, commit)
+                          view_version, view.commit.number, view.commit.snapshot_date,
+                          f"{view.rows.num_rows:,}")
+    return view
 
 
 def predict_films(model: LoadedModel, view: ViewAtCommit, as_of: date, recent_days: int,
@@ -382,7 +397,8 @@ def score_csv(path: Path, model: LoadedModel, as_of: date, *, explain: bool = Fa
     """
     scored = snapshot_view_rows(path, as_of, source="batch", blanked=IGNORED_BATCH_COLUMNS)
     rows, clean = scored.rows, scored.clean
-    predicted = predict_ratings(model.pipeline, rows) if rows.num_rows else np.array([])
+    with stage("predict_ratings"):
+        predicted = predict_ratings(model.pipeline, rows) if rows.num_rows else np.array([])
     low, high = interval_bounds(model.version.card, rows, predicted)
     scores = pa.table({
         "id": rows["id"],
@@ -429,7 +445,8 @@ def batch_predict(input_path: Path, output_path: Path, registry: ModelRegistry, 
     """
     import pyarrow.csv as pacsv
 
-    model = load_production_model(registry)
+    with stage("load_production_model"):
+        model = load_production_model(registry)
     scores, rejects = score_csv(Path(input_path), model, as_of, explain=explain)
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)

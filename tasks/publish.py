@@ -117,19 +117,33 @@ def site_data(view: ViewAtCommit, predictions: pa.Table, result: Monitoring, mod
     )
 
 
+def publish_site(out_dir: Path, view: ViewAtCommit, predictions: pa.Table, result: Monitoring,
+                 model: LoadedModel, history: pa.Table | None = None, drift: Any = None) -> tuple[Path, str | None]:
+    """Render the site with explanations of the shown films and publish it into ``out_dir``
+    atomically (a failure keeps the previous site).
+
+    Returns:
+        The index page, and why the films are not explained (None when they are): a model
+        that cannot be explained still gets its site.
+    """
+    from movie_ratings.site import build_site
+
+    unexplained = None
+    try:
+        data = site_data(view, predictions, result, model, datetime.now(UTC), history, drift, explain=True)
+    except NotExplainable as exc:
+        unexplained = str(exc)
+        data = site_data(view, predictions, result, model, datetime.now(UTC), history, drift)
+    return build_site(data, out_dir), unexplained
+
+
 @task(name="build-site", cache_policy=NO_CACHE, timeout_seconds=600)
 def build_site_task(view: ViewAtCommit, predictions: pa.Table, result: Monitoring,
                     model: LoadedModel, history: pa.Table | None = None, drift: Any = None) -> Path:
     """Render and publish the site atomically; a failure keeps the previous site."""
-    from movie_ratings.site import build_site
-
-    out_dir = get_settings().site_dir
-    try:
-        data = site_data(view, predictions, result, model, datetime.now(UTC), history, drift, explain=True)
-    except NotExplainable as exc:  # a model that cannot be explained still gets its site
-        get_run_logger().warning("site without explanations: %s", exc)
-        data = site_data(view, predictions, result, model, datetime.now(UTC), history, drift)
-    index = build_site(data, out_dir)
+    index, unexplained = publish_site(get_settings().site_dir, view, predictions, result, model, history, drift)
+    if unexplained is not None:
+        get_run_logger().warning("site without explanations: %s", unexplained)
     get_run_logger().info("site published: %s (serve it with `movie-ratings site`)", index)
     return index
 

@@ -35,14 +35,8 @@ from movie_ratings.schema import LABEL
 from movie_ratings.settings import get_settings
 from tasks.policies import IO_RETRIES
 from tasks.promote import PromotionDecision, decide_promotion
-from tasks.train import (
-    FittedCandidates,
-    Refitted,
-    Split,
-    TrainingData,
-    rounded_metrics,
-    score_recipe,
-)
+from tasks.train import FittedCandidates, Refitted, rounded_metrics, score_recipe
+from tasks.training_data import Split, TrainingData
 
 
 def model_card(

@@ -1,15 +1,14 @@
-"""Training: read the feature view, split, fit every candidate on one fitted preprocessing.
+"""Training: fit every candidate on one fitted preprocessing, score recipes, refit the chosen one.
 
-Pure functions first (split, fit, seed parity); the Prefect tasks at the bottom only load
-from the store and log.
+Pure functions first; the Prefect tasks at the bottom only log. The training data and its
+hold-out are :mod:`tasks.training_data`; the old notebook's model, :mod:`tasks.parity`.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -17,8 +16,6 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import LabelEncoder
-from xgboost import XGBRegressor
 
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.card import CandidateScore, Comparison, Recipe, Refit, Tuning
@@ -31,120 +28,9 @@ from movie_ratings.modeling.estimators import (
     tune_boosting,
     tuned_recipe,
 )
-from movie_ratings.schema import GENRE_FEATURES, LABEL, MOVIE_RATINGS_VIEW, POST_RELEASE_COLUMNS
-from movie_ratings.settings import get_settings
-from movie_ratings.store import FeatureStore, get_feature_store
+from movie_ratings.schema import LABEL
 from tasks.evaluate import regression_metrics
-from tasks.policies import IO_RETRIES
-
-SplitKind = Literal["temporal", "random"]
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """Labelled feature-view rows and where they came from.
-
-    Attributes:
-        rows: one row per rated film (the view's columns).
-        view_name, view_version: the feature view read.
-        store_commit: the store commit it was read at.
-        snapshot_date, source, is_demo: the snapshot behind that commit.
-        unlabelled: films in the view without a rating (not used for training).
-        training_dataset_version: the backend's training-dataset version (Hopsworks), if any.
-    """
-
-    rows: pa.Table
-    view_name: str
-    view_version: int
-    store_commit: int
-    snapshot_date: date
-    source: str
-    is_demo: bool
-    unlabelled: int
-    training_dataset_version: int | None = None
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self.rows[LABEL].to_numpy()
-
-
-@dataclass(frozen=True)
-class Split:
-    """Which labelled rows train and which test, and how that was decided."""
-
-    kind: SplitKind
-    train: np.ndarray
-    test: np.ndarray
-    test_size: float | None = None
-    test_start: date | None = None
-    seed: int | None = None
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "train_rows": len(self.train),
-            "test_rows": len(self.test),
-            "test_size": self.test_size,
-            "test_start": self.test_start.isoformat() if self.test_start else None,
-            "seed": self.seed,
-        }
-
-
-def labelled_rows(view: pa.Table) -> pa.Table:
-    """Rows of the view whose label is known."""
-    return view.filter(pc.is_valid(view[LABEL]))
-
-
-def temporal_split(rows: pa.Table, *, test_size: float = 0.2, test_start: date | None = None) -> Split:
-    """Train on films released before a cut-off, test on the films released from it on.
-
-    Films without a release date cannot be placed in time: they only ever train.
-
-    Args:
-        rows: labelled rows.
-        test_size: share of dated films in the test set (when ``test_start`` is not given).
-        test_start: explicit cut-off date.
-
-    Raises:
-        DataError: a side of the split would be empty.
-    """
-    days = pc.cast(rows["release_date"], pa.int32()).to_numpy(zero_copy_only=False)
-    dated = ~np.isnan(days.astype(np.float64))
-    if test_start is None:
-        if not 0 < test_size < 1:
-            raise ValueError(f"test_size must be between 0 and 1, got {test_size}")
-        if not dated.any():
-            raise DataError("no rated film has a release date: a temporal split is impossible")
-        cutoff_day = int(np.quantile(days[dated].astype(np.int64), 1 - test_size, method="higher"))
-        test_start = date(1970, 1, 1) + timedelta(days=cutoff_day)
-    cutoff = (test_start - date(1970, 1, 1)).days
-    is_test = dated & (np.nan_to_num(days.astype(np.float64), nan=-1e9) >= cutoff)
-    train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
-    if len(train) == 0 or len(test) == 0:
-        raise DataError(
-            f"temporal split at {test_start} leaves {len(train)} training and {len(test)} test films"
-        )
-    return Split("temporal", train, test, test_size=round(len(test) / len(rows), 4), test_start=test_start)
-
-
-def random_split(rows: pa.Table, *, test_size: float = 0.2, seed: int = 42) -> Split:
-    """A seeded random hold-out (for comparison with the old notebook only)."""
-    n = rows.num_rows
-    order = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, round(n * test_size))
-    if n_test >= n:
-        raise DataError(f"a {test_size:.0%} random split of {n} films leaves no training rows")
-    return Split("random", np.sort(order[n_test:]), np.sort(order[:n_test]), test_size=test_size, seed=seed)
-
-
-def make_split(rows: pa.Table, kind: SplitKind, *, test_size: float, test_start: date | None,
-               seed: int) -> Split:
-    if kind == "temporal":
-        return temporal_split(rows, test_size=test_size, test_start=test_start)
-    if kind == "random":
-        return random_split(rows, test_size=test_size, seed=seed)
-    raise ValueError(f"unknown split {kind!r}: temporal or random")
-
+from tasks.training_data import Split, TrainingData
 
 #: A candidate whose fit and hold-out prediction take longer than this is recorded as failed
 #: and never selected (it cannot be interrupted in-process; this bounds what can be chosen).
@@ -239,7 +125,7 @@ def rounded_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
 def release_days(rows: pa.Table) -> np.ndarray:
     """Release date as days since 1970 per row (NaN when unknown)."""
     days = pc.cast(pc.cast(rows["release_date"], pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
-    return days.astype(np.float64)
+    return np.asarray(days, dtype=np.float64)
 
 
 def fit_one(name: str, estimator: Any, train_x: np.ndarray, y_train: np.ndarray, test_x: np.ndarray,
@@ -433,174 +319,16 @@ def refit_recipe(recipe: Recipe, rows: pa.Table) -> Refitted:
                     time.perf_counter() - started)
 
 
-# --------------------------------------------------------------------------------------
-# Seed parity: the old notebook's model, rebuilt exactly, on the same data
-# --------------------------------------------------------------------------------------
-
-#: The old notebook's 27 features, in its order; categorical ones were label-encoded.
-OLD_NOTEBOOK_FEATURES: tuple[str, ...] = (
-    "budget", "runtime", "release_year", "original_language", "first_producer", "first_actor",
-    "first_company", "imdb_votes", *GENRE_FEATURES,
-)
-OLD_NOTEBOOK_CATEGORICAL: tuple[str, ...] = ("original_language", "first_producer", "first_actor", "first_company")
-
-
-def old_notebook_matrix(rows: pa.Table, features: tuple[str, ...], encoders: dict[str, LabelEncoder]) -> np.ndarray:
-    """The old notebook's design matrix: label codes for categories, raw zeros for unknowns."""
-    columns = []
-    for name in features:
-        if name in OLD_NOTEBOOK_CATEGORICAL:
-            values = np.asarray(pc.fill_null(rows[name], "").to_pylist(), dtype=object)
-            columns.append(encoders[name].transform(values).astype(np.float64))
-        else:
-            values = pc.cast(rows[name], pa.float64())
-            if name in ("budget", "runtime"):  # the raw file's 0 = unknown, as the notebook saw it
-                values = pc.fill_null(values, 0.0)
-            columns.append(values.to_numpy(zero_copy_only=False))
-    return np.column_stack(columns)
-
-
-def old_notebook_rows(rows: pa.Table, features: tuple[str, ...]) -> np.ndarray:
-    """Rows the notebook kept: released films with none of its columns missing (its dropna)."""
-    keep = pc.equal(rows["status"], "Released")
-    for name in (*features, LABEL):
-        if name not in ("budget", "runtime"):
-            keep = pc.and_(keep, pc.is_valid(rows[name]))
-    return np.flatnonzero(pc.fill_null(keep, False).to_numpy(zero_copy_only=False))
-
-
-def fit_old_notebook(rows: pa.Table, train: np.ndarray, test: np.ndarray,
-                     features: tuple[str, ...], seed: int) -> dict[str, float]:
-    """Fit the old recipe (label encoders over all rows, default XGBoost) and score ``test``."""
-    encoders = {
-        name: LabelEncoder().fit(np.asarray(pc.fill_null(rows[name], "").to_pylist(), dtype=object))
-        for name in features if name in OLD_NOTEBOOK_CATEGORICAL
-    }
-    matrix = old_notebook_matrix(rows, features, encoders)
-    y = rows[LABEL].to_numpy()
-    model = XGBRegressor(random_state=seed, n_jobs=2).fit(matrix[train], y[train])
-    return regression_metrics(y[test], model.predict(matrix[test]))
-
-
-#: The old recipe is "not computable" when its row filter leaves fewer training films than this.
-MIN_PARITY_TRAIN_ROWS = 20
-
-
-def dropped_by_old_filter(rows: pa.Table, features: tuple[str, ...]) -> str:
-    """Why the old notebook's ``dropna`` keeps so few films: its emptiest columns."""
-    released = rows.filter(pc.fill_null(pc.equal(rows["status"], "Released"), False))
-    if released.num_rows == 0:
-        return "no rated film has status Released"
-    missing = []
-    for name in features:
-        if name in ("budget", "runtime"):
-            continue
-        share = released[name].null_count / released.num_rows
-        if share > 0:
-            missing.append((share, name))
-    empty = [name for share, name in missing if share == 1.0]
-    if empty:
-        return f"empty among released films: {', '.join(empty)}"
-    worst = sorted(missing, reverse=True)[:3]
-    return "most often missing: " + ", ".join(f"{name} ({share:.0%})" for share, name in worst)
-
-
-def _parity_entry(rows: pa.Table, train: np.ndarray, test: np.ndarray, features: tuple[str, ...],
-                  seed: int, *, kept: int, all_rows: pa.Table) -> Comparison:
-    """One old-recipe score, or "not computable" with the reason (never an exception)."""
-    facts: dict[str, Any] = {"rows": kept, "features": len(features)}
-    if len(train) < MIN_PARITY_TRAIN_ROWS or len(test) == 0:
-        return Comparison.failed(
-            f"the old notebook's row filter (released films with none of its {len(features)} columns "
-            f"missing) leaves {len(train):,} training and {len(test):,} test films of {all_rows.num_rows:,} "
-            f"({dropped_by_old_filter(all_rows, features)})", **facts)
-    try:
-        metrics = fit_old_notebook(rows, train, test, features, seed)
-    except Exception as exc:  # a comparison never ends the run
-        return Comparison.failed(f"{type(exc).__name__}: {exc}", **facts)
-    return Comparison(**rounded_metrics(metrics), **facts)
-
-
-def seed_parity(rows: pa.Table, split: Split, *, seed: int = 42) -> dict[str, Comparison]:
-    """The old notebook's model on the same data, two ways (each "not computable" when it
-    keeps too few films, e.g. a view whose producers are all unknown).
-
-    * ``old_notebook_random_split``: exactly as it was: its 27 features including
-      ``imdb_votes``, its row filter, label encoding, default XGBoost, random 80/20 split.
-    * ``old_notebook_temporal_no_votes``: the same recipe without ``imdb_votes`` (unknown
-      before release), trained on our split's training films it would keep and scored on
-      our whole hold-out: the number our model has to beat.
-    """
-    out: dict[str, Comparison] = {}
-    try:
-        kept = old_notebook_rows(rows, OLD_NOTEBOOK_FEATURES)
-        as_it_was = rows.take(kept)
-        n_test = round(len(kept) * 0.2)
-        if len(kept) - n_test >= MIN_PARITY_TRAIN_ROWS and n_test >= 1:
-            random = random_split(as_it_was, test_size=0.2, seed=seed)
-            train, test = random.train, random.test
-        else:
-            train, test = np.array([], np.int64), np.array([], np.int64)
-        out["old_notebook_random_split"] = _parity_entry(
-            as_it_was, train, test, OLD_NOTEBOOK_FEATURES, seed, kept=len(kept), all_rows=rows)
-    except Exception as exc:  # a comparison never ends the run
-        out["old_notebook_random_split"] = Comparison.failed(f"{type(exc).__name__}: {exc}")
-    no_votes = tuple(f for f in OLD_NOTEBOOK_FEATURES if f != "imdb_votes")
-    try:
-        kept_no_votes = old_notebook_rows(rows, no_votes)
-        train = split.train[np.isin(split.train, kept_no_votes)]
-        out["old_notebook_temporal_no_votes"] = _parity_entry(
-            rows, train, split.test, no_votes, seed, kept=int(len(train) + len(split.test)), all_rows=rows)
-    except Exception as exc:
-        out["old_notebook_temporal_no_votes"] = Comparison.failed(f"{type(exc).__name__}: {exc}")
-    return out
+def refit_best(data: TrainingData, fitted: FittedCandidates) -> Refitted:
+    """The best candidate's recipe refitted on every labelled film (:func:`refit_recipe`)."""
+    recipe = fitted.best.recipe
+    assert recipe is not None  # a successful candidate always has one
+    return refit_recipe(recipe, data.rows)
 
 
 # --------------------------------------------------------------------------------------
 # Prefect tasks
 # --------------------------------------------------------------------------------------
-
-
-def load_training_data(store: FeatureStore, view_version: int, store_commit: int | None) -> TrainingData:
-    """Labelled rows of the ``movie_ratings`` view at a store commit (latest if None)."""
-    commit = store.latest_commit() if store_commit is None else store.commit(store_commit)
-    if commit is None:
-        raise DataError("the feature store is empty: run a backfill before training")
-    training_dataset_version = None
-    if hasattr(store, "create_training_data"):  # Hopsworks records a training dataset
-        view, training_dataset_version = store.create_training_data(
-            MOVIE_RATINGS_VIEW.name, view_version, commit=commit.number,
-            description=f"movie_ratings v{view_version} at store commit {commit.number}")
-    else:
-        view = store.read_feature_view(MOVIE_RATINGS_VIEW.name, view_version, commit=commit.number)
-    leaked = [c for c in POST_RELEASE_COLUMNS if c in INPUT_COLUMNS]
-    assert not leaked, f"post-release columns among model inputs: {leaked}"
-    rows = labelled_rows(view)
-    if rows.num_rows < 50:
-        raise DataError(f"only {rows.num_rows} rated films in {MOVIE_RATINGS_VIEW.name} "
-                        f"v{view_version} at store commit {commit.number}: too few to train")
-    return TrainingData(rows, MOVIE_RATINGS_VIEW.name, view_version, commit.number,
-                        commit.snapshot_date, commit.source, commit.is_demo,
-                        view.num_rows - rows.num_rows, training_dataset_version)
-
-
-@task(name="load-training-data", cache_policy=NO_CACHE, timeout_seconds=1800, **IO_RETRIES)
-def load_training_data_task(view_version: int, store_commit: int | None) -> TrainingData:
-    data = load_training_data(get_feature_store(get_settings()), view_version, store_commit)
-    get_run_logger().info(
-        "read %s v%s at store commit %s (%s%s): %s rated films, %s without a rating",
-        data.view_name, data.view_version, data.store_commit, data.snapshot_date,
-        " DEMO DATA" if data.is_demo else "", f"{data.rows.num_rows:,}", f"{data.unlabelled:,}",
-    )
-    return data
-
-
-@task(name="split", cache_policy=NO_CACHE)
-def split_task(data: TrainingData, kind: SplitKind, test_size: float, test_start: date | None,
-               seed: int) -> Split:
-    split = make_split(data.rows, kind, test_size=test_size, test_start=test_start, seed=seed)
-    get_run_logger().info("split: %s", split.describe())
-    return split
 
 
 @task(name="fit-candidates", cache_policy=NO_CACHE, timeout_seconds=3600)
@@ -622,24 +350,10 @@ def fit_candidates_task(data: TrainingData, split: Split, names: tuple[str, ...]
     return fitted
 
 
-@task(name="seed-parity", cache_policy=NO_CACHE, timeout_seconds=1800)
-def seed_parity_task(data: TrainingData, split: Split, seed: int) -> dict[str, Comparison]:
-    parity = seed_parity(data.rows, split, seed=seed)
-    for name, score in parity.items():
-        if score.computable:
-            get_run_logger().info("%s: rmse %.4f, mse %.4f, r2 %.4f on %s rows", name, score.rmse,
-                                  score.mse, score.r2, f"{score.rows:,}")
-        else:
-            get_run_logger().warning("%s: %s", name, score.rmse_text())
-    return parity
-
-
 @task(name="refit-production-model", cache_policy=NO_CACHE, timeout_seconds=3600)
 def refit_task(data: TrainingData, fitted: FittedCandidates) -> Refitted:
     """The chosen recipe fitted on every labelled film of the store commit."""
-    best = fitted.best
-    assert best.recipe is not None  # a successful candidate always has one
-    refitted = refit_recipe(best.recipe, data.rows)
-    get_run_logger().info("refitted %s on all %s labelled films in %.1f s", best.name,
+    refitted = refit_best(data, fitted)
+    get_run_logger().info("refitted %s on all %s labelled films in %.1f s", fitted.best.name,
                           f"{refitted.films:,}", refitted.seconds)
     return refitted

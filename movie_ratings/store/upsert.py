@@ -29,6 +29,7 @@ from movie_ratings.store.changes import (
     diff_against_log,
     keep_quarantined,
 )
+from movie_ratings.timing import timed
 
 #: What a film is, as opposed to the signals the feed recomputes every day (popularity,
 #: vote counts and averages, IMDb votes and rating): when these change for a large share
@@ -95,6 +96,7 @@ class UpsertPlan:
         return self.films_before[name] + change.new - change.deleted
 
 
+@timed("upsert.diff")
 def plan_upsert(
     groups: dict[str, pa.Table],
     current: dict[str, CurrentRows],

@@ -21,7 +21,7 @@ from movie_ratings.modeling.artifacts import load_version, predict_ratings
 from movie_ratings.registry import MODEL_NAME, get_model_registry
 from movie_ratings.settings import get_settings
 from movie_ratings.store import get_feature_store
-from tasks.train import load_training_data
+from tasks.training_data import load_training_data
 
 DAY0 = date(2026, 5, 1)
 # The tuned model and a forest: a search and a seeded ensemble, where a difference in where

@@ -9,7 +9,8 @@ import pyarrow.compute as pc
 import pytest
 
 from movie_ratings.modeling.artifacts import predict_ratings
-from tasks.train import fit_candidates, temporal_split
+from tasks.train import fit_candidates
+from tasks.training_data import temporal_split
 
 
 def _with(rows: pa.Table, column: str, values: list) -> pa.Table:

@@ -14,7 +14,8 @@ from movie_ratings.modeling.artifacts import predict_ratings
 from movie_ratings.modeling.card import ModelCard, Recipe
 from movie_ratings.registry import ModelVersion
 from tasks.register import promotion_decision, score_production
-from tasks.train import TrainingData, refit_recipe, score_recipe
+from tasks.train import refit_recipe, score_recipe
+from tasks.training_data import TrainingData
 
 CHEAP = Recipe(estimator="xgboost", seed=42)
 

@@ -16,13 +16,10 @@ from movie_ratings.schema import RAW_COLUMN_NAMES
 from movie_ratings.sources.demo import write_snapshot_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # bench/ is not an installed package
-from bench.real import (
-    SECTION_END,
-    SECTION_START,
-    kaggle_snapshot,
-    read_films,
-    update_results,
-)
+from bench.real import kaggle_snapshot, read_films
+from bench.sections import REAL, write_marked
+
+SECTION_START, SECTION_END = REAL.start, REAL.end
 
 OMDB = ("ID", "imdbID", "Title", "Year", "Rating", "Runtime", "Genre", "Released", "Director",
         "Writer", "Cast", "Language", "Country")
@@ -81,8 +78,8 @@ def test_the_section_is_replaced_and_nothing_else(tmp_path: Path, existing: str 
     if existing is not None:
         path.write_text(existing)
     section = f"{SECTION_START}\nnew numbers\n{SECTION_END}"
-    update_results(path, section)
-    update_results(path, section)
+    write_marked(REAL, section, path)
+    write_marked(REAL, section, path)
     text = path.read_text()
     assert text.count(SECTION_START) == 1 and "new numbers" in text and "\nold\n" not in text
     if existing:

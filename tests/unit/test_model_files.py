@@ -28,7 +28,8 @@ from movie_ratings.registry.local import LocalModelRegistry
 from movie_ratings.sources.demo import demo_snapshot, write_snapshot_csv
 from movie_ratings.store.hopsworks import HopsworksFeatureStore
 from tasks.predict import snapshot_view_rows
-from tasks.train import fit_candidates, labelled_rows, temporal_split
+from tasks.train import fit_candidates
+from tasks.training_data import labelled_rows, temporal_split
 
 AS_OF = date(2026, 11, 1)
 

@@ -85,3 +85,39 @@ def test_the_fixed_cost_section_survives_a_bench_rewrite(tmp_path: Path, monkeyp
     rewritten = keep_sections(text, "# Benchmark\n\n## Stages\nnew\n", STANDALONE_SECTIONS)
     assert rewritten.startswith("# Benchmark\n\n## Stages\nnew\n") and f"{SECTION}\n\nsecond" in rewritten
     assert "Hopsworks" not in rewritten.split(SECTION)[1]
+
+
+def test_a_bench_rewrite_keeps_every_standalone_and_marked_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))  # bench/ is not installed
+    from bench.sections import (
+        CHURN,
+        DRIFT,
+        HOPSWORKS_UPSERT,
+        REAL,
+        keep_sections,
+        write_marked,
+        write_section,
+    )
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark\n\n## Stages\nold\n")
+    write_section(HOPSWORKS_UPSERT, f"{HOPSWORKS_UPSERT}\n\nfirst upsert\n", results)
+    write_marked(REAL, f"{REAL.start}\n## Real\nreal numbers\n{REAL.end}", results)
+    write_section(DRIFT, f"{DRIFT}\n\nfirst drift\n", results)
+    write_marked(CHURN, f"{CHURN.start}\n## Churn\nchurn numbers\n{CHURN.end}", results)
+    # a section written again right before a marked one leaves that one's markers alone
+    write_section(HOPSWORKS_UPSERT, f"{HOPSWORKS_UPSERT}\n\nsecond upsert\n", results)
+    write_section(DRIFT, f"{DRIFT}\n\nsecond drift\n", results)
+    text = results.read_text()
+    for marker in (REAL.start, REAL.end, CHURN.start, CHURN.end):
+        assert text.count(marker) == 1, marker
+    assert "first drift" not in text and "first upsert" not in text
+
+    rewritten = keep_sections(text, "# Benchmark\n\n## Stages\nnew\n")
+    assert rewritten.startswith("# Benchmark\n\n## Stages\nnew\n") and "old" not in rewritten
+    for kept in ("second upsert", "second drift", "real numbers", "churn numbers", REAL.end, CHURN.end):
+        assert rewritten.count(kept) == 1, kept
+    # a rewrite that has its own real-data section keeps that one
+    assert "real numbers" not in keep_sections(text, f"# B\n\n{REAL.start}\nnew real\n{REAL.end}\n")

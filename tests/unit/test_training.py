@@ -12,14 +12,9 @@ import pytest
 from movie_ratings.errors import DataError
 from movie_ratings.modeling.encoders import MovieFeatures
 from tasks.evaluate import regression_metrics, segment_table
+from tasks.parity import OLD_NOTEBOOK_FEATURES, old_notebook_rows
 from tasks.promote import decide_promotion
-from tasks.train import (
-    OLD_NOTEBOOK_FEATURES,
-    labelled_rows,
-    old_notebook_rows,
-    random_split,
-    temporal_split,
-)
+from tasks.training_data import labelled_rows, random_split, temporal_split
 
 LISTS = pa.list_(pa.string())
 
@@ -331,7 +326,7 @@ def test_the_tuning_search_validates_on_the_newest_training_films_only() -> None
 
 def test_seed_parity_is_not_computable_when_the_old_filter_keeps_too_few_films() -> None:
     from movie_ratings.schema import GENRE_FEATURES
-    from tasks.train import seed_parity
+    from tasks.parity import seed_parity
 
     n = 60
     rows = pa.table({

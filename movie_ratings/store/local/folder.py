@@ -20,6 +20,7 @@ from movie_ratings.schema import FeatureGroupSpec
 from movie_ratings.store.base import GroupState, StoreCommit, group_key
 from movie_ratings.store.changes import DELETED
 from movie_ratings.store.local.delta import DeltaTable, delta_dataset
+from movie_ratings.timing import timed
 
 
 class StoreLockedError(TransientError):
@@ -81,6 +82,7 @@ class StoreFolder:
             raise DataError(f"the feature store at {self.root} is empty: run a backfill first")
         return found
 
+    @timed("upsert.write_commit")
     def _write_commit(self, commit: StoreCommit) -> None:
         self._commits_dir.mkdir(parents=True, exist_ok=True)
         final = self._commits_dir / f"{commit.number:012d}.json"

@@ -11,6 +11,7 @@ from movie_ratings.store.changes import DELETED, GroupChanges, LogIndex, tombsto
 from movie_ratings.store.local.delta import DeltaTable, _compacted, create_table, write_deltalake
 from movie_ratings.store.local.folder import StoreFolder, _as_stored_types
 from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
+from movie_ratings.timing import timed
 
 
 class SnapshotWrites(StoreFolder):
@@ -62,6 +63,7 @@ class SnapshotWrites(StoreFolder):
             self._write_commit(commit)
             return upsert_result(commit, True, plan)
 
+    @timed("upsert.read_index")
     def _current_rows(
         self, spec: FeatureGroupSpec, version: int, latest: StoreCommit | None
     ) -> CurrentRows:
@@ -85,6 +87,7 @@ class SnapshotWrites(StoreFolder):
 
         return CurrentRows(index, read_column)
 
+    @timed("upsert.write_groups")
     def _write_group(
         self,
         spec: FeatureGroupSpec,
@@ -123,6 +126,7 @@ class SnapshotWrites(StoreFolder):
         )
         return _compacted(path)
 
+    @timed("upsert.write_rejects")
     def _write_rejects(self, rejects: pa.Table, info: SnapshotInfo) -> int:
         path = self._rejects_path
         rows = rejects.cast(REJECTS_SCHEMA)

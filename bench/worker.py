@@ -227,32 +227,34 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
     )
     from movie_ratings.sources import Snapshot
     from movie_ratings.store.local import LocalFeatureStore
-    from tasks.clean import clean_snapshot, read_snapshot_csv
+    from tasks.clean import clean_for_store, read_snapshot_csv
     from tasks.features import build_features
     from tasks.insert import upsert_snapshot
 
     snapshot = Snapshot(path=path, as_of=as_of, source=source, version=version, is_demo=is_demo)
+    store = LocalFeatureStore(store_root)
     with stages.stage("read_snapshot_csv"):
         parsed = read_snapshot_csv(path)
     with stages.stage("clean_snapshot"):
-        clean = clean_snapshot(parsed, as_of=as_of, source=source,
-                               max_reject_fraction=DEFAULT_MAX_REJECT_FRACTION)
+        clean = clean_for_store(parsed, as_of=as_of, source=source,
+                                max_reject_fraction=DEFAULT_MAX_REJECT_FRACTION,
+                                store=store if require_existing else None)
     del parsed  # as ``clean_snapshot_task`` does; clean and features live to the end, as
     # Prefect keeps every task result of a flow run until the run ends.
     with stages.stage("build_features"):
-        features = build_features(clean.table, as_of)
-    store = LocalFeatureStore(store_root)
+        features = build_features(clean.table, as_of, clean.prefiltered)
     versions = {MOVIES.name: 1, MOVIE_GENRES.name: 1}
     with stages.stage("upsert_snapshot"):
         result = upsert_snapshot(store, features.tables, versions, snapshot, clean.rejects,
                                  require_existing=require_existing,
-                                 max_delete_fraction=DEFAULT_MAX_DELETE_FRACTION)
+                                 max_delete_fraction=DEFAULT_MAX_DELETE_FRACTION,
+                                 unchanged=features.unchanged)
     if not require_existing:  # the backfill flow's last task
         with stages.stage("ensure_feature_view"):
             store.ensure_feature_view(MOVIE_RATINGS_VIEW.name, 1, versions)
     return {
         "rows_read": clean.rows_read,
-        "rows_kept": clean.table.num_rows,
+        "rows_kept": clean.rows_kept,
         "rejected": clean.rejected_rows,
         "new": result.new,
         "changed": result.changed,
@@ -267,6 +269,7 @@ def job_chain(args: dict[str, Any]) -> dict[str, Any]:
     # One-time imports happen before the clock starts (a flow run pays them once per
     # process). pandas is among them: pyarrow imports it on the first pa.array(ndarray).
     import pandas  # noqa: F401
+    import polars  # noqa: F401  (the prefilter's hasher, imported on first use)
 
     import movie_ratings.store.local  # noqa: F401
     import tasks.clean

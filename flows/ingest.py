@@ -29,12 +29,13 @@ def ingest(
 ) -> dict[str, Any]:
     """Run the ingest tasks in order, log a one-line summary and return the summary."""
     snapshot = fetch_snapshot_task(source, path, as_of)
-    clean = clean_snapshot_task(snapshot.path, snapshot.as_of, snapshot.source, max_reject_fraction)
-    features = build_features_task(clean.table, snapshot.as_of)
+    clean = clean_snapshot_task(snapshot.path, snapshot.as_of, snapshot.source, max_reject_fraction,
+                                movies_version if require_existing else None)
+    features = build_features_task(clean.table, snapshot.as_of, clean.prefiltered)
     versions = {MOVIES.name: movies_version, MOVIE_GENRES.name: genres_version}
     result = upsert_features_task(
         features.tables, versions, snapshot, clean.rejects, require_existing,
-        max_descriptive_change_fraction,
+        max_descriptive_change_fraction, features.unchanged,
     )
     summary = {
         "flow": flow_label,
@@ -42,7 +43,7 @@ def ingest(
         "source": snapshot.source,
         "is_demo": snapshot.is_demo,
         "rows_read": clean.rows_read,
-        "rows_kept": clean.table.num_rows,
+        "rows_kept": clean.rows_kept,
         "rejected": clean.rejected_rows,
         "duplicates": clean.duplicates,
         "new": result.new,

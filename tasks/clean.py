@@ -9,41 +9,100 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from movie_ratings.cleaning.parse import read_snapshot_csv
+from movie_ratings.cleaning.parse import ParsedSnapshot, read_snapshot_csv
+from movie_ratings.cleaning.prefilter import clean_daily, with_source_hash
 from movie_ratings.cleaning.snapshot import CleanSnapshot, clean_snapshot, top_reasons
+from movie_ratings.schema import MOVIES, PRIMARY_KEY, SOURCE_HASH
 from movie_ratings.settings import get_settings
+from movie_ratings.store import FeatureStore, get_feature_store
+from movie_ratings.store.base import group_key
+
+
+def stored_source_hashes(store: FeatureStore, movies_version: int
+                         ) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The live films of ``movies`` (sorted), their stored source hashes (-1 where none)
+    and the commit they were read at; None when the store has no such group or no hashes."""
+    latest = store.latest_commit()
+    if latest is None or group_key(MOVIES.name, movies_version) not in latest.groups:
+        return None
+    try:
+        rows = store.read_group(MOVIES.name, movies_version, commit=latest.number,
+                                columns=[PRIMARY_KEY, SOURCE_HASH])
+    except (KeyError, pa.ArrowInvalid):  # a store written before source hashes
+        return None
+    ids = rows[PRIMARY_KEY].to_numpy()
+    hashes = pc.fill_null(rows[SOURCE_HASH], -1).to_numpy()
+    order = np.argsort(ids, kind="stable")
+    return ids[order], hashes[order], latest.number
+
+
+def clean_for_store(
+    parsed: ParsedSnapshot,
+    *,
+    as_of: date,
+    source: str,
+    max_reject_fraction: float,
+    store: FeatureStore | None = None,
+    movies_version: int = 1,
+) -> CleanSnapshot:
+    """Clean a parsed snapshot for the ingest chain, with each record's source hash.
+
+    With ``store`` (a daily), records whose description is stored already are only
+    checked and cleaned for their signals (:func:`movie_ratings.cleaning.prefilter.clean_daily`);
+    the store then gets exactly the rows the full cleaning would give it.
+    """
+    stored = stored_source_hashes(store, movies_version) if store is not None else None
+    if stored is None:
+        return clean_snapshot(with_source_hash(parsed, as_of), as_of=as_of, source=source,
+                              max_reject_fraction=max_reject_fraction)
+    ids, hashes, commit = stored
+    return clean_daily(parsed, as_of=as_of, source=source, max_reject_fraction=max_reject_fraction,
+                       stored_ids=ids, stored_hashes=hashes, commit=commit)
 
 
 @task(name="clean-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)
 def clean_snapshot_task(
-    path: Path, as_of: date, source: str, max_reject_fraction: float | None = None
+    path: Path, as_of: date, source: str, max_reject_fraction: float | None = None,
+    prefilter_movies_version: int | None = None,
 ) -> CleanSnapshot:
     """Read and clean the snapshot CSV; logs rows read, kept and quarantined.
 
     ``max_reject_fraction`` None means the setting ``MOVIE_RATINGS_MAX_REJECT_FRACTION``.
+    ``prefilter_movies_version`` (a daily): compare the records' source hashes with those
+    of this ``movies`` version in the configured store and clean in full only the records
+    whose description changed (:func:`clean_for_store`).
 
     One task for both steps on purpose: Prefect keeps every task result of a flow run in
     memory until the run ends, and the parsed text table is the largest object of an
     ingest (README, Performance); it never needs to leave this task.
     """
     logger = get_run_logger()
+    settings = get_settings()
     if max_reject_fraction is None:
-        max_reject_fraction = get_settings().max_reject_fraction
+        max_reject_fraction = settings.max_reject_fraction
     parsed = read_snapshot_csv(path)
     logger.info(
         "read %s records from %s (%s malformed lines)",
         f"{parsed.table.num_rows:,}", path, len(parsed.bad_lines),
     )
-    clean = clean_snapshot(
-        parsed, as_of=as_of, source=source, max_reject_fraction=max_reject_fraction
+    store = get_feature_store(settings) if prefilter_movies_version is not None else None
+    clean = clean_for_store(
+        parsed, as_of=as_of, source=source, max_reject_fraction=max_reject_fraction,
+        store=store, movies_version=prefilter_movies_version or 1,
     )
     del parsed
+    if clean.prefiltered is not None:
+        logger.info("%s records have the stored description: only their signals were cleaned",
+                    f"{len(clean.prefiltered.ids):,}")
     logger.info(
         "kept %s of %s records; quarantined %s (%s duplicate ids)",
-        f"{clean.table.num_rows:,}",
+        f"{clean.rows_kept:,}",
         f"{clean.rows_read:,}",
         f"{clean.rejected_rows:,}",
         f"{clean.duplicates:,}",

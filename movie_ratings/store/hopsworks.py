@@ -102,7 +102,13 @@ from movie_ratings.store.base import (
 )
 from movie_ratings.store.changes import GroupChanges, join_on_key
 from movie_ratings.store.status import store_status
-from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
+from movie_ratings.store.upsert import (
+    CurrentRows,
+    KnownUnchanged,
+    next_commit,
+    plan_upsert,
+    upsert_result,
+)
 
 #: Time travel format of every group: written directly by the Python client (delta-rs).
 TIME_TRAVEL_FORMAT = "DELTA"
@@ -711,6 +717,7 @@ class HopsworksFeatureStore:
         *,
         max_delete_fraction: float = 1.0,
         max_descriptive_change_fraction: float = 1.0,
+        unchanged: KnownUnchanged | None = None,
     ) -> UpsertResult:
         """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
 
@@ -736,6 +743,7 @@ class HopsworksFeatureStore:
             groups, current, rejects, info, latest,
             max_delete_fraction=max_delete_fraction,
             max_descriptive_change_fraction=max_descriptive_change_fraction,
+            unchanged=unchanged,
         )
         for name in groups:
             self._remove_uncommitted(name, versions[name], latest_number)

@@ -78,7 +78,13 @@ from movie_ratings.store.changes import (
     with_live_flag,
 )
 from movie_ratings.store.status import store_status
-from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
+from movie_ratings.store.upsert import (
+    CurrentRows,
+    KnownUnchanged,
+    next_commit,
+    plan_upsert,
+    upsert_result,
+)
 
 #: A table is compacted when a write leaves it with more data files than this. Every
 #: daily update adds a small file to each table, and reading a table (the daily diff reads
@@ -230,6 +236,7 @@ class LocalFeatureStore:
         *,
         max_delete_fraction: float = 1.0,
         max_descriptive_change_fraction: float = 1.0,
+        unchanged: KnownUnchanged | None = None,
     ) -> UpsertResult:
         """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
 
@@ -249,6 +256,7 @@ class LocalFeatureStore:
                 groups, current, rejects, info, latest,
                 max_delete_fraction=max_delete_fraction,
                 max_descriptive_change_fraction=max_descriptive_change_fraction,
+                unchanged=unchanged,
             )
             if plan.nothing_to_write and latest is not None:
                 return upsert_result(latest, False, plan)
@@ -322,6 +330,7 @@ class LocalFeatureStore:
                 ),
                 source_alias="s",
                 target_alias="t",
+                merge_schema=True,  # a table written before a column was added gains it
             )
             .when_matched_update_all()
             .when_not_matched_insert_all()

@@ -16,7 +16,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from movie_ratings.cleaning.parse import ParsedSnapshot, read_snapshot_csv
-from movie_ratings.cleaning.prefilter import clean_daily, with_source_hash
+from movie_ratings.cleaning.prefilter import StoredHashes, clean_daily, with_source_hash
 from movie_ratings.cleaning.snapshot import CleanSnapshot, clean_snapshot, top_reasons
 from movie_ratings.schema import MOVIES, PRIMARY_KEY, SOURCE_HASH
 from movie_ratings.settings import get_settings
@@ -24,10 +24,9 @@ from movie_ratings.store import FeatureStore, get_feature_store
 from movie_ratings.store.base import group_key
 
 
-def stored_source_hashes(store: FeatureStore, movies_version: int
-                         ) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """The live films of ``movies`` (sorted), their stored source hashes (-1 where none)
-    and the commit they were read at; None when the store has no such group or no hashes."""
+def stored_source_hashes(store: FeatureStore, movies_version: int) -> StoredHashes | None:
+    """The live films of ``movies``, their stored source hashes and the commit they were
+    read at; None when the store has no such group or no such column."""
     latest = store.latest_commit()
     if latest is None or group_key(MOVIES.name, movies_version) not in latest.groups:
         return None
@@ -39,7 +38,7 @@ def stored_source_hashes(store: FeatureStore, movies_version: int
     ids = rows[PRIMARY_KEY].to_numpy()
     hashes = pc.fill_null(rows[SOURCE_HASH], -1).to_numpy()
     order = np.argsort(ids, kind="stable")
-    return ids[order], hashes[order], latest.number
+    return StoredHashes(ids[order], hashes[order], latest.number)
 
 
 def clean_for_store(
@@ -57,13 +56,11 @@ def clean_for_store(
     checked and cleaned for their signals (:func:`movie_ratings.cleaning.prefilter.clean_daily`);
     the store then gets exactly the rows the full cleaning would give it.
     """
-    stored = stored_source_hashes(store, movies_version) if store is not None else None
-    if stored is None:
+    if store is None:
         return clean_snapshot(with_source_hash(parsed, as_of), as_of=as_of, source=source,
                               max_reject_fraction=max_reject_fraction)
-    ids, hashes, commit = stored
     return clean_daily(parsed, as_of=as_of, source=source, max_reject_fraction=max_reject_fraction,
-                       stored_ids=ids, stored_hashes=hashes, commit=commit)
+                       stored=lambda: stored_source_hashes(store, movies_version))
 
 
 @task(name="clean-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)

@@ -25,6 +25,9 @@ without hashes, a quarantined earlier record) only sends the record the full way
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -111,9 +114,7 @@ def clean_daily(
     as_of: date,
     source: str,
     max_reject_fraction: float,
-    stored_ids: np.ndarray,
-    stored_hashes: np.ndarray,
-    commit: int,
+    stored: Callable[[], StoredHashes | None],
 ) -> CleanSnapshot:
     """Clean a daily snapshot against the stored films' source hashes.
 
@@ -122,14 +123,14 @@ def clean_daily(
         as_of: snapshot date.
         source: source name, recorded with rejects.
         max_reject_fraction: a larger rejected share (of all records) means a broken source.
-        stored_ids: the live films of ``movies`` at ``commit``, sorted.
-        stored_hashes: their source hashes (-1 where none is stored).
-        commit: the store commit they were read at.
+        stored: reads the stored films' source hashes (None: nothing to compare with);
+            called on a thread of its own, while the records are hashed and checked.
 
     Returns:
         The cleaned snapshot: ``table`` holds the records cleaned in full (with their
-        source hash), ``prefiltered`` the others' ids, hashes and signals; ``rejects``,
-        ``rows_read`` and ``duplicates`` are the full path's.
+        source hash), ``prefiltered`` the others' ids, hashes and signals (None when every
+        record was cleaned in full); ``rejects``, ``rows_read`` and ``duplicates`` are the
+        full path's.
 
     Raises:
         SchemaError: the snapshot has no rows at all.
@@ -140,35 +141,43 @@ def clean_daily(
     if rows_read == 0:
         raise SchemaError("the snapshot has a header but no rows")
     narrow = raw.select([*CHECKED_COLUMNS, ROW])
-    coerced = in_parallel(lambda n: coerce_column(narrow, n, as_of), CHECKED_COLUMNS)
-    typed = dict(zip(CHECKED_COLUMNS, (v for v, _ in coerced), strict=True))
-    hashes = source_hashes(raw, typed)
-    checked = zeros_to_null(pa.table({**typed, ROW: narrow[ROW]}),
-                            tuple(n for n in ZERO_MEANS_UNKNOWN if n in typed))
-    rejects = (check_control_characters(narrow) + Rejects.combine(r for _, r in coerced)
-               + check_values(checked, CHECKED_COLUMNS))
-    failed = np.zeros(raw.num_rows, dtype=bool)
-    failed[np.searchsorted(narrow[ROW].to_numpy(), rejects.records())] = True
+    # Three independent pieces at once (the hasher and Arrow's kernels release the GIL):
+    # the stored hashes, the records' hashes, and the checks of the typed columns.
+    with ThreadPoolExecutor(2) as pool:
+        reading = pool.submit(stored)
+        coerced = dict(zip(CHECKED_COLUMNS, in_parallel(
+            lambda n: coerce_column(narrow, n, as_of), CHECKED_COLUMNS), strict=True))
+        typed = {n: values for n, (values, _) in coerced.items()}
+        hashing = pool.submit(source_hashes, raw, typed)
+        checked = zeros_to_null(pa.table({**typed, ROW: narrow[ROW]}),
+                                tuple(n for n in ZERO_MEANS_UNKNOWN if n in typed))
+        rejects = (check_control_characters(narrow) + Rejects.combine(r for _, r in coerced.values())
+                   + check_values(checked, CHECKED_COLUMNS))
+        failed = np.zeros(raw.num_rows, dtype=bool)
+        failed[np.searchsorted(narrow[ROW].to_numpy(), rejects.records())] = True
+        ids = pc.fill_null(typed[PRIMARY_KEY], 0).to_numpy()
+        repeated = _repeated(ids)
+        hashes, found = hashing.result(), reading.result()
 
-    ids = pc.fill_null(typed[PRIMARY_KEY], 0).to_numpy()
-    if len(stored_ids):
-        pos = np.minimum(np.searchsorted(stored_ids, ids), len(stored_ids) - 1)
-        same = (stored_ids[pos] == ids) & (stored_hashes[pos] == hashes)
+    if found is None or not len(found.ids):
+        fast = np.zeros(len(ids), dtype=bool)
     else:
-        same = np.zeros(len(ids), dtype=bool)
-    fast = same & ~failed & ~_repeated(ids)
+        pos = np.minimum(np.searchsorted(found.ids, ids), len(found.ids) - 1)
+        fast = (found.ids[pos] == ids) & (found.hashes[pos] == hashes) & ~failed & ~repeated
 
     full_rows = raw.filter(pa.array(~fast)).append_column(
         SOURCE_HASH, pa.array(hashes[~fast], pa.int64()))
     cleaned = clean_records(ParsedSnapshot(full_rows, parsed.bad_lines, parsed.extra_columns),
                             as_of=as_of, source=source)
-    mask = pa.array(fast)
-    signals = checked.select([PRIMARY_KEY, *SIGNAL_COLUMNS, ROW]).filter(mask)
-    prefiltered = Prefiltered(
-        ids=ids[fast], source_hashes=hashes[fast], signals=signals,
-        cleaned_rows=cleaned.table[ROW].to_numpy(), commit=commit,
-    )
-    kept = cleaned.table.num_rows + len(prefiltered.ids)
+    prefiltered = None
+    if fast.any():
+        assert found is not None
+        signals = checked.select([PRIMARY_KEY, *SIGNAL_COLUMNS, ROW]).filter(pa.array(fast))
+        prefiltered = Prefiltered(
+            ids=ids[fast], source_hashes=hashes[fast], signals=signals,
+            cleaned_rows=cleaned.table[ROW].to_numpy(), commit=found.commit,
+        )
+    kept = cleaned.table.num_rows + (len(prefiltered.ids) if prefiltered is not None else 0)
     check_reject_fraction(rows_read - kept, rows_read, max_reject_fraction, cleaned.rejects)
     return CleanSnapshot(
         table=cleaned.table.drop_columns([ROW]),
@@ -178,6 +187,21 @@ def clean_daily(
         warnings=cleaned.warnings,
         prefiltered=prefiltered,
     )
+
+
+@dataclass(frozen=True)
+class StoredHashes:
+    """The live films of ``movies`` at a store commit and their source hashes.
+
+    Attributes:
+        ids: the films, sorted.
+        hashes: their stored source hashes, -1 where none is stored.
+        commit: the store commit they were read at.
+    """
+
+    ids: np.ndarray
+    hashes: np.ndarray
+    commit: int
 
 
 def _repeated(ids: np.ndarray) -> np.ndarray:

@@ -109,7 +109,7 @@ def _ingest(store, path: Path, day: int, *, prefilter: bool) -> dict:
         "rejected": clean.rejected_rows, "duplicates": clean.duplicates,
         "new": result.new, "changed": result.changed, "unchanged": result.unchanged,
         "deleted": result.deleted, "per_group": result.per_group,
-        "prefiltered": len(clean.prefiltered.ids) if clean.prefiltered is not None else None,
+        "prefiltered": len(clean.prefiltered.ids) if clean.prefiltered is not None else 0,
         "cleaned": clean.table.num_rows,
     }
 

@@ -31,6 +31,15 @@ def _job(job: str, args: dict, work: Path) -> dict:
     return json.loads(out.read_text())
 
 
+def churn_snapshot_path(size: int, as_of: date, churn: float) -> Path:
+    """Cache file of a demo day with ``churn`` (the main benchmark's file when 0)."""
+    from bench.snapshots import CACHE_DIR, demo_code_version, snapshot_path
+
+    if churn == 0:
+        return snapshot_path(42, size, as_of)
+    return CACHE_DIR / f"demo-{demo_code_version()}-s42-n{size}-{as_of:%Y-%m-%d}-c{churn:g}.csv"
+
+
 def _size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
@@ -73,12 +82,13 @@ def fast_series(csv0: Path, store_root: Path, days: int, churn: float, record) -
     from movie_ratings.schema import DEFAULT_MAX_REJECT_FRACTION
     from movie_ratings.sources import Snapshot
     from movie_ratings.store.local import LocalFeatureStore
-    from tasks.clean import clean_snapshot, read_snapshot_csv
+    from tasks.clean import clean_for_store, read_snapshot_csv
     from tasks.features import build_features
     from tasks.insert import upsert_snapshot
 
-    clean = clean_snapshot(read_snapshot_csv(csv0), as_of=DAY0, source="demo",
-                           max_reject_fraction=DEFAULT_MAX_REJECT_FRACTION)
+    # As the ingest chain cleans (with each record's source hash, which ``movies`` stores).
+    clean = clean_for_store(read_snapshot_csv(csv0), as_of=DAY0, source="demo",
+                            max_reject_fraction=DEFAULT_MAX_REJECT_FRACTION)
     store = LocalFeatureStore(store_root)
     backfill_mb = _size_mb(store_root)
     for day in range(1, days + 1):
@@ -191,9 +201,12 @@ def main() -> None:
 
     try:
         def csv(day: int, churn: float) -> Path:
-            path = work / f"d{day}-c{churn:g}.csv"
-            _job("generate", {"as_of": str(DAY0 + timedelta(day)), "seed": 42, "size": opts.size,
-                              "churn": churn, "path": str(path)}, work)
+            # Kept in bench/.cache like the main benchmark's snapshots (the quiet feed's
+            # are the same files), so a rerun does not generate them again.
+            path = churn_snapshot_path(opts.size, DAY0 + timedelta(day), churn)
+            if not path.exists():
+                _job("generate", {"as_of": str(DAY0 + timedelta(day)), "seed": 42,
+                                  "size": opts.size, "churn": churn, "path": str(path)}, work)
             return path
 
         base = csv(0, 0.0)
@@ -215,7 +228,6 @@ def main() -> None:
                    changed=run["changed"], new=run["new"], store_mb=_size_mb(copy),
                    stages=run.get("stages"))
             shutil.rmtree(copy)
-            path.unlink()
         if opts.fast:
             fast_series(base, store, opts.days, opts.churn, record)
             return
@@ -226,7 +238,6 @@ def main() -> None:
             record("series", churn=opts.churn, day=day, work_s=run["work_s"],
                    work_cpu_s=run["work_cpu_s"], hwm_gb=run["hwm_bytes"] / 1e9, changed=run["changed"],
                    store_mb=_size_mb(store), ratio_to_backfill=_size_mb(store) / backfill_mb)
-            path.unlink()
     finally:
         opts.out.parent.mkdir(parents=True, exist_ok=True)
         opts.out.write_text("".join(json.dumps(r) + "\n" for r in results))

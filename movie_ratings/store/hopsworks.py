@@ -789,7 +789,9 @@ class HopsworksFeatureStore:
             raise DataError(f"unknown feature group {name!r}")
         resolved = self._resolve(commit)
         resolved.group(name, version)  # must exist at that commit
-        log = self.read_rows(name, version)
+        needed = None if columns is None else list(dict.fromkeys(
+            [PRIMARY_KEY, spec.event_time, STORE_COMMIT, TOMBSTONE, *columns]))
+        log = self.read_rows(name, version, needed)
         current = latest_rows(log, PRIMARY_KEY, spec.event_time, upto_commit=resolved.number)
         return current.select(columns if columns is not None else list(spec.column_names))
 

@@ -227,18 +227,18 @@ def run_chain(path: Path, as_of: date, store_root: Path, *, require_existing: bo
     )
     from movie_ratings.sources import Snapshot
     from movie_ratings.store.local import LocalFeatureStore
-    from tasks.clean import clean_for_store, read_snapshot_csv
+    from tasks.clean import clean_for_store, read_snapshot_csv, start_reading_source_hashes
     from tasks.features import build_features
     from tasks.insert import upsert_snapshot
 
     snapshot = Snapshot(path=path, as_of=as_of, source=source, version=version, is_demo=is_demo)
     store = LocalFeatureStore(store_root)
-    with stages.stage("read_snapshot_csv"):
+    with stages.stage("read_snapshot_csv"):  # as clean_snapshot_task: the stored hashes meanwhile
+        stored = start_reading_source_hashes(store, 1) if require_existing else None
         parsed = read_snapshot_csv(path)
     with stages.stage("clean_snapshot"):
         clean = clean_for_store(parsed, as_of=as_of, source=source,
-                                max_reject_fraction=DEFAULT_MAX_REJECT_FRACTION,
-                                store=store if require_existing else None)
+                                max_reject_fraction=DEFAULT_MAX_REJECT_FRACTION, stored=stored)
     del parsed  # as ``clean_snapshot_task`` does; clean and features live to the end, as
     # Prefect keeps every task result of a flow run until the run ends.
     with stages.stage("build_features"):

@@ -6,6 +6,8 @@ them and logs what they kept and quarantined.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +43,16 @@ def stored_source_hashes(store: FeatureStore, movies_version: int) -> StoredHash
     return StoredHashes(ids[order], hashes[order], latest.number)
 
 
+def start_reading_source_hashes(store: FeatureStore, movies_version: int
+                                ) -> Callable[[], StoredHashes | None]:
+    """Read the stored source hashes on a thread of their own (while the CSV is parsed:
+    the parser leaves part of the cores idle); the returned callable waits for them."""
+    pool = ThreadPoolExecutor(1)
+    reading = pool.submit(stored_source_hashes, store, movies_version)
+    pool.shutdown(wait=False)
+    return reading.result
+
+
 def clean_for_store(
     parsed: ParsedSnapshot,
     *,
@@ -49,18 +61,22 @@ def clean_for_store(
     max_reject_fraction: float,
     store: FeatureStore | None = None,
     movies_version: int = 1,
+    stored: Callable[[], StoredHashes | None] | None = None,
 ) -> CleanSnapshot:
     """Clean a parsed snapshot for the ingest chain, with each record's source hash.
 
-    With ``store`` (a daily), records whose description is stored already are only
-    checked and cleaned for their signals (:func:`movie_ratings.cleaning.prefilter.clean_daily`);
-    the store then gets exactly the rows the full cleaning would give it.
+    With ``store`` or ``stored`` (a daily: :func:`start_reading_source_hashes`), records
+    whose description is stored already are only checked and cleaned for their signals
+    (:func:`movie_ratings.cleaning.prefilter.clean_daily`); the store then gets exactly the
+    rows the full cleaning would give it.
     """
-    if store is None:
+    if stored is None and store is not None:
+        stored = start_reading_source_hashes(store, movies_version)
+    if stored is None:
         return clean_snapshot(with_source_hash(parsed, as_of), as_of=as_of, source=source,
                               max_reject_fraction=max_reject_fraction)
     return clean_daily(parsed, as_of=as_of, source=source, max_reject_fraction=max_reject_fraction,
-                       stored=lambda: stored_source_hashes(store, movies_version))
+                       stored=stored)
 
 
 @task(name="clean-snapshot", cache_policy=NO_CACHE, timeout_seconds=1800)
@@ -83,16 +99,16 @@ def clean_snapshot_task(
     settings = get_settings()
     if max_reject_fraction is None:
         max_reject_fraction = settings.max_reject_fraction
+    stored = None
+    if prefilter_movies_version is not None:
+        stored = start_reading_source_hashes(get_feature_store(settings), prefilter_movies_version)
     parsed = read_snapshot_csv(path)
     logger.info(
         "read %s records from %s (%s malformed lines)",
         f"{parsed.table.num_rows:,}", path, len(parsed.bad_lines),
     )
-    store = get_feature_store(settings) if prefilter_movies_version is not None else None
-    clean = clean_for_store(
-        parsed, as_of=as_of, source=source, max_reject_fraction=max_reject_fraction,
-        store=store, movies_version=prefilter_movies_version or 1,
-    )
+    clean = clean_for_store(parsed, as_of=as_of, source=source,
+                            max_reject_fraction=max_reject_fraction, stored=stored)
     del parsed
     if clean.prefiltered is not None:
         logger.info("%s records have the stored description: only their signals were cleaned",

@@ -144,7 +144,7 @@ def clean_daily(
     # Three independent pieces at once (the hasher and Arrow's kernels release the GIL):
     # the stored hashes, the records' hashes, and the checks of the typed columns.
     with ThreadPoolExecutor(2) as pool:
-        reading = pool.submit(stored)
+        reading = pool.submit(stored)  # returns at once when it was read ahead
         coerced = dict(zip(CHECKED_COLUMNS, in_parallel(
             lambda n: coerce_column(narrow, n, as_of), CHECKED_COLUMNS), strict=True))
         typed = {n: values for n, (values, _) in coerced.items()}

@@ -70,9 +70,12 @@ TYPED_COLUMNS: tuple[str, ...] = tuple(
 CHECKED_COLUMNS: tuple[str, ...] = (PRIMARY_KEY, *TYPED_COLUMNS, *SIGNAL_COLUMNS)
 #: Part of the hash: a new scheme (another value) sends every record the full way once.
 HASH_SEED = 18_2026
-#: Rows hashed at once (bounds the hasher's copies of the text).
-HASH_CHUNK = 300_000
+#: Rows hashed at once (bounds the hasher's copies of the text), on this many threads.
+HASH_CHUNK = 150_000
+HASH_THREADS = 2
 _MASK = np.uint64((1 << 53) - 1)
+#: Records cleaned in full are copied into one chunk when they are fewer than this share.
+COMBINE_BELOW = 0.1
 
 
 def source_hashes(raw: pa.Table, typed: dict[str, pa.ChunkedArray]) -> np.ndarray:
@@ -89,11 +92,14 @@ def source_hashes(raw: pa.Table, typed: dict[str, pa.ChunkedArray]) -> np.ndarra
 
     columns = {n: raw[n] for n in TEXT_COLUMNS} | {n: typed[n] for n in TYPED_COLUMNS}
     table = pa.table(columns)
-    parts = [
-        pl.from_arrow(table.slice(start, HASH_CHUNK), rechunk=False)
-        .hash_rows(seed=HASH_SEED).to_numpy()
-        for start in range(0, table.num_rows, HASH_CHUNK)
-    ]
+
+    def chunk(start: int) -> np.ndarray:
+        frame = pl.from_arrow(table.slice(start, HASH_CHUNK), rechunk=False)
+        return frame.hash_rows(seed=HASH_SEED).to_numpy()
+
+    # Converting the texts to polars' layout runs on one thread per chunk: two at a time.
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        parts = list(pool.map(chunk, range(0, table.num_rows, HASH_CHUNK)))
     hashes = np.concatenate(parts) if parts else np.array([], np.uint64)
     return (hashes.astype(np.uint64) & _MASK).view(np.int64)
 
@@ -165,8 +171,16 @@ def clean_daily(
         pos = np.minimum(np.searchsorted(found.ids, ids), len(found.ids) - 1)
         fast = (found.ids[pos] == ids) & (found.hashes[pos] == hashes) & ~failed & ~repeated
 
-    full_rows = raw.filter(pa.array(~fast)).append_column(
-        SOURCE_HASH, pa.array(hashes[~fast], pa.int64()))
+    if not fast.any():
+        full_rows = raw
+    else:
+        full_rows = raw.filter(pa.array(~fast))
+        if full_rows.num_rows < COMBINE_BELOW * raw.num_rows:
+            # The few rows in one chunk each: the parser's hundreds of chunks would otherwise
+            # cost every later step its per-chunk overhead (0.27 s instead of 0.01 s for
+            # 2,000 of 1.2M records).
+            full_rows = full_rows.combine_chunks()
+    full_rows = full_rows.append_column(SOURCE_HASH, pa.array(hashes[~fast], pa.int64()))
     cleaned = clean_records(ParsedSnapshot(full_rows, parsed.bad_lines, parsed.extra_columns),
                             as_of=as_of, source=source)
     prefiltered = None

@@ -193,8 +193,11 @@ def clean_daily(
         )
     kept = cleaned.table.num_rows + (len(prefiltered.ids) if prefiltered is not None else 0)
     check_reject_fraction(rows_read - kept, rows_read, max_reject_fraction, cleaned.rejects)
+    table = cleaned.table.drop_columns([ROW])
+    if prefiltered is not None and table.num_rows < COMBINE_BELOW * raw.num_rows:
+        table = table.combine_chunks()  # dropping rejects left one chunk per kept run
     return CleanSnapshot(
-        table=cleaned.table.drop_columns([ROW]),
+        table=table,
         rejects=cleaned.rejects,
         rows_read=rows_read,
         duplicates=cleaned.duplicates,

@@ -95,7 +95,9 @@ def source_hashes(raw: pa.Table, typed: dict[str, pa.ChunkedArray]) -> np.ndarra
 
     def chunk(start: int) -> np.ndarray:
         frame = pl.from_arrow(table.slice(start, HASH_CHUNK), rechunk=False)
-        return frame.hash_rows(seed=HASH_SEED).to_numpy()
+        assert isinstance(frame, pl.DataFrame)  # a table gives a frame
+        hashed: np.ndarray = frame.hash_rows(seed=HASH_SEED).to_numpy()
+        return hashed
 
     # Converting the texts to polars' layout runs on one thread per chunk: two at a time.
     with ThreadPoolExecutor(HASH_THREADS) as pool:

@@ -14,7 +14,7 @@ HW_BIN  := $(HW_VENV)/bin
 HW_INSTALL = $(HW_BIN)/uv pip install --quiet --compile-bytecode --python $(HW_BIN)/python -c constraints-hopsworks.txt
 HW_TESTS := tests/unit/test_hopsworks_signatures.py tests/unit/test_hopsworks_adapter.py \
 	tests/unit/test_doctor.py tests/contract tests/unit/test_local_store.py tests/unit/test_changes.py \
-	tests/unit/test_upsert.py tests/integration/test_flows_on_every_backend.py
+	tests/unit/test_upsert.py tests/unit/test_prefilter.py tests/integration/test_flows_on_every_backend.py
 
 # Local Prefect server (make server/deploy/worker/serve/stop): 127.0.0.1:$(PREFECT_PORT),
 # its state in var/prefect (prefect.toml), pidfiles in var/run, logs in var/log. It requires

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,11 +24,27 @@ from bench.sections import CHURN, write_marked
 DAY0 = date(2026, 1, 1)
 
 
-def _job(job: str, args: dict, work: Path) -> dict:
+def _job(job: str, args: dict, work: Path, warm_gb: float = 0.0) -> dict:
+    """Run one job in a fresh worker process; a measured one starts on warmed memory
+    (:func:`bench.proc.warm_memory`, as ``python -m bench`` does) and records the load."""
+    from bench.proc import warm_memory
+
+    if job != "generate":
+        warm_memory(warm_gb)
+    load = os.getloadavg()[0]
     spec, out = work / "job.json", work / "out.json"
     spec.write_text(json.dumps({"job": job, "args": args}))
     subprocess.run([sys.executable, "-m", "bench.worker", str(spec), str(out)], check=True)
-    return json.loads(out.read_text())
+    return {**json.loads(out.read_text()), "load": load}
+
+
+def churn_snapshot_path(size: int, as_of: date, churn: float) -> Path:
+    """Cache file of a demo day with ``churn`` (the main benchmark's file when 0)."""
+    from bench.snapshots import CACHE_DIR, demo_code_version, snapshot_path
+
+    if churn == 0:
+        return snapshot_path(42, size, as_of)
+    return CACHE_DIR / f"demo-{demo_code_version()}-s42-n{size}-{as_of:%Y-%m-%d}-c{churn:g}.csv"
 
 
 def _size_mb(path: Path) -> float:
@@ -85,7 +102,8 @@ def fast_series(csv0: Path, store_root: Path, days: int, churn: float, record) -
     backfill_mb = _size_mb(store_root)
 
     class ChurnedDay(PlainIngestSteps):
-        def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None) -> CleanSnapshot:
+        def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None,
+                  movies_version: int | None) -> CleanSnapshot:
             rejects = clean0.rejects.set_column(
                 clean0.rejects.schema.get_field_index("snapshot_date"), "snapshot_date",
                 pa.array([as_of] * clean0.rejects.num_rows, pa.date32()))
@@ -118,13 +136,15 @@ def report(paths: list[Path], note: str) -> str:
         "its seconds are features + upsert only, and its CPU ratio is to the session's parse) "
         "because generating 30 CSVs of 1.2M films did not fit the time on the shared machine; "
         "it measures what the store keeps. x parse = wall seconds / the session's parse-limit "
-        "wall seconds; x parse CPU = CPU seconds / its CPU seconds.",
+        "wall seconds; x parse CPU = CPU seconds / its CPU seconds. Each measured process "
+        "starts on warmed memory (`--warm-gb`, as in `python -m bench`); load = the 1-minute "
+        "load average when it started.",
         "",
         note,
         "",
         "| session: run | films changed | `movies` rows changed | wall s | x parse | CPU s "
-        "| x parse CPU | peak GB | store MB | x backfill store |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| x parse CPU | peak GB | store MB | x backfill store | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for number, path in enumerate(paths, 1):
         runs = [json.loads(line) for line in path.read_text().splitlines() if line]
@@ -145,9 +165,11 @@ def report(paths: list[Path], note: str) -> str:
             store = f"{r['store_mb']:.0f}" if "store_mb" in r else ""
             ratio = f"{r['store_mb'] / base_mb:.3f}x" if "store_mb" in r else ""
             changed = f"{r['changed']:,}" if "changed" in r else ""
+            load = f"{r['load']:.1f}" if "load" in r else ""
             lines.append(
                 f"| {number}: {name} | {changed} | {r.get('movies_changed', '')} | {wall:.2f} | "
-                f"{wall / wall0:.2f}x | {cpu:.2f} | {cpu / cpu0:.2f}x | {peak} | {store} | {ratio} |")
+                f"{wall / wall0:.2f}x | {cpu:.2f} | {cpu / cpu0:.2f}x | {peak} | {store} | {ratio} "
+                f"| {load} |")
     lines.append(CHURN.end)
     return "\n".join(lines) + "\n"
 
@@ -172,6 +194,8 @@ def main() -> None:
     parser.add_argument("--series-only", action="store_true",
                         help="skip the one-day runs at 0.2%%, 30%% and 100%% churn")
     parser.add_argument("--out", type=Path, default=Path("var/bench-churn.jsonl"))
+    parser.add_argument("--warm-gb", type=float, default=4.0,
+                        help="memory touched and freed before each measured process (see bench/README.md)")
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="churn-"))
     results = []
@@ -183,42 +207,46 @@ def main() -> None:
 
     try:
         def csv(day: int, churn: float) -> Path:
-            path = work / f"d{day}-c{churn:g}.csv"
-            _job("generate", {"as_of": str(DAY0 + timedelta(day)), "seed": 42, "size": opts.size,
-                              "churn": churn, "path": str(path)}, work)
+            # Kept in bench/.cache like the main benchmark's snapshots (the quiet feed's
+            # are the same files), so a rerun does not generate them again.
+            path = churn_snapshot_path(opts.size, DAY0 + timedelta(day), churn)
+            if not path.exists():
+                _job("generate", {"as_of": str(DAY0 + timedelta(day)), "seed": 42,
+                                  "size": opts.size, "churn": churn, "path": str(path)}, work)
             return path
 
         base = csv(0, 0.0)
-        parse = _job("parse", {"path": str(base)}, work)
-        record("parse", work_s=parse.get("work_s"), work_cpu_s=parse.get("work_cpu_s"), hwm_gb=parse["hwm_bytes"] / 1e9)
+        parse = _job("parse", {"path": str(base)}, work, opts.warm_gb)
+        record("parse", work_s=parse.get("work_s"), work_cpu_s=parse.get("work_cpu_s"),
+               hwm_gb=parse["hwm_bytes"] / 1e9, load=parse["load"])
         store = work / "store"
         back = _job("chain", {"path": str(base), "as_of": str(DAY0), "store": str(store),
-                              "require_existing": False}, work)
+                              "require_existing": False}, work, opts.warm_gb)
         backfill_mb = _size_mb(store)
-        record("backfill", work_s=back["work_s"], work_cpu_s=back["work_cpu_s"], hwm_gb=back["hwm_bytes"] / 1e9, store_mb=backfill_mb)
+        record("backfill", work_s=back["work_s"], work_cpu_s=back["work_cpu_s"],
+               hwm_gb=back["hwm_bytes"] / 1e9, store_mb=backfill_mb, load=back["load"])
         shutil.copytree(store, work / "backfilled")
         for churn in () if opts.series_only else (0.002, 0.3, 1.0):  # one day, copies of the backfill
             copy = work / f"store-{churn:g}"
             shutil.copytree(work / "backfilled", copy)
             path = csv(1, churn)
             run = _job("chain", {"path": str(path), "as_of": str(DAY0 + timedelta(1)),
-                                 "store": str(copy), "require_existing": True}, work)
+                                 "store": str(copy), "require_existing": True}, work, opts.warm_gb)
             record("daily", churn=churn, work_s=run["work_s"], work_cpu_s=run["work_cpu_s"], hwm_gb=run["hwm_bytes"] / 1e9,
                    changed=run["changed"], new=run["new"], store_mb=_size_mb(copy),
-                   stages=run.get("stages"))
+                   stages=run.get("stages"), load=run["load"])
             shutil.rmtree(copy)
-            path.unlink()
         if opts.fast:
             fast_series(base, store, opts.days, opts.churn, record)
             return
         for day in range(1, opts.days + 1):  # consecutive churny days on the backfilled store
             path = csv(day, opts.churn)
             run = _job("chain", {"path": str(path), "as_of": str(DAY0 + timedelta(day)),
-                                 "store": str(store), "require_existing": True}, work)
+                                 "store": str(store), "require_existing": True}, work, opts.warm_gb)
             record("series", churn=opts.churn, day=day, work_s=run["work_s"],
                    work_cpu_s=run["work_cpu_s"], hwm_gb=run["hwm_bytes"] / 1e9, changed=run["changed"],
-                   store_mb=_size_mb(store), ratio_to_backfill=_size_mb(store) / backfill_mb)
-            path.unlink()
+                   store_mb=_size_mb(store), ratio_to_backfill=_size_mb(store) / backfill_mb,
+                   stages=run.get("stages"), load=run["load"])
     finally:
         opts.out.parent.mkdir(parents=True, exist_ok=True)
         opts.out.write_text("".join(json.dumps(r) + "\n" for r in results))

@@ -28,7 +28,7 @@ from movie_ratings.settings import Settings
 from movie_ratings.sources import Snapshot
 from movie_ratings.store import FeatureStore, UpsertResult
 from movie_ratings.timing import stage
-from tasks.clean import read_and_clean
+from tasks.clean import read_and_clean, start_reading_source_hashes
 from tasks.drift import run_drift
 from tasks.evaluate import evaluate_models
 from tasks.features import FeatureTables, build_features
@@ -73,25 +73,32 @@ class PlainIngestSteps:
     def fetch(self, source: str, path: str | None, as_of: date | None) -> Snapshot:
         return self.snapshot
 
-    def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None) -> CleanSnapshot:
+    def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None,
+              movies_version: int | None) -> CleanSnapshot:
         if max_reject_fraction is None:
             max_reject_fraction = self.settings.max_reject_fraction
-        return read_and_clean(path, as_of, source, max_reject_fraction)  # times its two stages
+        stored = (None if movies_version is None
+                  else start_reading_source_hashes(self.store, movies_version))
+        return read_and_clean(path, as_of, source, max_reject_fraction,  # times its two stages
+                              stored=stored)
 
-    def build_features(self, clean: pa.Table, as_of: date) -> FeatureTables:
+    def build_features(self, clean: pa.Table, as_of: date,
+                       prefiltered: Prefiltered | None) -> FeatureTables:
         with stage("build_features"):
-            return build_features(clean, as_of)
+            return build_features(clean, as_of, prefiltered)
 
     def upsert(self, groups: dict[str, pa.Table], versions: dict[str, int], snapshot: Snapshot,
                rejects: pa.Table, require_existing: bool,
-               max_descriptive_change_fraction: float | None) -> UpsertResult:
+               max_descriptive_change_fraction: float | None,
+               unchanged: KnownUnchanged | None) -> UpsertResult:
         if max_descriptive_change_fraction is None:
             max_descriptive_change_fraction = self.settings.max_descriptive_change_fraction
         with stage("upsert_snapshot"):
             return upsert_snapshot(self.store, groups, versions, snapshot, rejects,
                                    require_existing=require_existing,
                                    max_delete_fraction=self.settings.max_delete_fraction,
-                                   max_descriptive_change_fraction=max_descriptive_change_fraction)
+                                   max_descriptive_change_fraction=max_descriptive_change_fraction,
+                                   unchanged=unchanged)
 
     def ensure_view(self, view_version: int, movies_version: int, genres_version: int) -> None:
         with stage("ensure_feature_view"):

@@ -216,7 +216,7 @@ def run_ingest(steps: Any, snapshot: Any, *, require_existing: bool, stages: Sta
     clean, result = run.clean, run.result
     return {
         "rows_read": clean.rows_read,
-        "rows_kept": clean.table.num_rows,
+        "rows_kept": clean.rows_kept,
         "rejected": clean.rejected_rows,
         "new": result.new,
         "changed": result.changed,
@@ -232,6 +232,7 @@ def job_chain(args: dict[str, Any]) -> dict[str, Any]:
     # One-time imports happen before the clock starts (a flow run pays them once per
     # process). pandas is among them: pyarrow imports it on the first pa.array(ndarray).
     import pandas  # noqa: F401
+    import polars  # noqa: F401  (the prefilter's hasher, imported on first use)
 
     import bench.steps  # noqa: F401
     import flows.backfill

@@ -15,10 +15,11 @@ from typing import Any, Protocol
 import pyarrow as pa
 from prefect import get_run_logger
 
-from movie_ratings.cleaning.snapshot import CleanSnapshot
+from movie_ratings.cleaning.snapshot import CleanSnapshot, Prefiltered
 from movie_ratings.schema import MOVIE_GENRES, MOVIES
 from movie_ratings.sources import Snapshot
 from movie_ratings.store import UpsertResult
+from movie_ratings.store.upsert import KnownUnchanged
 from movie_ratings.summary import ingest_line
 from tasks.clean import clean_snapshot_task
 from tasks.download import fetch_snapshot_task
@@ -31,13 +32,16 @@ class IngestSteps(Protocol):
 
     def fetch(self, source: str, path: str | None, as_of: date | None) -> Snapshot: ...
 
-    def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None) -> CleanSnapshot: ...
+    def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None,
+              movies_version: int | None) -> CleanSnapshot: ...
 
-    def build_features(self, clean: pa.Table, as_of: date) -> FeatureTables: ...
+    def build_features(self, clean: pa.Table, as_of: date,
+                       prefiltered: Prefiltered | None) -> FeatureTables: ...
 
     def upsert(self, groups: dict[str, pa.Table], versions: dict[str, int], snapshot: Snapshot,
                rejects: pa.Table, require_existing: bool,
-               max_descriptive_change_fraction: float | None) -> UpsertResult: ...
+               max_descriptive_change_fraction: float | None,
+               unchanged: KnownUnchanged | None) -> UpsertResult: ...
 
     def ensure_view(self, view_version: int, movies_version: int, genres_version: int) -> None: ...
 
@@ -71,11 +75,13 @@ def ingest_chain(
     keeps every task result: that decides the peak memory the benchmark measures.
     """
     snapshot = steps.fetch(source, path, as_of)
-    clean = steps.clean(snapshot.path, snapshot.as_of, snapshot.source, max_reject_fraction)
-    features = steps.build_features(clean.table, snapshot.as_of)
+    # a daily compares raw records with the stored films' source hashes (``movies_version``)
+    clean = steps.clean(snapshot.path, snapshot.as_of, snapshot.source, max_reject_fraction,
+                        movies_version if require_existing else None)
+    features = steps.build_features(clean.table, snapshot.as_of, clean.prefiltered)
     versions = {MOVIES.name: movies_version, MOVIE_GENRES.name: genres_version}
     result = steps.upsert(features.tables, versions, snapshot, clean.rejects, require_existing,
-                          max_descriptive_change_fraction)
+                          max_descriptive_change_fraction, features.unchanged)
     if view_version is not None:
         steps.ensure_view(view_version, movies_version, genres_version)
     return IngestRun(snapshot, clean, result)
@@ -87,17 +93,20 @@ class IngestTasks:
     def fetch(self, source: str, path: str | None, as_of: date | None) -> Snapshot:
         return fetch_snapshot_task(source, path, as_of)
 
-    def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None) -> CleanSnapshot:
-        return clean_snapshot_task(path, as_of, source, max_reject_fraction)
+    def clean(self, path: Path, as_of: date, source: str, max_reject_fraction: float | None,
+              movies_version: int | None) -> CleanSnapshot:
+        return clean_snapshot_task(path, as_of, source, max_reject_fraction, movies_version)
 
-    def build_features(self, clean: pa.Table, as_of: date) -> FeatureTables:
-        return build_features_task(clean, as_of)
+    def build_features(self, clean: pa.Table, as_of: date,
+                       prefiltered: Prefiltered | None) -> FeatureTables:
+        return build_features_task(clean, as_of, prefiltered)
 
     def upsert(self, groups: dict[str, pa.Table], versions: dict[str, int], snapshot: Snapshot,
                rejects: pa.Table, require_existing: bool,
-               max_descriptive_change_fraction: float | None) -> UpsertResult:
+               max_descriptive_change_fraction: float | None,
+               unchanged: KnownUnchanged | None) -> UpsertResult:
         return upsert_features_task(groups, versions, snapshot, rejects, require_existing,
-                                    max_descriptive_change_fraction)
+                                    max_descriptive_change_fraction, unchanged)
 
     def ensure_view(self, view_version: int, movies_version: int, genres_version: int) -> None:
         ensure_feature_view_task(view_version, movies_version, genres_version)
@@ -117,7 +126,7 @@ def ingest_summary(flow_label: str, run: IngestRun) -> dict[str, Any]:
         "source": snapshot.source,
         "is_demo": snapshot.is_demo,
         "rows_read": clean.rows_read,
-        "rows_kept": clean.table.num_rows,
+        "rows_kept": clean.rows_kept,
         "rejected": clean.rejected_rows,
         "duplicates": clean.duplicates,
         "new": result.new,

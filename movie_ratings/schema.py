@@ -276,10 +276,15 @@ MOVIES = FeatureGroupSpec(
         Feature("imdb_id", pa.string(), "IMDb title id (tt1234567); null when missing or malformed."),
         Feature("poster_path", pa.string(), "TMDB poster path (/abc.jpg); null when missing or malformed."),
         Feature("revenue", pa.float64(), "Revenue in USD (post-release signal); null when unknown."),
+        Feature("source_hash", pa.int64(), "Hash of the snapshot record's description fields as read (every raw column but id and the signals): a daily compares it first and cleans only the records whose hash is not the stored one; null in rows written without it."),
         Feature("content_hash", pa.int64(), "Hash of every other column but id and snapshot_date: equal iff they are equal (how a daily update finds unchanged films)."),
     ),
     content_hash="content_hash",
 )
+
+#: Column of ``movies`` holding the hash of a film's raw description fields (see
+#: :mod:`movie_ratings.cleaning.prefilter`).
+SOURCE_HASH = "source_hash"
 
 #: What the feed recomputes every day for a large share of films: kept apart from the
 #: films' descriptions, so such a day writes narrow rows here and leaves ``movies`` alone.

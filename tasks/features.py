@@ -16,26 +16,37 @@ import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from movie_ratings.cleaning.parse import ROW
+from movie_ratings.cleaning.snapshot import Prefiltered
 from movie_ratings.schema import (
     EVENT_TIME,
     GENRES,
     MOVIE_GENRES,
     MOVIE_SIGNALS,
     MOVIES,
+    SOURCE_HASH,
     TOP_CAST,
     FeatureGroupSpec,
 )
+from movie_ratings.store.upsert import KnownUnchanged
 
 
 @dataclass(frozen=True)
 class FeatureTables:
-    """Rows for each feature group, keyed by group name."""
+    """Rows for each feature group, keyed by group name.
+
+    ``unchanged``: films of a prefiltered daily whose description rows are left out of
+    ``movies`` and ``movie_genres`` (they are stored already); None when every film's
+    rows are here.
+    """
 
     tables: dict[str, pa.Table]
+    unchanged: KnownUnchanged | None = None
 
     @property
     def num_rows(self) -> int:
-        return next(iter(self.tables.values())).num_rows
+        """Films (every film has a signals row)."""
+        return max(t.num_rows for t in self.tables.values())
 
 
 def first_item(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -125,6 +136,8 @@ def build_movies(clean: pa.Table, as_of: date) -> pa.Table:
         "imdb_id": clean["imdb_id"],
         "poster_path": clean["poster_path"],
         "revenue": clean["revenue"],
+        SOURCE_HASH: (clean[SOURCE_HASH] if SOURCE_HASH in clean.column_names
+                      else pa.nulls(clean.num_rows, pa.int64())),
     }
     columns["content_hash"] = content_hash({n: columns[n] for n in MOVIES.hashed_columns})
     return _conform(columns, MOVIES)
@@ -258,21 +271,37 @@ def _conform(columns: dict, spec: FeatureGroupSpec) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=spec.arrow_schema)
 
 
-def build_features(clean: pa.Table, as_of: date) -> FeatureTables:
-    """Rows of every feature group from one cleaned snapshot."""
-    return FeatureTables(
-        {
-            MOVIES.name: build_movies(clean, as_of),
-            MOVIE_GENRES.name: build_movie_genres(clean, as_of),
-            MOVIE_SIGNALS.name: build_movie_signals(clean, as_of),
-        }
-    )
+def build_features(clean: pa.Table, as_of: date, prefiltered: Prefiltered | None = None
+                   ) -> FeatureTables:
+    """Rows of every feature group from one cleaned snapshot.
+
+    With ``prefiltered`` (a daily's films whose description is stored already, see
+    :mod:`movie_ratings.cleaning.prefilter`), ``clean`` holds the other films: the
+    description groups get their rows only, the signals group every film's, in file order.
+    """
+    tables = {
+        MOVIES.name: build_movies(clean, as_of),
+        MOVIE_GENRES.name: build_movie_genres(clean, as_of),
+        MOVIE_SIGNALS.name: build_movie_signals(clean, as_of),
+    }
+    if prefiltered is None:
+        return FeatureTables(tables)
+    signals = pa.concat_tables([
+        tables[MOVIE_SIGNALS.name],
+        build_movie_signals(prefiltered.signals, as_of),
+    ])
+    order = np.argsort(np.concatenate([prefiltered.cleaned_rows,
+                                       prefiltered.signals[ROW].to_numpy()]), kind="stable")
+    tables[MOVIE_SIGNALS.name] = signals.take(pa.array(order, pa.int64()))
+    return FeatureTables(tables, KnownUnchanged.of(prefiltered.ids, prefiltered.source_hashes,
+                                                   prefiltered.commit))
 
 
 @task(name="build-features", cache_policy=NO_CACHE, timeout_seconds=1800)
-def build_features_task(clean: pa.Table, as_of: date) -> FeatureTables:
+def build_features_task(clean: pa.Table, as_of: date, prefiltered: Prefiltered | None = None
+                        ) -> FeatureTables:
     """Build the feature-group rows; logs how many."""
-    features = build_features(clean, as_of)
+    features = build_features(clean, as_of, prefiltered)
     get_run_logger().info(
         "built features for %s films (%s)",
         f"{features.num_rows:,}",

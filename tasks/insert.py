@@ -11,6 +11,7 @@ from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES
 from movie_ratings.settings import get_settings
 from movie_ratings.sources import Snapshot
 from movie_ratings.store import FeatureStore, SnapshotInfo, UpsertResult, get_feature_store
+from movie_ratings.store.upsert import KnownUnchanged
 from tasks.policies import IO_RETRIES, STORE_WRITES_TAG
 
 
@@ -24,6 +25,7 @@ def upsert_snapshot(
     require_existing: bool,
     max_delete_fraction: float = 1.0,
     max_descriptive_change_fraction: float = 1.0,
+    unchanged: KnownUnchanged | None = None,
 ) -> UpsertResult:
     """Store a snapshot's feature rows: only new and changed rows are written.
 
@@ -37,6 +39,8 @@ def upsert_snapshot(
         max_delete_fraction: refuse a snapshot that would delete a larger share of films.
         max_descriptive_change_fraction: refuse a snapshot that changes the descriptive
             fields of a larger share of the stored films.
+        unchanged: films of a prefiltered daily left out of the description groups' rows
+            (``FeatureTables.unchanged``).
 
     Returns:
         What was written.
@@ -58,7 +62,7 @@ def upsert_snapshot(
     info = SnapshotInfo(snapshot.as_of, snapshot.source, snapshot.version, snapshot.is_demo)
     return store.upsert_snapshot(
         groups, versions, info, rejects, max_delete_fraction=max_delete_fraction,
-        max_descriptive_change_fraction=max_descriptive_change_fraction,
+        max_descriptive_change_fraction=max_descriptive_change_fraction, unchanged=unchanged,
     )
 
 
@@ -73,6 +77,7 @@ def upsert_features_task(
     rejects: pa.Table,
     require_existing: bool,
     max_descriptive_change_fraction: float | None = None,
+    unchanged: KnownUnchanged | None = None,
 ) -> UpsertResult:
     """Upsert the rows into the configured store; retried on lock or I/O contention.
 
@@ -86,7 +91,7 @@ def upsert_features_task(
     result = upsert_snapshot(
         store, groups, versions, snapshot, rejects, require_existing=require_existing,
         max_delete_fraction=settings.max_delete_fraction,
-        max_descriptive_change_fraction=max_descriptive_change_fraction,
+        max_descriptive_change_fraction=max_descriptive_change_fraction, unchanged=unchanged,
     )
     if result.created_commit:
         logger.info(

@@ -24,6 +24,7 @@ from movie_ratings.schema import (
     POSTER_PATH_PATTERN,
     RAW_COLUMN_NAMES,
     RAW_COLUMNS,
+    SOURCE_HASH,
     ZERO_MEANS_UNKNOWN,
 )
 
@@ -43,13 +44,15 @@ def coerce_types(table: pa.Table, as_of: date) -> tuple[pa.Table, Rejects]:
     """
     # Columns are independent and Arrow's kernels release the GIL: they run in parallel,
     # and their rejects are added up in column order, as one loop would.
-    done = in_parallel(lambda name: _coerce_column(table, name, as_of), RAW_COLUMN_NAMES)
+    done = in_parallel(lambda name: coerce_column(table, name, as_of), RAW_COLUMN_NAMES)
     columns = {name: values for name, (values, _) in zip(RAW_COLUMN_NAMES, done, strict=True)}
     columns[ROW] = table[ROW]
+    if SOURCE_HASH in table.column_names:  # computed from the raw record; travels with it
+        columns[SOURCE_HASH] = table[SOURCE_HASH]
     return pa.table(columns), Rejects.combine(found for _, found in done)
 
 
-def _coerce_column(table: pa.Table, name: str, as_of: date) -> tuple[pa.ChunkedArray, Rejects]:
+def coerce_column(table: pa.Table, name: str, as_of: date) -> tuple[pa.ChunkedArray, Rejects]:
     """One column of :func:`coerce_types`: its typed values and the records it rejects."""
     dtype = RAW_COLUMNS[name]
     if table[name].type == dtype != pa.string():  # typed by the parser: only checks left
@@ -169,17 +172,18 @@ def _cast_dates(
     return dates, found + check_years(table, dates, name, as_of)
 
 
-def zeros_to_null(table: pa.Table) -> pa.Table:
+def zeros_to_null(table: pa.Table, columns: tuple[str, ...] = ZERO_MEANS_UNKNOWN) -> pa.Table:
     """Replace the raw file's 0 ("unknown") by null in budget, revenue, runtime, vote_average.
 
     Args:
         table: typed snapshot.
+        columns: the columns to treat (all of them by default; each must be in ``table``).
 
     Returns:
         A new table.
     """
     out = table
-    for name in ZERO_MEANS_UNKNOWN:
+    for name in columns:
         col = out[name]
         out = out.set_column(
             out.schema.get_field_index(name),

@@ -84,11 +84,12 @@ def check_years(table: pa.Table, dates: pa.ChunkedArray, name: str, as_of: date)
     )[1]
 
 
-def check_values(table: pa.Table) -> Rejects:
+def check_values(table: pa.Table, columns: tuple[str, ...] | None = None) -> Rejects:
     """Reject rows with a missing id, an unknown status or a value outside its allowed range.
 
     Args:
         table: typed snapshot after :func:`~movie_ratings.cleaning.clean.zeros_to_null`.
+        columns: check only these columns (and the id); all by default, each in ``table``.
 
     Returns:
         The rejected records.
@@ -97,6 +98,8 @@ def check_values(table: pa.Table) -> Rejects:
     found = Rejects.of(pc.take(table[ROW], missing_id).to_numpy(), "id",
                        ["id is missing"] * len(missing_id))
     for name, bounds in RAW_RANGES.items():
+        if columns is not None and name not in columns:
+            continue
         col = table[name]
         out = pa.scalar(False)
         if bounds.low is not None:
@@ -104,6 +107,8 @@ def check_values(table: pa.Table) -> Rejects:
         if bounds.high is not None:
             out = pc.or_(out, pc.greater(col, bounds.high))
         found += rejected_where(table, out, name, col, f"{name} outside {bounds.describe()}: {{value}}")[1]
+    if columns is not None and "status" not in columns:
+        return found
     status = table["status"]
     unknown = pc.invert(pc.is_in(status, value_set=pa.array(STATUSES)))
     return found + rejected_where(table, unknown, "status", status,

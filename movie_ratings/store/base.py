@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from movie_ratings.store.upsert import KnownUnchanged
 
 
 def group_key(name: str, version: int) -> str:
@@ -129,6 +132,7 @@ class FeatureStore(Protocol):
         *,
         max_delete_fraction: float = 1.0,
         max_descriptive_change_fraction: float = 1.0,
+        unchanged: KnownUnchanged | None = None,
     ) -> UpsertResult:
         """Write a full snapshot: new and changed rows are stored, missing films deleted.
 
@@ -138,7 +142,8 @@ class FeatureStore(Protocol):
         films, or change the descriptive fields of more than
         ``max_descriptive_change_fraction`` of the stored films, is refused
         (``BrokenSourceError``) before anything is written. Idempotent: writing the same
-        snapshot again changes nothing.
+        snapshot again changes nothing. ``unchanged`` names films of a prefiltered daily
+        that are left out of the description groups' rows (stored already).
         """
         ...
 

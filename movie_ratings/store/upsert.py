@@ -20,7 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from movie_ratings.errors import BrokenSourceError, DataError
-from movie_ratings.schema import FEATURE_GROUPS, MOVIES, PRIMARY_KEY
+from movie_ratings.schema import (
+    DESCRIPTION_GROUPS,
+    FEATURE_GROUPS,
+    MOVIES,
+    PRIMARY_KEY,
+    SOURCE_HASH,
+)
 from movie_ratings.store.base import GroupState, SnapshotInfo, StoreCommit, UpsertResult
 from movie_ratings.store.changes import (
     GroupChanges,
@@ -76,6 +82,28 @@ class CurrentRows:
 
 
 @dataclass(frozen=True)
+class KnownUnchanged:
+    """Films a daily left out of the description groups' rows because their description
+    record is the one stored (see :mod:`movie_ratings.cleaning.prefilter`).
+
+    Attributes:
+        ids: the films, sorted.
+        source_hashes: their records' source hashes, in the order of ``ids``.
+        commit: the store commit the hashes were compared at.
+    """
+
+    ids: np.ndarray
+    source_hashes: np.ndarray
+    commit: int
+
+    @classmethod
+    def of(cls, ids: np.ndarray, source_hashes: np.ndarray, commit: int) -> KnownUnchanged:
+        order = np.argsort(ids, kind="stable")
+        return cls(np.asarray(ids, np.int64)[order], np.asarray(source_hashes, np.int64)[order],
+                   commit)
+
+
+@dataclass(frozen=True)
 class UpsertPlan:
     """What to write for a snapshot.
 
@@ -106,6 +134,7 @@ def plan_upsert(
     *,
     max_delete_fraction: float = 1.0,
     max_descriptive_change_fraction: float = 1.0,
+    unchanged: KnownUnchanged | None = None,
 ) -> UpsertPlan:
     """Decide what a snapshot writes, or refuse it before anything is written.
 
@@ -119,6 +148,8 @@ def plan_upsert(
         max_descriptive_change_fraction: refuse a snapshot whose descriptive fields
             (:data:`DESCRIPTIVE_COLUMNS`) change for a larger share of the stored films, once
             the store holds :data:`MIN_FILMS_FOR_CHANGE_GUARD` films.
+        unchanged: films whose description rows were left out of ``groups`` (a prefiltered
+            daily): they count as unchanged in the description groups, not as deleted.
 
     Returns:
         The plan.
@@ -127,6 +158,8 @@ def plan_upsert(
         DataError: the snapshot is older than the store's latest, or groups are missing.
         BrokenSourceError: too many deletions or descriptive changes (nothing is written).
     """
+    if unchanged is not None:
+        _check_unchanged(unchanged, current, latest)
     if set(groups) != set(FEATURE_GROUPS):
         raise DataError(f"a snapshot writes the groups {sorted(FEATURE_GROUPS)}, got {sorted(groups)}")
     if latest is not None and info.snapshot_date < latest.snapshot_date:
@@ -145,6 +178,8 @@ def plan_upsert(
         # changed is then asked of the changed films only, and only when the guard needs it.
         diff = diff_against_log(rows.index, rows.read_column, table.select(list(spec.column_names)),
                                 spec, _compared_descriptive(name))
+        if unchanged is not None and name in DESCRIPTION_GROUPS:
+            diff = with_unchanged(diff, unchanged.ids)
         changes[name] = keep_quarantined(diff, quarantined)
     for name, change in changes.items():
         check_deletions(name, change.deleted, films_before[name], max_delete_fraction, info)
@@ -164,6 +199,49 @@ def plan_upsert(
         counts=film_counts(changes) | {"rejected": rejected_records(rejects)},
         nothing_to_write=same_day and all(c.is_empty for c in changes.values()),
     )
+
+
+def with_unchanged(change: GroupChanges, ids: np.ndarray) -> GroupChanges:
+    """A description group's changes from a snapshot's rows without the films ``ids``
+    (known unchanged): they are neither deleted nor new, but unchanged."""
+    if not len(ids):
+        return change
+    if _member(change.upserts[PRIMARY_KEY].to_numpy(), ids).any():
+        raise DataError("a film is both in the snapshot's rows and among its unchanged films")
+    still = ~_member(change.deleted_ids, ids)
+    if int((~still).sum()) != len(ids):
+        raise DataError("films taken as unchanged are not stored: the store changed since the "
+                        "snapshot was cleaned; run the daily again")
+    return replace(change, deleted_ids=change.deleted_ids[still],
+                   unchanged=change.unchanged + len(ids))
+
+
+def _member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """Whether each value is in ``sorted_ids`` (sorted): one binary search each."""
+    if not len(sorted_ids):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
+    return sorted_ids[pos] == values
+
+
+def _check_unchanged(unchanged: KnownUnchanged, current: dict[str, CurrentRows],
+                     latest: StoreCommit | None) -> None:
+    """Refuse a prefiltered snapshot when the store moved on since it was compared and
+    a film's stored source hash is no longer the one it was compared with."""
+    if latest is not None and latest.number == unchanged.commit:
+        return
+    if latest is None:
+        raise DataError("a prefiltered daily needs the stored films it was compared with; "
+                        "the store is empty")
+    rows = current[MOVIES.name]
+    pos = np.minimum(np.searchsorted(rows.index.ids, unchanged.ids), max(len(rows.index.ids) - 1, 0))
+    found = rows.index.ids[pos] == unchanged.ids if len(rows.index.ids) else np.zeros(0, bool)
+    stored = rows.read_column(SOURCE_HASH).take(pa.array(rows.index.positions[pos], pa.int64()))
+    same = pc.fill_null(pc.equal(stored, pa.array(unchanged.source_hashes, pa.int64())), False)
+    if not (found.all() and pc.all(same).as_py() in (True, None)):
+        raise DataError(f"the store moved on from commit {unchanged.commit} to {latest.number} "
+                        "while the snapshot was cleaned, and changed films it took as unchanged: "
+                        "run the daily again")
 
 
 def _compared_descriptive(name: str) -> tuple[str, ...]:

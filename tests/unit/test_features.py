@@ -214,7 +214,7 @@ def test_genre_one_hots_are_the_nineteen_notebook_columns() -> None:
 def test_categories_stay_raw_values_not_training_encodings() -> None:
     """Encodings fitted on training data (label/target codes) must not be features."""
     out = build_movies(clean_table(full_row(1)), AS_OF)
-    numeric_ok = {"id", "release_year", "release_month", "content_hash"} | {
+    numeric_ok = {"id", "release_year", "release_month", "content_hash", "source_hash"} | {
         n for n in MOVIES.column_names if n.startswith("n_")
     }
     for field in out.schema:
@@ -265,6 +265,7 @@ def test_movies_values_of_a_full_row() -> None:
         "imdb_id": "tt0113277",
         "poster_path": "/heat.jpg",
         "revenue": 187_436_818.0,
+        "source_hash": None,  # cleaned without the ingest chain's source hash
         "content_hash": row["content_hash"],
     }
     assert isinstance(row["content_hash"], int)

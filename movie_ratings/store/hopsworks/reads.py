@@ -21,6 +21,7 @@ from movie_ratings.schema import (
     PRIMARY_KEY,
     SNAPSHOT_REJECTS,
     STORE_COMMIT,
+    TOMBSTONE,
 )
 from movie_ratings.schema import group_versions as every_group_version
 from movie_ratings.store.changes import join_on_key
@@ -40,7 +41,9 @@ class Reads(SdkGroups):
             raise DataError(f"unknown feature group {name!r}")
         resolved = self._resolve(commit)
         resolved.group(name, version)  # must exist at that commit
-        log = self.read_rows(name, version)
+        needed = None if columns is None else list(dict.fromkeys(
+            [PRIMARY_KEY, spec.event_time, STORE_COMMIT, TOMBSTONE, *columns]))
+        log = self.read_rows(name, version, needed)
         current = latest_rows(log, PRIMARY_KEY, spec.event_time, upto_commit=resolved.number)
         return current.select(columns if columns is not None else list(spec.column_names))
 

@@ -30,7 +30,13 @@ from movie_ratings.store.hopsworks.rows import (
     log_rows,
     tombstone_rows,
 )
-from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
+from movie_ratings.store.upsert import (
+    CurrentRows,
+    KnownUnchanged,
+    next_commit,
+    plan_upsert,
+    upsert_result,
+)
 
 
 class SnapshotWrites(SdkGroups):
@@ -123,6 +129,7 @@ class SnapshotWrites(SdkGroups):
         *,
         max_delete_fraction: float = 1.0,
         max_descriptive_change_fraction: float = 1.0,
+        unchanged: KnownUnchanged | None = None,
     ) -> UpsertResult:
         """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
 
@@ -148,6 +155,7 @@ class SnapshotWrites(SdkGroups):
             groups, current, rejects, info, latest,
             max_delete_fraction=max_delete_fraction,
             max_descriptive_change_fraction=max_descriptive_change_fraction,
+            unchanged=unchanged,
         )
         for name in groups:
             self._remove_uncommitted(name, versions[name], latest_number)

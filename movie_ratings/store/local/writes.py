@@ -10,7 +10,13 @@ from movie_ratings.store.base import GroupState, SnapshotInfo, StoreCommit, Upse
 from movie_ratings.store.changes import DELETED, GroupChanges, LogIndex, tombstones, with_live_flag
 from movie_ratings.store.local.delta import DeltaTable, _compacted, create_table, write_deltalake
 from movie_ratings.store.local.folder import StoreFolder, _as_stored_types
-from movie_ratings.store.upsert import CurrentRows, next_commit, plan_upsert, upsert_result
+from movie_ratings.store.upsert import (
+    CurrentRows,
+    KnownUnchanged,
+    next_commit,
+    plan_upsert,
+    upsert_result,
+)
 from movie_ratings.timing import timed
 
 
@@ -26,6 +32,7 @@ class SnapshotWrites(StoreFolder):
         *,
         max_delete_fraction: float = 1.0,
         max_descriptive_change_fraction: float = 1.0,
+        unchanged: KnownUnchanged | None = None,
     ) -> UpsertResult:
         """Store a full snapshot's rows; see :class:`movie_ratings.store.base.FeatureStore`.
 
@@ -45,6 +52,7 @@ class SnapshotWrites(StoreFolder):
                 groups, current, rejects, info, latest,
                 max_delete_fraction=max_delete_fraction,
                 max_descriptive_change_fraction=max_descriptive_change_fraction,
+                unchanged=unchanged,
             )
             if plan.nothing_to_write and latest is not None:
                 return upsert_result(latest, False, plan)
@@ -119,6 +127,7 @@ class SnapshotWrites(StoreFolder):
                 ),
                 source_alias="s",
                 target_alias="t",
+                merge_schema=True,  # a table written before a column was added gains it
             )
             .when_matched_update_all()
             .when_not_matched_insert_all()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from movie_ratings.cleaning.snapshot import CleanSnapshot
+from movie_ratings.cleaning.snapshot import CleanSnapshot, Prefiltered
 from movie_ratings.modeling.artifacts import code_commit
 from movie_ratings.modeling.card import Comparison, ProductionComparison
 from movie_ratings.monitoring.drift import DriftReport
@@ -27,6 +27,7 @@ from movie_ratings.schema import MOVIE_GENRES, MOVIE_RATINGS_VIEW, MOVIES
 from movie_ratings.settings import Settings
 from movie_ratings.sources import Snapshot
 from movie_ratings.store import FeatureStore, UpsertResult
+from movie_ratings.store.upsert import KnownUnchanged
 from movie_ratings.timing import stage
 from tasks.clean import read_and_clean, start_reading_source_hashes
 from tasks.drift import run_drift

@@ -102,7 +102,7 @@ def build_movies(clean: pa.Table, as_of: date) -> pa.Table:
     release = clean["release_date"]
     columns = {
         "id": clean["id"],
-        EVENT_TIME: pa.array(np.full(clean.num_rows, np.datetime64(as_of, "D"))).cast(pa.date32()),
+        EVENT_TIME: event_times(clean.num_rows, as_of),
         "title": clean["title"],
         "original_title": clean["original_title"],
         "status": clean["status"],
@@ -156,7 +156,7 @@ def build_movie_signals(clean: pa.Table, as_of: date) -> pa.Table:
     """
     columns = {
         "id": clean["id"],
-        EVENT_TIME: pa.array(np.full(clean.num_rows, np.datetime64(as_of, "D"))).cast(pa.date32()),
+        EVENT_TIME: event_times(clean.num_rows, as_of),
         **{n: clean[n] for n in MOVIE_SIGNALS.value_columns},
     }
     return _conform(columns, MOVIE_SIGNALS)
@@ -254,13 +254,18 @@ def build_movie_genres(clean: pa.Table, as_of: date) -> pa.Table:
     genres = clean["genres"]
     columns = {
         "id": clean["id"],
-        EVENT_TIME: pa.array(np.full(clean.num_rows, np.datetime64(as_of, "D"))).cast(pa.date32()),
+        EVENT_TIME: event_times(clean.num_rows, as_of),
         "genres": genres,
         "n_genres": list_count(genres),
     }
     for col, hot in zip(GENRES.values(), one_hots(genres, tuple(GENRES)), strict=True):
         columns[col] = hot
     return _conform(columns, MOVIE_GENRES)
+
+
+def event_times(rows: int, as_of: date) -> pa.Array:
+    """The event-time column of a snapshot's rows: its date, on every row."""
+    return pa.array(np.full(rows, np.datetime64(as_of, "D"))).cast(pa.date32())
 
 
 def _conform(columns: dict, spec: FeatureGroupSpec) -> pa.Table:

@@ -174,25 +174,6 @@ def same_values(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
     return _scalars_equal(a, b)  # chunked arrays compare as they are, without a copy
 
 
-def diff_group(
-    current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec,
-    descriptive: tuple[str, ...] = (),
-) -> GroupChanges:
-    """Compare a snapshot's rows with a group's current rows (one row per key).
-
-    Args:
-        current: one row per key, as returned by :func:`current_rows`.
-        incoming: one row per key, built from the snapshot.
-        spec: the group, naming the key and which columns are values.
-        descriptive: columns whose changes are reported in ``descriptive_ids``.
-
-    Returns:
-        The changes; unchanged rows are not in ``upserts``.
-    """
-    index = LogIndex.of_current(current, spec.primary_key[0])
-    return diff_against_log(index, current.column, incoming, spec, descriptive)
-
-
 def diff_against_log(
     index: LogIndex,
     read_column: Callable[[str], pa.ChunkedArray],

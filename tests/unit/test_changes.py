@@ -12,8 +12,9 @@ from movie_ratings.schema import Feature, FeatureGroupSpec
 from movie_ratings.store.changes import (
     DELETED,
     GroupChanges,
+    LogIndex,
     current_rows,
-    diff_group,
+    diff_against_log,
     join_on_key,
     same_values,
     tombstones,
@@ -239,7 +240,13 @@ def test_current_rows_missing_column_fails(missing: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# diff_group
+# diff_against_log over a table of current rows
+
+
+def diff_group(current: pa.Table, incoming: pa.Table, spec: FeatureGroupSpec) -> GroupChanges:
+    """The diff as a backend runs it, over current rows held in one table."""
+    return diff_against_log(LogIndex.of_current(current, spec.primary_key[0]), current.column,
+                            incoming, spec)
 # --------------------------------------------------------------------------------------
 
 

@@ -29,7 +29,6 @@ from tasks.features import (
     content_hash,
     first_item,
     list_count,
-    one_hot,
     one_hots,
 )
 
@@ -87,7 +86,11 @@ def lists(*values: list | None) -> pa.Array:
 
 
 # --------------------------------------------------------------------------------------
-# first_item / list_count / one_hot
+# first_item / list_count / one_hots
+
+
+def one_hot(lists: pa.ChunkedArray | pa.Array, value: str) -> pa.Array:
+    return one_hots(lists, (value,))[0]
 # --------------------------------------------------------------------------------------
 
 

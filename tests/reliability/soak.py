@@ -21,12 +21,11 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 from store_checks import log_duplicates
 
-from movie_ratings.cleaning.parse import read_snapshot_csv
-from movie_ratings.cleaning.snapshot import clean_snapshot
 from movie_ratings.schema import FEATURE_GROUPS, MOVIES
 from movie_ratings.settings import get_settings
 from movie_ratings.sources.demo import DemoSource
 from movie_ratings.store.local import LocalFeatureStore
+from tasks.clean import read_and_clean
 from tasks.features import build_features
 
 
@@ -72,7 +71,8 @@ def check_feature_store(day: SoakDay) -> None:
     assert latest is not None and latest.snapshot_date == day.day
     assert run["snapshot_date"] == day.day.isoformat()
 
-    clean = clean_snapshot(read_snapshot_csv(day.snapshot), as_of=day.day, source="demo",
+    # cleaned in full, with each record's source hash, as a backfill cleans
+    clean = read_and_clean(day.snapshot, day.day, "demo",
                            max_reject_fraction=get_settings().max_reject_fraction)
     assert run["rows_read"] == clean.rows_read and run["rejected"] == clean.rejected_rows
     expected = build_features(clean.table, day.day).tables

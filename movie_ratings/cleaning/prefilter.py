@@ -53,6 +53,7 @@ from movie_ratings.schema import (
     SOURCE_HASH,
     ZERO_MEANS_UNKNOWN,
 )
+from movie_ratings.sorted_keys import find_sorted
 
 #: The signals: what a prefiltered record still has cleaned and compared.
 SIGNAL_COLUMNS: tuple[str, ...] = MOVIE_SIGNALS.value_columns
@@ -170,8 +171,8 @@ def clean_daily(
     if found is None or not len(found.ids):
         fast = np.zeros(len(ids), dtype=bool)
     else:
-        pos = np.minimum(np.searchsorted(found.ids, ids), len(found.ids) - 1)
-        fast = (found.ids[pos] == ids) & (found.hashes[pos] == hashes) & ~failed & ~repeated
+        known, pos = find_sorted(found.ids, ids)
+        fast = known & (found.hashes[pos] == hashes) & ~failed & ~repeated
 
     if not fast.any():
         full_rows = raw

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from movie_ratings.schema import FeatureGroupSpec
+from movie_ratings.sorted_keys import find_sorted
 
 #: Columns compared at once by :func:`diff_against_log` (the machine it was tuned on has 2 cores).
 DIFF_THREADS = 2
@@ -201,8 +202,7 @@ def diff_against_log(
     inc_ids = incoming[key].to_numpy()
     if len(index.ids) == 0:
         return GroupChanges(incoming, np.array([], np.int64), len(inc_ids), 0, 0)
-    pos = np.minimum(np.searchsorted(index.ids, inc_ids), len(index.ids) - 1)
-    found = index.ids[pos] == inc_ids
+    found, pos = find_sorted(index.ids, inc_ids)
     # For each incoming row, the log row of its current version (null when new).
     aligned = pa.array(index.positions[pos], mask=~found)
     differs = np.zeros(len(inc_ids), dtype=bool)
@@ -331,8 +331,7 @@ def join_on_key(left: pa.Table, right: pa.Table, key: str, drop: tuple[str, ...]
     order = np.argsort(right_ids, kind="stable")
     sorted_ids = right_ids[order]
     if len(sorted_ids):
-        pos = np.minimum(np.searchsorted(sorted_ids, left_ids), len(sorted_ids) - 1)
-        found = sorted_ids[pos] == left_ids
+        found, pos = find_sorted(sorted_ids, left_ids)
         take = pa.array(order[pos], mask=~found)
     else:
         take = pa.nulls(len(left_ids), pa.int64())

@@ -27,6 +27,7 @@ from movie_ratings.schema import (
     PRIMARY_KEY,
     SOURCE_HASH,
 )
+from movie_ratings.sorted_keys import find_sorted
 from movie_ratings.store.base import GroupState, SnapshotInfo, StoreCommit, UpsertResult
 from movie_ratings.store.changes import (
     GroupChanges,
@@ -206,22 +207,14 @@ def with_unchanged(change: GroupChanges, ids: np.ndarray) -> GroupChanges:
     (known unchanged): they are neither deleted nor new, but unchanged."""
     if not len(ids):
         return change
-    if _member(change.upserts[PRIMARY_KEY].to_numpy(), ids).any():
+    if find_sorted(ids, change.upserts[PRIMARY_KEY].to_numpy())[0].any():
         raise DataError("a film is both in the snapshot's rows and among its unchanged films")
-    still = ~_member(change.deleted_ids, ids)
+    still = ~find_sorted(ids, change.deleted_ids)[0]
     if int((~still).sum()) != len(ids):
         raise DataError("films taken as unchanged are not stored: the store changed since the "
                         "snapshot was cleaned; run the daily again")
     return replace(change, deleted_ids=change.deleted_ids[still],
                    unchanged=change.unchanged + len(ids))
-
-
-def _member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
-    """Whether each value is in ``sorted_ids`` (sorted): one binary search each."""
-    if not len(sorted_ids):
-        return np.zeros(len(values), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
-    return sorted_ids[pos] == values
 
 
 def _check_unchanged(unchanged: KnownUnchanged, current: dict[str, CurrentRows],
@@ -234,14 +227,16 @@ def _check_unchanged(unchanged: KnownUnchanged, current: dict[str, CurrentRows],
         raise DataError("a prefiltered daily needs the stored films it was compared with; "
                         "the store is empty")
     rows = current[MOVIES.name]
-    pos = np.minimum(np.searchsorted(rows.index.ids, unchanged.ids), max(len(rows.index.ids) - 1, 0))
-    found = rows.index.ids[pos] == unchanged.ids if len(rows.index.ids) else np.zeros(0, bool)
+    moved_on = DataError(f"the store moved on from commit {unchanged.commit} to {latest.number} "
+                         "while the snapshot was cleaned, and changed films it took as unchanged: "
+                         "run the daily again")
+    found, pos = find_sorted(rows.index.ids, unchanged.ids)
+    if not found.all():
+        raise moved_on
     stored = rows.read_column(SOURCE_HASH).take(pa.array(rows.index.positions[pos], pa.int64()))
     same = pc.fill_null(pc.equal(stored, pa.array(unchanged.source_hashes, pa.int64())), False)
-    if not (found.all() and pc.all(same).as_py() in (True, None)):
-        raise DataError(f"the store moved on from commit {unchanged.commit} to {latest.number} "
-                        "while the snapshot was cleaned, and changed films it took as unchanged: "
-                        "run the daily again")
+    if pc.all(same).as_py() not in (True, None):
+        raise moved_on
 
 
 def _compared_descriptive(name: str) -> tuple[str, ...]:

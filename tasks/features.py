@@ -45,8 +45,9 @@ class FeatureTables:
 
     @property
     def num_rows(self) -> int:
-        """Films (every film has a signals row)."""
-        return max(t.num_rows for t in self.tables.values())
+        """Films: every film has a signals row (a prefiltered daily's description groups
+        hold only the films whose description changed)."""
+        return int(self.tables[MOVIE_SIGNALS.name].num_rows)
 
 
 def first_item(lists: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
